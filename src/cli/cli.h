@@ -1,0 +1,79 @@
+/* The command line: one file per command, a table in main.c. Only this
+ * layer prints and picks exit codes. */
+#ifndef BERTH_CLI_H
+#define BERTH_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "image/store.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+
+struct cli {
+	const char *root;
+	const char *runroot;
+	struct image_store *store;
+	const char *cmd; /* "images", "image inspect" ... for messages */
+};
+
+struct cli_command {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *summary;
+	const char *usage; /* full --help text after the "Usage:" line */
+};
+
+/* Open the image store (once); prints the error and returns NULL on failure. */
+struct image_store *cli_store(struct cli *c);
+/* Print "Error: <msg>" and return the exit code for it (1). Frees e. */
+int cli_fail(struct berr *e);
+/* Print a usage error the way Docker does and return 1. */
+int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the --help text of the current command. */
+int cli_help(struct cli *c);
+const struct cli_command *cli_find(const char *name);
+
+/* ---- output formatting (format.c) ---- */
+
+/* A parsed --format template: a subset of Go templates ({{.Field}},
+ * {{json .}}, {{json .Field}}, {{upper .X}}, {{lower .X}}), with an
+ * optional "table " prefix. */
+struct tmpl;
+int tmpl_parse(const char *src, struct tmpl **ret, struct berr **err);
+int tmpl_render(const struct tmpl *t, json_t *obj, struct sbuf *out, struct berr **err);
+/* Column headers for a table template (fields mapped through `headers`, an
+ * object Field -> "HEADER"), tab separated. */
+void tmpl_header(const struct tmpl *t, json_t *headers, struct sbuf *out);
+bool tmpl_is_table(const struct tmpl *t);
+void tmpl_free(struct tmpl *t);
+
+/* Docker's tabwriter layout: cells separated by '\t', padded to the widest
+ * cell + 3, at least 10 wide, last column unpadded. */
+struct table {
+	char **lines;
+	size_t n, cap;
+};
+void table_add(struct table *t, const char *line);
+void table_print(struct table *t, FILE *out);
+void table_release(struct table *t);
+
+/* Shared by list commands: render rows (json objects) with an optional
+ * --format value; default_tmpl is the "table ..." used without one. */
+int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, json_t *headers,
+		   bool quiet_field_only);
+
+#define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
+CMD(version);
+CMD(import);
+CMD(load);
+CMD(save);
+CMD(images);
+CMD(tag);
+CMD(rmi);
+CMD(image_inspect);
+CMD(image_prune);
+CMD(system_df);
+
+#endif

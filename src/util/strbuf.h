@@ -1,0 +1,25 @@
+/* Growable byte buffer, always NUL-terminated. */
+#ifndef BERTH_UTIL_STRBUF_H
+#define BERTH_UTIL_STRBUF_H
+
+#include <stddef.h>
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+};
+#define SBUF_INIT { NULL, 0, 0 }
+
+void sbuf_grow(struct sbuf *b, size_t extra);
+void sbuf_add(struct sbuf *b, const void *data, size_t n);
+void sbuf_adds(struct sbuf *b, const char *s);
+void sbuf_addc(struct sbuf *b, char c);
+void sbuf_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_reset(struct sbuf *b);
+/* Returns the string (never NULL) and leaves b empty; caller frees. */
+char *sbuf_detach(struct sbuf *b);
+void sbuf_release(struct sbuf *b);
+/* Access the string, "" when empty. */
+static inline const char *sbuf_str(const struct sbuf *b) { return b->s ? b->s : ""; }
+
+#endif

@@ -1,0 +1,17 @@
+/* Time and size formatting the way Docker's CLI prints them. */
+#ifndef BERTH_UTIL_TIMEFMT_H
+#define BERTH_UTIL_TIMEFMT_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* RFC 3339 UTC with nanoseconds, e.g. 2026-11-22T13:04:03.123456789Z. */
+void time_rfc3339(const struct timespec *ts, char *buf, size_t n);
+/* Parse RFC 3339 (any fraction, Z or +hh:mm offset); -1 when malformed. */
+int time_parse_rfc3339(const char *s, struct timespec *ret);
+/* "5 minutes", "About an hour", "3 weeks" ... (Docker's HumanDuration). */
+void time_human_duration(double seconds, char *buf, size_t n);
+/* Decimal units with 3 significant digits: "4.26MB", "885kB" (HumanSize). */
+void size_human(double bytes, char *buf, size_t n);
+
+#endif
