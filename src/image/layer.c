@@ -621,7 +621,8 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	tar = archive_read_new();
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(tar, &p, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-		berr_set(err, 0, "%s: %s", what, archive_error_string(tar));
+		berr_setc(err, BERR_INVALID, "%s: not a tar stream: %s", what,
+			  p.src_errno ? strerror(p.src_errno) : archive_error_string(tar));
 		goto out;
 	}
 	for (;;) {

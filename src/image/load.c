@@ -533,7 +533,7 @@ int image_load(struct image_store *s, int fd, const char *what, json_t **ret_loa
 	if (image_store_gc_lock(s, false, err) < 0)
 		goto out;
 	if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
-		berr_setc(err, BERR_INVALID, "%s: %s", what, archive_error_string(a));
+		berr_setc(err, BERR_INVALID, "%s: not a valid image archive: %s", what, archive_error_string(a));
 		goto out;
 	}
 	for (;;) {
