@@ -6,6 +6,7 @@
 #include "util/timefmt.h"
 
 #include <errno.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -67,19 +68,40 @@ int image_new_check(struct image_new *in, struct berr **err)
 	return 0;
 }
 
-int image_commit(struct image_store *s, struct image_new *in, char ret_id[72], json_t *notes,
-		 struct berr **err)
+/* A commit that failed part way (a full disk, say) can leave blobs and
+ * layers that no image refers to. Collect them now when no other writer is
+ * running (the gc lock turns exclusive without waiting); otherwise they
+ * stay for `image prune`. */
+static void drop_garbage(struct image_store *s)
 {
-	if (image_new_check(in, err) < 0)
-		return -1;
+	if (s->gc_lock < 0)
+		return;
+	if (flock(s->gc_lock, LOCK_EX | LOCK_NB) < 0) {
+		/* The conversion may have dropped the shared lock: take it back. */
+		while (flock(s->gc_lock, LOCK_SH) < 0 && errno == EINTR)
+			;
+		return;
+	}
+	struct berr *e = NULL;
+	json_t *idx = image_store_index_read(s, &e);
+	if (idx)
+		image_store_gc(s, idx, NULL, &e);
+	json_decref(idx);
+	berr_free(e);
+	flock(s->gc_lock, LOCK_SH);
+}
+
+/* Store one image's config, manifest and layers; fill its index record. */
+static int commit_content(struct image_store *s, struct image_new *in, char id[72], json_t **ret_rec,
+			  struct berr **err)
+{
 	_cleanup_json_ json_t *cfg = jsonx_parse(in->config, in->config_len, "image config", err);
 	if (!cfg)
 		return -1;
 	uint64_t size = 0;
 	for (size_t i = 0; i < in->nlayers; i++)
 		size += in->layers[i]->size;
-
-	char id[72], mdigest[72];
+	char mdigest[72];
 	if (image_store_put_blob(s, in->config, in->config_len, id, err) < 0)
 		return -1;
 	if (in->manifest) {
@@ -94,7 +116,30 @@ int image_commit(struct image_store *s, struct image_new *in, char ret_id[72], j
 	for (size_t i = 0; i < in->nlayers; i++)
 		if (layer_stage_commit(s, in->layers[i], err) < 0)
 			return -1;
+	json_t *layers = json_array();
+	for (size_t i = 0; i < in->nlayers; i++)
+		json_array_append_new(layers, json_string(in->layers[i]->diff_id));
+	const char *created = jsonx_str(cfg, "created");
+	*ret_rec = json_pack("{s:s, s:s*, s:I, s:o, s:[]}", "manifest", mdigest, "created", created,
+			     "size", (json_int_t)size, "layers", layers, "repo_digests");
+	return 0;
+}
 
+static int commit_all(struct image_store *s, struct image_new *ins, size_t n, char (*ids)[72],
+		      json_t *notes, struct berr **err)
+{
+	for (size_t k = 0; k < n; k++)
+		if (image_new_check(&ins[k], err) < 0)
+			return -1;
+	_cleanup_json_ json_t *recs = json_array();
+	for (size_t k = 0; k < n; k++) {
+		json_t *rec;
+		if (commit_content(s, &ins[k], ids[k], &rec, err) < 0)
+			return -1;
+		json_array_append_new(recs, rec);
+	}
+
+	/* Every image of one load becomes visible in one index write. */
 	_cleanup_close_ int lk = image_store_index_lock(s, err);
 	if (lk < 0)
 		return -1;
@@ -102,37 +147,44 @@ int image_commit(struct image_store *s, struct image_new *in, char ret_id[72], j
 	if (!idx)
 		return -1;
 	json_t *images = json_object_get(idx, "images");
-	json_t *rec = json_object_get(images, id);
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	char nowbuf[48];
 	time_rfc3339(&now, nowbuf, sizeof(nowbuf));
-	if (!rec) {
-		json_t *layers = json_array();
-		for (size_t i = 0; i < in->nlayers; i++)
-			json_array_append_new(layers, json_string(in->layers[i]->diff_id));
-		const char *created = jsonx_str(cfg, "created");
-		rec = json_pack("{s:s, s:s, s:I, s:o, s:[], s:s}", "manifest", mdigest, "created",
-				created ? created : nowbuf, "size", (json_int_t)size, "layers", layers,
-				"repo_digests", "added", nowbuf);
-		json_object_set_new(images, id, rec);
-	}
-	size_t i;
-	json_t *t;
-	json_array_foreach(in->tags, i, t) {
-		_cleanup_free_ char *old = NULL;
-		if (image_store_set_ref(idx, json_string_value(t), id, &old, err) < 0)
-			return -1;
-		if (old && notes) {
-			_cleanup_free_ char *fam = image_ref_familiarize(json_string_value(t));
-			json_array_append_new(notes,
-					      json_sprintf("The image %s already exists, renaming the old one with ID %s to empty string",
-							   fam, old));
+	for (size_t k = 0; k < n; k++) {
+		json_t *rec = json_object_get(images, ids[k]);
+		if (!rec) {
+			rec = json_array_get(recs, k);
+			if (!json_object_get(rec, "created"))
+				json_object_set_new(rec, "created", json_string(nowbuf));
+			json_object_set_new(rec, "added", json_string(nowbuf));
+			json_object_set(images, ids[k], rec);
 		}
+		size_t i;
+		json_t *t;
+		json_array_foreach(ins[k].tags, i, t) {
+			_cleanup_free_ char *old = NULL;
+			if (image_store_set_ref(idx, json_string_value(t), ids[k], &old, err) < 0)
+				return -1;
+			if (old && notes) {
+				_cleanup_free_ char *fam = image_ref_familiarize(json_string_value(t));
+				json_array_append_new(notes,
+						      json_sprintf("The image %s already exists, renaming the old one with ID %s to empty string",
+								   fam, old));
+			}
+		}
+		if (json_array_size(ins[k].tags))
+			json_object_set_new(rec, "tagged", json_string(nowbuf));
 	}
-	json_object_set_new(rec, "tagged", json_string(nowbuf));
-	if (image_store_index_write(s, idx, err) < 0)
+	return image_store_index_write(s, idx, err);
+}
+
+int image_commit(struct image_store *s, struct image_new *ins, size_t n, char (*ret_ids)[72],
+		 json_t *notes, struct berr **err)
+{
+	if (commit_all(s, ins, n, ret_ids, notes, err) < 0) {
+		drop_garbage(s);
 		return -1;
-	memcpy(ret_id, id, 72);
+	}
 	return 0;
 }

@@ -22,11 +22,12 @@ struct image_new {
 
 /* Check the config against the layers (diff_ids, JSON) without writing. */
 int image_new_check(struct image_new *in, struct berr **err);
-/* Verify the config against the layers, store config + manifest, commit the
- * layers and record the image and its tags. ret_id gets the image ID.
- * notes (may be NULL) gets lines such as Docker's "renaming the old one". */
-int image_commit(struct image_store *s, struct image_new *in, char ret_id[72], json_t *notes,
-		 struct berr **err);
+/* Verify the configs against the layers, store configs + manifests, commit
+ * the layers and record all n images and their tags in one index write:
+ * all or nothing. ret_ids[k] gets image k's ID. notes (may be NULL) gets
+ * lines such as Docker's "renaming the old one". */
+int image_commit(struct image_store *s, struct image_new *ins, size_t n, char (*ret_ids)[72],
+		 json_t *notes, struct berr **err);
 
 /* Load a docker-archive or OCI image-layout tar (optionally compressed)
  * from fd. ret_loaded gets an array of {"ref": ..} / {"id": ..}. */

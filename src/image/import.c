@@ -53,7 +53,10 @@ int image_import(struct image_store *s, int fd, const char *what, json_t *config
 	struct layer_stage *lp = &st;
 	struct image_new in = {.config = cj, .config_len = cj ? strlen(cj) : 0, .layers = &lp, .nlayers = 1,
 			       .tags = tags};
-	int r = cj ? image_commit(s, &in, ret_id, notes, err) : berr_set(err, ENOMEM, "import");
+	char ids[1][72];
+	int r = cj ? image_commit(s, &in, 1, ids, notes, err) : berr_set(err, ENOMEM, "import");
+	if (r == 0)
+		memcpy(ret_id, ids[0], 72);
 	layer_stage_release(s, &st);
 	return r;
 }

@@ -67,6 +67,7 @@ struct pipe {
 	struct archive *dec;
 	int src_errno;
 	bool src_eof;
+	bool write_failed; /* src_errno is from writing the blob, not reading */
 	char *rawbuf, *tarbuf;
 };
 
@@ -84,7 +85,8 @@ static ssize_t pipe_src_read(struct pipe *p, void *buf, size_t n)
 		return 0;
 	}
 	if (p->blob_fd >= 0 && fs_write_full(p->blob_fd, buf, (size_t)r) < 0) {
-		p->src_errno = errno;
+		p->src_errno = errno ? errno : EIO;
+		p->write_failed = true;
 		return -1;
 	}
 	sha256_update(&p->hblob, buf, (size_t)r);
@@ -97,11 +99,21 @@ static la_ssize_t dec_read_cb(struct archive *a, void *ud, const void **buf)
 	struct pipe *p = ud;
 	ssize_t r = pipe_src_read(p, p->rawbuf, IO_BUF);
 	if (r < 0) {
-		archive_set_error(a, p->src_errno, "reading layer data");
+		archive_set_error(a, p->src_errno, "%s: %s",
+				  p->write_failed ? "writing the layer blob" : "reading layer data",
+				  strerror(p->src_errno));
 		return -1;
 	}
 	*buf = p->rawbuf;
 	return r;
+}
+
+/* The source (or writing its copy) failed: say so rather than blaming the
+ * tar format. */
+static int src_fail(struct pipe *p, const char *what, struct berr **err)
+{
+	return berr_set(err, p->src_errno, "%s: %s", what,
+			p->write_failed ? "writing the layer blob" : "reading layer data");
 }
 
 static la_ssize_t tar_read_cb(struct archive *a, void *ud, const void **buf)
@@ -150,9 +162,11 @@ static void xctx_release(struct xctx *x)
 
 static int resolve_fail(const char *path, int e, struct berr **err)
 {
-	if (e == EXDEV || e == ELOOP)
+	if (e == EXDEV)
 		return berr_setc(err, BERR_INVALID,
 				 "path \"%s\" goes through a symlink that leaves the layer directory", path);
+	if (e == ELOOP)
+		return berr_setc(err, BERR_INVALID, "path \"%s\" goes through a symlink loop", path);
 	if (e == ENOTDIR)
 		return berr_setc(err, BERR_INVALID, "path \"%s\": a parent is not a directory", path);
 	return berr_set(err, e, "resolving \"%s\"", path);
@@ -217,6 +231,22 @@ static int open_dir(struct xctx *x, const char *dir, bool create, struct berr **
 	return fd;
 }
 
+/* Forget the cached directory when `path` (just removed or replaced) is it
+ * or one of its parents: the fd would still point at the old directory. */
+static void cache_drop_under(struct xctx *x, const char *path)
+{
+	if (!x->cache_path)
+		return;
+	size_t n = strlen(path);
+	if (strncmp(x->cache_path, path, n) || (x->cache_path[n] && x->cache_path[n] != '/'))
+		return;
+	if (x->cache_fd >= 0)
+		close(x->cache_fd);
+	free(x->cache_path);
+	x->cache_path = NULL;
+	x->cache_fd = -1;
+}
+
 static void split_path(char *path, char **ret_dir, char **ret_base)
 {
 	char *slash = strrchr(path, '/');
@@ -230,10 +260,11 @@ static void split_path(char *path, char **ret_dir, char **ret_base)
 	}
 }
 
-/* Remove whatever is at pfd/base so a new entry can take its place. When
- * keep_dir is set an existing directory stays (tar semantics for dirs). */
-static int clear_target(int pfd, const char *base, bool keep_dir, bool *ret_is_dir,
-			struct berr **err)
+/* Remove whatever is at pfd/base (`path` from the layer root) so a new
+ * entry can take its place. When keep_dir is set an existing directory
+ * stays (tar semantics for dirs). */
+static int clear_target(struct xctx *x, int pfd, const char *base, const char *path, bool keep_dir,
+			bool *ret_is_dir, struct berr **err)
 {
 	struct stat st;
 	*ret_is_dir = false;
@@ -247,11 +278,13 @@ static int clear_target(int pfd, const char *base, bool keep_dir, bool *ret_is_d
 			*ret_is_dir = true;
 			return 0;
 		}
+		cache_drop_under(x, path);
 		int r = fs_rm_rf_at(pfd, base);
 		if (r < 0)
 			return berr_set(err, -r, "replacing directory \"%s\"", base);
 		return 0;
 	}
+	cache_drop_under(x, path); /* a symlink the cached path went through */
 	if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
 		return berr_set(err, errno, "replacing \"%s\"", base);
 	return 0;
@@ -359,7 +392,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		if (!strcmp(base, ".wh..wh..opq")) {
 			int pfd = open_dir(x, dir, true, err);
 			if (pfd < 0)
-				return -1;
+				return berr_wrap(err, "entry \"%s\"", raw);
 			_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (dfd < 0)
 				return berr_set(err, errno, "opening \"%s\"", dir);
@@ -372,11 +405,18 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		const char *name = base + 4;
 		if (!*name)
 			return berr_setc(err, BERR_INVALID, "entry \"%s\": empty whiteout name", raw);
+		/* ".wh.." and ".wh..." would remove the directory itself or its
+		 * parent (for the layer root: outside the layer). */
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			return berr_setc(err, BERR_INVALID, "entry \"%s\" has an invalid whiteout name \"%s\"",
+					 raw, name);
 		int pfd = open_dir(x, dir, true, err);
 		if (pfd < 0)
-			return -1;
+			return berr_wrap(err, "entry \"%s\"", raw);
+		char target[PATH_MAX];
+		snprintf(target, sizeof(target), "%s%s%s", dir, *dir ? "/" : "", name);
 		bool isdir;
-		if (clear_target(pfd, name, false, &isdir, err) < 0)
+		if (clear_target(x, pfd, name, target, false, &isdir, err) < 0)
 			return -1;
 		if (mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
 			return berr_set(err, errno, "creating whiteout for \"%s\"", path);
@@ -403,9 +443,11 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		split_path(tpath, &tdir, &tbase);
 		_cleanup_close_ int tfd = *tdir ? openat2_beneath(x->rootfd, tdir, O_PATH | O_DIRECTORY)
 						: dup(x->rootfd);
-		if (tfd < 0)
-			return resolve_fail(hardlink, errno, err);
-		if (clear_target(pfd, base, false, &isdir, err) < 0)
+		if (tfd < 0) {
+			resolve_fail(hardlink, errno, err);
+			return berr_wrap(err, "hard link \"%s\"", raw);
+		}
+		if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
 			return -1;
 		if (linkat(tfd, tbase, pfd, base, 0) < 0)
 			return berr_set(err, errno, "hard link \"%s\" -> \"%s\"", path, hardlink);
@@ -414,7 +456,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 
 	switch (type) {
 	case AE_IFDIR: {
-		if (clear_target(pfd, base, true, &isdir, err) < 0)
+		if (clear_target(x, pfd, base, path, true, &isdir, err) < 0)
 			return -1;
 		if (!isdir && mkdirat(pfd, base, 0700) < 0)
 			return berr_set(err, errno, "creating directory \"%s\"", path);
@@ -439,7 +481,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		return 0;
 	}
 	case AE_IFREG: {
-		if (clear_target(pfd, base, false, &isdir, err) < 0)
+		if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
 			return -1;
 		_cleanup_close_ int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
@@ -460,7 +502,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		const char *target = archive_entry_symlink(e);
 		if (!target)
 			return berr_setc(err, BERR_INVALID, "symlink \"%s\" has no target", raw);
-		if (clear_target(pfd, base, false, &isdir, err) < 0)
+		if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
 			return -1;
 		if (symlinkat(target, pfd, base) < 0)
 			return berr_set(err, errno, "creating symlink \"%s\"", path);
@@ -472,7 +514,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 	case AE_IFCHR:
 	case AE_IFBLK:
 	case AE_IFIFO: {
-		if (clear_target(pfd, base, false, &isdir, err) < 0)
+		if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
 			return -1;
 		dev_t dev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
 		if (mknodat(pfd, base, type | perm, type == AE_IFIFO ? 0 : dev) < 0)
@@ -496,10 +538,11 @@ static int finish_dirs(struct xctx *x, struct berr **err)
 	 * changes a directory's mtime, and a 0555 directory would block it. */
 	for (size_t i = x->ndirs; i-- > 0;) {
 		struct dirmeta *d = &x->dirs[i];
-		_cleanup_close_ int fd = *d->path ? openat2_beneath(x->rootfd, d->path, O_RDONLY | O_DIRECTORY)
+		_cleanup_close_ int fd = *d->path ? openat2_beneath(x->rootfd, d->path,
+								    O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
 						  : dup(x->rootfd);
 		if (fd < 0)
-			continue; /* replaced by a later entry */
+			continue; /* replaced by a later entry (maybe a symlink: not followed) */
 		if (fchmod(fd, d->mode) < 0)
 			return berr_set(err, errno, "chmod \"%s\"", d->path);
 		futimens(fd, d->times);
@@ -601,14 +644,20 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	archive_read_support_filter_all(p.dec);
 	archive_read_support_format_raw(p.dec);
 	if (archive_read_open(p.dec, &p, NULL, dec_read_cb, NULL) != ARCHIVE_OK) {
-		berr_set(err, 0, "%s: %s", what, archive_error_string(p.dec));
+		if (p.src_errno)
+			src_fail(&p, what, err);
+		else
+			berr_set(err, 0, "%s: %s", what, archive_error_string(p.dec));
 		goto out;
 	}
 	struct archive_entry *e;
 	int r = archive_read_next_header(p.dec, &e);
 	if (r != ARCHIVE_OK) {
-		berr_setc(err, BERR_INVALID, "%s: not a tar stream: %s", what,
-			  archive_error_string(p.dec) ? archive_error_string(p.dec) : "empty");
+		if (p.src_errno)
+			src_fail(&p, what, err);
+		else
+			berr_setc(err, BERR_INVALID, "%s: not a tar stream: %s", what,
+				  archive_error_string(p.dec) ? archive_error_string(p.dec) : "empty");
 		goto out;
 	}
 	st.media_type = media_type_for(archive_filter_code(p.dec, 0));
@@ -621,8 +670,11 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	tar = archive_read_new();
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(tar, &p, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
-		berr_setc(err, BERR_INVALID, "%s: not a tar stream: %s", what,
-			  p.src_errno ? strerror(p.src_errno) : archive_error_string(tar));
+		if (p.src_errno)
+			src_fail(&p, what, err);
+		else
+			berr_setc(err, BERR_INVALID, "%s: not a tar stream: %s", what,
+				  archive_error_string(tar));
 		goto out;
 	}
 	for (;;) {
@@ -630,8 +682,11 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r < ARCHIVE_WARN) {
-			berr_setc(err, BERR_INVALID, "%s: bad tar stream: %s", what,
-				  p.src_errno ? strerror(p.src_errno) : archive_error_string(tar));
+			if (p.src_errno)
+				src_fail(&p, what, err);
+			else
+				berr_setc(err, BERR_INVALID, "%s: bad tar stream: %s", what,
+					  archive_error_string(tar));
 			goto out;
 		}
 		if (extract_entry(&x, tar, e, err) < 0) {
@@ -647,7 +702,10 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	for (;;) {
 		la_ssize_t n = archive_read_data(p.dec, p.tarbuf, IO_BUF);
 		if (n < 0) {
-			berr_setc(err, BERR_INVALID, "%s: %s", what, archive_error_string(p.dec));
+			if (p.src_errno)
+				src_fail(&p, what, err);
+			else
+				berr_setc(err, BERR_INVALID, "%s: %s", what, archive_error_string(p.dec));
 			goto out;
 		}
 		if (n == 0)
@@ -658,7 +716,7 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	for (;;) {
 		ssize_t n = pipe_src_read(&p, p.rawbuf, IO_BUF);
 		if (n < 0) {
-			berr_set(err, p.src_errno, "%s: reading", what);
+			src_fail(&p, what, err);
 			goto out;
 		}
 		if (n == 0)

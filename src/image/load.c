@@ -250,8 +250,10 @@ static int read_entry(struct load_ctx *c, struct archive *a, struct archive_entr
 			return berr_set(err, ENOMEM, "loading");
 		struct layer_stage st;
 		if (layer_stage_stream(c->s, entry_read, &src, what, expect, &st, err) < 0) {
+			/* The archive itself is damaged: that is the cause, whatever
+			 * the layer was doing when its data ran out. */
 			if (src.errmsg[0])
-				berr_wrap(err, "%s", src.errmsg);
+				berr_setc(err, BERR_INVALID, "%s: %s", what, src.errmsg);
 			return -1;
 		}
 		c->layers[c->nlayers].name = steal_pointer(&name);
@@ -562,13 +564,25 @@ int image_load(struct image_store *s, int fd, const char *what, json_t **ret_loa
 			  what);
 		goto out;
 	}
+	struct image_new *ins = calloc(nplan, sizeof(*ins));
+	char (*ids)[72] = calloc(nplan, sizeof(*ids));
+	if (!ins || !ids) {
+		free(ins);
+		free(ids);
+		berr_set(err, ENOMEM, "loading");
+		goto out;
+	}
+	for (size_t i = 0; i < nplan; i++)
+		ins[i] = plan[i].in;
+	int cr = image_commit(s, ins, nplan, ids, notes, err);
+	free(ins);
+	if (cr < 0) {
+		free(ids);
+		goto out;
+	}
 	json_t *loaded = json_array();
 	for (size_t i = 0; i < nplan; i++) {
-		char id[72];
-		if (image_commit(s, &plan[i].in, id, notes, err) < 0) {
-			json_decref(loaded);
-			goto out;
-		}
+		const char *id = ids[i];
 		if (json_array_size(plan[i].tags) == 0) {
 			json_array_append_new(loaded, json_pack("{s:s}", "id", id));
 		} else {
@@ -578,6 +592,7 @@ int image_load(struct image_store *s, int fd, const char *what, json_t **ret_loa
 				json_array_append_new(loaded, json_pack("{s:s, s:s}", "ref", json_string_value(t), "id", id));
 		}
 	}
+	free(ids);
 	*ret_loaded = loaded;
 	rc = 0;
 out:
