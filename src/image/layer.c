@@ -63,6 +63,7 @@ struct pipe {
 	void *opaque;
 	int blob_fd;
 	struct sha256 hblob, hdiff;
+	bool hash_diff; /* false for uncompressed blobs: diff_id == blob digest */
 	uint64_t blob_size, tar_size;
 	struct archive *dec;
 	int src_errno;
@@ -126,7 +127,8 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ud, const void **buf)
 							       : "decompression failed");
 		return -1;
 	}
-	sha256_update(&p->hdiff, p->tarbuf, (size_t)r);
+	if (p->hash_diff)
+		sha256_update(&p->hdiff, p->tarbuf, (size_t)r);
 	p->tar_size += (uint64_t)r;
 	*buf = p->tarbuf;
 	return r;
@@ -137,6 +139,7 @@ static la_ssize_t tar_read_cb(struct archive *a, void *ud, const void **buf)
 struct dirmeta {
 	char *path;
 	mode_t mode;
+	bool need_chmod;
 	struct timespec times[2];
 };
 
@@ -376,6 +379,7 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 			struct dirmeta *d = &x->dirs[x->ndirs++];
 			d->path = strdup("");
 			d->mode = archive_entry_perm(e);
+			d->need_chmod = true;
 			entry_times(e, d->times);
 			fchownat(x->rootfd, "", archive_entry_uid(e), archive_entry_gid(e), AT_EMPTY_PATH);
 		}
@@ -456,11 +460,22 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 
 	switch (type) {
 	case AE_IFDIR: {
-		if (clear_target(x, pfd, base, path, true, &isdir, err) < 0)
-			return -1;
-		if (!isdir && mkdirat(pfd, base, 0700) < 0)
-			return berr_set(err, errno, "creating directory \"%s\"", path);
-		fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+		/* Try the common case first (nothing there yet): one syscall. As
+		 * root we can fill a directory whatever its mode, so it is created
+		 * with its final permissions; only times (and modes the mkdir mode
+		 * cannot carry) wait for the end. */
+		bool need_chmod = (perm & 02000) != 0;
+		if (mkdirat(pfd, base, perm & 01777) < 0) {
+			if (errno != EEXIST)
+				return berr_set(err, errno, "creating directory \"%s\"", path);
+			if (clear_target(x, pfd, base, path, true, &isdir, err) < 0)
+				return -1;
+			if (!isdir && mkdirat(pfd, base, perm & 01777) < 0)
+				return berr_set(err, errno, "creating directory \"%s\"", path);
+			need_chmod = true;
+		}
+		if (uid || gid)
+			fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
 		if (archive_entry_xattr_count(e) > 0) {
 			_cleanup_close_ int dfd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (dfd >= 0)
@@ -476,23 +491,30 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 		struct dirmeta *d = &x->dirs[x->ndirs++];
 		d->path = strdup(path);
 		d->mode = perm;
+		d->need_chmod = need_chmod || (uid || gid);
 		d->times[0] = ts[0];
 		d->times[1] = ts[1];
 		return 0;
 	}
 	case AE_IFREG: {
-		if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
-			return -1;
-		_cleanup_close_ int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		/* The process umask is 0 while extracting, so the creation mode is
+		 * the final one unless chown (which clears set-id bits) must run. */
+		int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+		_cleanup_close_ int fd = openat(pfd, base, flags, perm & 0777);
+		if (fd < 0 && errno == EEXIST) {
+			if (clear_target(x, pfd, base, path, false, &isdir, err) < 0)
+				return -1;
+			fd = openat(pfd, base, flags, perm & 0777);
+		}
 		if (fd < 0)
 			return berr_set(err, errno, "creating \"%s\"", path);
 		int64_t size = archive_entry_size(e);
 		if (size > 0 && write_file_data(a, fd, path, size, err) < 0)
 			return -1;
 		x->size += (uint64_t)(size > 0 ? size : 0);
-		if (fchown(fd, uid, gid) < 0)
+		if ((uid || gid) && fchown(fd, uid, gid) < 0)
 			return berr_set(err, errno, "chown \"%s\"", path);
-		if (fchmod(fd, perm) < 0)
+		if ((uid || gid || (perm & 07000)) && fchmod(fd, perm) < 0)
 			return berr_set(err, errno, "chmod \"%s\"", path);
 		apply_xattrs_fd(fd, e);
 		futimens(fd, ts);
@@ -506,7 +528,8 @@ static int extract_entry(struct xctx *x, struct archive *a, struct archive_entry
 			return -1;
 		if (symlinkat(target, pfd, base) < 0)
 			return berr_set(err, errno, "creating symlink \"%s\"", path);
-		fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+		if (uid || gid)
+			fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
 		utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
 		x->size += strlen(target);
 		return 0;
@@ -543,7 +566,7 @@ static int finish_dirs(struct xctx *x, struct berr **err)
 						  : dup(x->rootfd);
 		if (fd < 0)
 			continue; /* replaced by a later entry (maybe a symlink: not followed) */
-		if (fchmod(fd, d->mode) < 0)
+		if (d->need_chmod && fchmod(fd, d->mode) < 0)
 			return berr_set(err, errno, "chmod \"%s\"", d->path);
 		futimens(fd, d->times);
 	}
@@ -585,8 +608,8 @@ static int stage_existing(struct image_store *s, const char *diff_id, struct lay
 	return 0;
 }
 
-int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, const char *what,
-		       const char *expect_blob, struct layer_stage *ret, struct berr **err)
+static int stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, const char *what,
+			const char *expect_blob, struct layer_stage *ret, struct berr **err)
 {
 	struct layer_stage st = {0};
 	if (expect_blob) {
@@ -667,6 +690,7 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 		goto out;
 	}
 
+	p.hash_diff = archive_filter_code(p.dec, 0) != ARCHIVE_FILTER_NONE;
 	tar = archive_read_new();
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(tar, &p, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
@@ -710,7 +734,8 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 		}
 		if (n == 0)
 			break;
-		sha256_update(&p.hdiff, p.tarbuf, (size_t)n);
+		if (p.hash_diff)
+			sha256_update(&p.hdiff, p.tarbuf, (size_t)n);
 		p.tar_size += (uint64_t)n;
 	}
 	for (;;) {
@@ -726,7 +751,10 @@ int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, co
 	memcpy(st.blob, "sha256:", 7);
 	sha256_final_hex(&p.hblob, st.blob + 7);
 	memcpy(st.diff_id, "sha256:", 7);
-	sha256_final_hex(&p.hdiff, st.diff_id + 7);
+	if (p.hash_diff)
+		sha256_final_hex(&p.hdiff, st.diff_id + 7);
+	else
+		memcpy(st.diff_id + 7, st.blob + 7, 65);
 	st.blob_size = p.blob_size;
 	st.tar_size = p.tar_size;
 	st.size = x.size;
@@ -776,6 +804,16 @@ out:
 			unlinkat(s->tmpfd, tmp_blob, 0);
 	}
 	return rc;
+}
+
+int layer_stage_stream(struct image_store *s, layer_read_fn fn, void *opaque, const char *what,
+		       const char *expect_blob, struct layer_stage *ret, struct berr **err)
+{
+	/* Files and directories are created with their final modes. */
+	mode_t old = umask(0);
+	int r = stage_stream(s, fn, opaque, what, expect_blob, ret, err);
+	umask(old);
+	return r;
 }
 
 int layer_stage_commit(struct image_store *s, struct layer_stage *st, struct berr **err)
