@@ -4,12 +4,11 @@
  * they are). */
 #include "image/image.h"
 #include "image/reference.h"
+#include "image/tarw.h"
 #include "util/cleanup.h"
 #include "util/hash.h"
 #include "util/jsonx.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,34 +17,22 @@
 #include <unistd.h>
 
 struct saver {
-	struct archive *a;
+	struct tarw tw;
 	struct image_store *s;
 	json_t *written; /* entry names already in the archive */
 	char *buf;
 };
 
-static int put_header(struct saver *w, const char *name, int64_t size, mode_t type, struct berr **err)
+static int put_header(struct saver *w, const char *name, int64_t size, bool dir, struct berr **err)
 {
-	struct archive_entry *e = archive_entry_new();
-	archive_entry_set_pathname(e, name);
-	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
-	archive_entry_set_size(e, type == AE_IFDIR ? 0 : size);
-	archive_entry_set_mtime(e, 0, 0);
-	int r = archive_write_header(w->a, e);
-	archive_entry_free(e);
-	if (r != ARCHIVE_OK)
-		return berr_set(err, archive_errno(w->a) > 0 ? archive_errno(w->a) : 0, "writing archive: %s",
-				archive_error_string(w->a));
-	return 0;
+	struct tarw_entry e = {.name = name, .type = dir ? '5' : '0', .mode = dir ? 0755 : 0644,
+			       .size = dir ? 0 : (uint64_t)size};
+	return tarw_header(&w->tw, &e, err);
 }
 
 static int put_data(struct saver *w, const void *data, size_t len, struct berr **err)
 {
-	if (len && archive_write_data(w->a, data, len) != (la_ssize_t)len)
-		return berr_set(err, archive_errno(w->a) > 0 ? archive_errno(w->a) : 0, "writing archive: %s",
-				archive_error_string(w->a));
-	return 0;
+	return tarw_data(&w->tw, data, len, err);
 }
 
 static int put_mem(struct saver *w, const char *name, const void *data, size_t len, struct berr **err)
@@ -53,7 +40,7 @@ static int put_mem(struct saver *w, const char *name, const void *data, size_t l
 	if (json_object_get(w->written, name))
 		return 0;
 	json_object_set_new(w->written, name, json_true());
-	if (put_header(w, name, (int64_t)len, AE_IFREG, err) < 0)
+	if (put_header(w, name, (int64_t)len, false, err) < 0)
 		return -1;
 	return put_data(w, data, len, err);
 }
@@ -77,7 +64,7 @@ static int put_blob_file(struct saver *w, const char *digest, struct berr **err)
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return berr_set(err, errno, "blob %s", digest);
 	json_object_set_new(w->written, name, json_true());
-	if (put_header(w, name, st.st_size, AE_IFREG, err) < 0)
+	if (put_header(w, name, st.st_size, false, err) < 0)
 		return -1;
 	int64_t left = st.st_size;
 	while (left > 0) {
@@ -109,7 +96,7 @@ static int put_layer_tar(struct saver *w, const char *diff_id, uint64_t *ret_siz
 	}
 	json_object_set_new(w->written, name, json_true());
 	int rc = -1;
-	if (put_header(w, name, (int64_t)size, AE_IFREG, err) < 0)
+	if (put_header(w, name, (int64_t)size, false, err) < 0)
 		goto out;
 	uint64_t left = size;
 	while (left > 0) {
@@ -231,7 +218,6 @@ int image_save(struct image_store *s, json_t *idx, const char **ids, const char 
 {
 	struct saver w = {.s = s};
 	int rc = -1;
-	w.a = archive_write_new();
 	w.written = json_object();
 	w.buf = malloc(1 << 20);
 	_cleanup_json_ json_t *order = json_array();     /* unique ids in order */
@@ -240,12 +226,8 @@ int image_save(struct image_store *s, json_t *idx, const char **ids, const char 
 	_cleanup_json_ json_t *docker_manifest = json_array();
 	_cleanup_json_ json_t *index = NULL;
 	_cleanup_json_ json_t *layout = NULL;
-	if (!w.buf)
-		goto out;
-	archive_write_set_format_pax_restricted(w.a);
-	archive_write_set_bytes_in_last_block(w.a, 1);
-	if (archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
-		berr_set(err, 0, "writing archive: %s", archive_error_string(w.a));
+	if (!w.buf || tarw_init(&w.tw, fd) < 0) {
+		berr_set(err, ENOMEM, "saving");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -264,7 +246,7 @@ int image_save(struct image_store *s, json_t *idx, const char **ids, const char 
 				json_array_append_new(tl, json_string(tags[i]));
 		}
 	}
-	if (put_header(&w, "blobs", 0, AE_IFDIR, err) < 0 || put_header(&w, "blobs/sha256", 0, AE_IFDIR, err) < 0)
+	if (put_header(&w, "blobs", 0, true, err) < 0 || put_header(&w, "blobs/sha256", 0, true, err) < 0)
 		goto out;
 	size_t i;
 	json_t *idv;
@@ -281,14 +263,11 @@ int image_save(struct image_store *s, json_t *idx, const char **ids, const char 
 		goto out;
 	if (fmt == SAVE_DOCKER_ARCHIVE && put_json(&w, "manifest.json", docker_manifest, err) < 0)
 		goto out;
-	if (archive_write_close(w.a) != ARCHIVE_OK) {
-		berr_set(err, archive_errno(w.a) > 0 ? archive_errno(w.a) : 0, "writing archive: %s",
-			 archive_error_string(w.a));
+	if (tarw_finish(&w.tw, err) < 0)
 		goto out;
-	}
 	rc = 0;
 out:
-	archive_write_free(w.a);
+	tarw_release(&w.tw);
 	json_decref(w.written);
 	free(w.buf);
 	return rc;

@@ -2,18 +2,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-json_t *jsonx_parse(const char *buf, size_t len, const char *what, struct berr **err)
-{
-	json_error_t je;
-	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!j) {
-		berr_set(err, 0, "%s: invalid JSON at line %d column %d: %s", what, je.line,
-			 je.column, je.text);
-		return NULL;
-	}
-	return j;
-}
-
 json_t *jsonx_load_at(int dirfd, const char *name, size_t max, struct berr **err)
 {
 	_cleanup_free_ char *buf = NULL;
