@@ -24,7 +24,7 @@ tests/fixtures/make.sh >/dev/null || { echo "fixtures failed"; echo "0 passed, 1
 run_units() { # DIR LABEL
 	for t in "$1"/tests/unit/test-*; do
 		[ -f "$t" ] && [ -x "$t" ] || continue
-		"$t" 2>&1 | sed "s/^\(not ok\|ok\) - /\1 - $2$(basename "$t"): /"
+		"$t" 2>&1 | sed -E "s#^(not ok|ok) - #\1 - $2$(basename "$t"): #"
 	done
 }
 
