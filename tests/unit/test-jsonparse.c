@@ -18,7 +18,7 @@ static void bad(const char *doc, size_t len, const char *part)
 {
 	struct berr *e = NULL;
 	json_t *a = jsonx_parse(doc, len, "doc", &e);
-	CHECK(!a && e && strstr(e->msg, part), "reject %.40s: %s", doc, e ? e->msg : "accepted");
+	CHECK(!a && e && strstr(e->msg, part), "reject %.*s: %s", (int)strcspn(doc, "\n"), doc, e ? e->msg : "accepted");
 	json_decref(a);
 	berr_free(e);
 }
