@@ -194,15 +194,17 @@ int main(int argc, char **argv)
 	if (!cmd)
 		cmd = cli_find(argv[i]);
 	if (!cmd) {
-		const char *name = argv[i];
+		const char *name = argv[i] ? argv[i] : "";
 		bool group = !strcmp(name, "image") || !strcmp(name, "system");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);
 			for (size_t k = 0; k < ARRAY_SIZE(commands); k++)
 				if (!strncmp(commands[k].name, name, n) && commands[k].name[n] == ' ' &&
-				    commands[k].summary)
-					printf("  %-10s %s\n", commands[k].name + n + 1, commands[k].summary);
+				    commands[k].summary) {
+					const char *sum = commands[k].summary;
+					printf("  %-10s %s\n", commands[k].name + n + 1, sum ? sum : "");
+				}
 			return 0;
 		}
 		if (i + 1 < argc) {
