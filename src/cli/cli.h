@@ -15,6 +15,7 @@ struct cli {
 	const char *root;
 	const char *runroot;
 	struct image_store *store;
+	struct ctr_store *ctrs;
 	const char *cmd; /* "images", "image inspect" ... for messages */
 };
 
@@ -75,5 +76,17 @@ CMD(rmi);
 CMD(image_inspect);
 CMD(image_prune);
 CMD(system_df);
+CMD(run);
+CMD(create);
+CMD(start);
+CMD(stop);
+CMD(restart);
+CMD(kill);
+CMD(rm);
+CMD(ps);
+CMD(logs);
+CMD(wait);
+CMD(exec);
+CMD(container_prune);
 
 #endif

@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "cli/ctr.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
@@ -119,10 +120,31 @@ CMD(image_inspect)
 	}
 	_cleanup_json_ json_t *out = json_array();
 	int rc = 0;
+	/* `inspect` looks for a container first, then an image, like Docker */
+	bool containers = !strcmp(c->cmd, "inspect") || !strcmp(c->cmd, "container inspect");
+	bool images = strcmp(c->cmd, "container inspect") != 0;
+	struct ctr_store *cs = containers ? cli_ctr_store(c) : NULL;
 	for (int i = optind; i < argc; i++) {
 		_cleanup_free_ char *id = NULL;
 		json_t *obj = NULL;
-		if (image_store_resolve(idx, argv[i], &id, NULL, &e) < 0 || !(obj = inspect_one(s, idx, id, &e))) {
+		char cid[65];
+		struct berr *ce = NULL;
+		if (cs && ctr_resolve(cs, argv[i], cid, &ce) == 0) {
+			obj = ctr_inspect_json(cs, cid, &ce);
+		} else if (!images) {
+			fprintf(stderr, "Error: No such container: %s\n", argv[i]);
+			berr_free(ce);
+			rc = 1;
+			continue;
+		}
+		berr_free(ce);
+		if (!obj && (image_store_resolve(idx, argv[i], &id, NULL, &e) < 0 || !(obj = inspect_one(s, idx, id, &e)))) {
+			if (containers && e && e->code == BERR_NOT_FOUND) {
+				fprintf(stderr, "Error: No such object: %s\n", argv[i]);
+				berr_freep(&e);
+				rc = 1;
+				continue;
+			}
 			if (e && e->code == BERR_NOT_FOUND) {
 				fprintf(stderr, "Error: No such image: %s\n", argv[i]);
 				berr_freep(&e);

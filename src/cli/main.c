@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "runtime/container.h"
 #include "util/cleanup.h"
 
 #include <getopt.h>
@@ -70,14 +71,128 @@ static const struct cli_command commands[] = {
 	 "Options:\n"
 	 "      --format string   Format output: table, json, or a Go-style template\n"},
 	{"version", cmd_version, "Show the berth version information", "berth version\n"},
+	{"run", cmd_run, "Create and run a new container from an image",
+	 "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+	 "Options:\n"
+	 "  -d, --detach                 Run container in background and print container ID\n"
+	 "      --rm                     Automatically remove the container when it exits\n"
+	 "      --name string            Assign a name to the container\n"
+	 "  -e, --env list               Set environment variables\n"
+	 "      --env-file list          Read in a file of environment variables\n"
+	 "  -w, --workdir string         Working directory inside the container\n"
+	 "  -u, --user string            Username or UID (format: <name|uid>[:<group|gid>])\n"
+	 "      --group-add list         Add additional groups to join\n"
+	 "      --entrypoint string      Overwrite the default ENTRYPOINT of the image\n"
+	 "  -h, --hostname string        Container host name\n"
+	 "  -l, --label list             Set meta data on a container\n"
+	 "  -i, --interactive            Keep STDIN open even if not attached\n"
+	 "  -t, --tty                    Allocate a pseudo-TTY\n"
+	 "      --restart string         Restart policy: no, always, on-failure[:N], unless-stopped\n"
+	 "      --stop-signal string     Signal to stop the container\n"
+	 "      --stop-timeout int       Timeout (in seconds) to stop a container\n"
+	 "      --network string         none or host (bridge networks are not in this version yet)\n"
+	 "      --health-cmd string      Command to run to check health\n"
+	 "      --health-interval, --health-timeout, --health-start-period, --health-start-interval duration\n"
+	 "      --health-retries int     Consecutive failures needed to report unhealthy\n"
+	 "      --no-healthcheck         Disable any container-specified HEALTHCHECK\n"
+	 "      --cap-add, --cap-drop list  Add or drop Linux capabilities\n"
+	 "      --privileged             Give extended privileges to this container\n"
+	 "      --security-opt list      seccomp=unconfined|FILE.json, no-new-privileges\n"
+	 "      --read-only              Mount the container's root filesystem as read only\n"
+	 "      --tmpfs list             Mount a tmpfs directory (PATH[:OPTIONS])\n"
+	 "  -v, --volume list            Bind mount a host path (HOSTPATH:PATH[:ro])\n"
+	 "      --mount mount            type=bind|tmpfs,source=...,target=...[,readonly]\n"
+	 "      --ulimit ulimit          Ulimit options (NAME=SOFT[:HARD])\n"
+	 "      --sysctl map             Namespaced kernel parameters\n"
+	 "      --shm-size bytes         Size of /dev/shm\n"
+	 "      --init                   Run an init inside the container that forwards signals and reaps processes\n"
+	 "  -m, --memory bytes           Memory limit\n"
+	 "      --memory-swap bytes      Swap limit equal to memory plus swap: -1 to enable unlimited swap\n"
+	 "      --cpus decimal           Number of CPUs\n"
+	 "  -c, --cpu-shares int         CPU shares (relative weight)\n"
+	 "      --pids-limit int         Tune container pids limit (-1 for unlimited)\n"
+	 "      --cpuset-cpus string     CPUs in which to allow execution (0-3, 0,1)\n"
+	 "      --log-opt list           max-size, max-file for the json-file log\n"
+	 "      --expose list            Expose a port or a range of ports\n"},
+	{"create", cmd_create, "Create a new container",
+	 "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nTakes the options of berth run (except -d and --rm's effect on start).\n"},
+	{"start", cmd_start, "Start one or more stopped containers",
+	 "berth start [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
+	 "  -i, --interactive   Attach container's STDIN\n"},
+	{"stop", cmd_stop, "Stop one or more running containers",
+	 "berth stop [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -t, --time int   Seconds to wait before killing the container\n"},
+	{"restart", cmd_restart, "Restart one or more containers",
+	 "berth restart [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -t, --time int   Seconds to wait before killing the container\n"},
+	{"kill", cmd_kill, "Kill one or more running containers",
+	 "berth kill [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -s, --signal string   Signal to send to the container (default KILL)\n"},
+	{"rm", cmd_rm, "Remove one or more containers",
+	 "berth rm [OPTIONS] CONTAINER [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -f, --force   Force the removal of a running container (uses SIGKILL)\n"},
+	{"ps", cmd_ps, "List containers",
+	 "berth ps [OPTIONS]\n\n"
+	 "Options:\n"
+	 "  -a, --all             Show all containers (default shows just running)\n"
+	 "  -f, --filter filter   status=, name=, id=, label=, exited=, ancestor=, health=\n"
+	 "      --format string   table, json or a Go-style template\n"
+	 "  -n, --last int        Show n last created containers\n"
+	 "  -l, --latest          Show the latest created container\n"
+	 "      --no-trunc        Don't truncate output\n"
+	 "  -q, --quiet           Only display container IDs\n"},
+	{"logs", cmd_logs, "Fetch the logs of a container",
+	 "berth logs [OPTIONS] CONTAINER\n\n"
+	 "Options:\n"
+	 "  -f, --follow         Follow log output\n"
+	 "      --since string   Show logs since timestamp or relative (e.g. 42m)\n"
+	 "  -n, --tail string    Number of lines to show from the end of the logs (default \"all\")\n"
+	 "  -t, --timestamps     Show timestamps\n"
+	 "      --until string   Show logs before a timestamp or relative (e.g. 42m)\n"},
+	{"wait", cmd_wait, "Block until one or more containers stop, then print their exit codes",
+	 "berth wait CONTAINER [CONTAINER...]\n"},
+	{"exec", cmd_exec, "Execute a command in a running container",
+	 "berth exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
+	 "Options:\n"
+	 "  -d, --detach           Detached mode: run command in the background\n"
+	 "  -e, --env list         Set environment variables\n"
+	 "  -i, --interactive      Keep STDIN open even if not attached\n"
+	 "      --privileged       Give extended privileges to the command\n"
+	 "  -t, --tty              Allocate a pseudo-TTY\n"
+	 "  -u, --user string      Username or UID (format: <name|uid>[:<group|gid>])\n"
+	 "  -w, --workdir string   Working directory inside the container\n"},
+	{"container prune", cmd_container_prune, "Remove all stopped containers",
+	 "berth container prune [OPTIONS]\n\nOptions:\n  -f, --force   Do not prompt for confirmation\n"},
+	{"container run", cmd_run, "Create and run a new container from an image", NULL},
+	{"container create", cmd_create, "Create a new container", NULL},
+	{"container start", cmd_start, "Start one or more stopped containers", NULL},
+	{"container stop", cmd_stop, "Stop one or more running containers", NULL},
+	{"container restart", cmd_restart, "Restart one or more containers", NULL},
+	{"container kill", cmd_kill, "Kill one or more running containers", NULL},
+	{"container rm", cmd_rm, "Remove one or more containers", NULL},
+	{"container ls", cmd_ps, "List containers", NULL},
+	{"container list", cmd_ps, NULL, NULL},
+	{"container ps", cmd_ps, NULL, NULL},
+	{"container logs", cmd_logs, "Fetch the logs of a container", NULL},
+	{"container wait", cmd_wait, "Block until one or more containers stop", NULL},
+	{"container exec", cmd_exec, "Execute a command in a running container", NULL},
+	{"container inspect", cmd_image_inspect, "Display detailed information on one or more containers",
+	 "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n  -f, --format string   Format output using a Go-style template\n"},
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
 static const char *const planned[] = {
-	"run", "create", "start", "stop", "restart", "kill", "rm", "ps", "exec", "logs", "wait",
 	"pause", "unpause", "top", "port", "cp", "diff", "commit", "export", "rename", "update",
 	"attach", "stats", "events", "build", "builder", "pull", "push", "login", "logout", "search",
-	"network", "volume", "compose", "container", "kube", "system prune", "system info", "info",
+	"network", "volume", "compose", "kube", "system prune", "system info", "info",
+	"container pause", "container unpause", "container top", "container cp", "container stats",
+	"container attach", "container rename", "container port", "container export", "container diff",
 };
 
 const struct cli_command *cli_find(const char *name)
@@ -195,7 +310,7 @@ int main(int argc, char **argv)
 		cmd = cli_find(argv[i]);
 	if (!cmd) {
 		const char *name = argv[i] ? argv[i] : "";
-		bool group = !strcmp(name, "image") || !strcmp(name, "system");
+		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);
@@ -232,6 +347,7 @@ int main(int argc, char **argv)
 	char **cargv = argv + i + used - 1;
 	int rc = cmd->fn(&c, cargc, cargv);
 	image_store_free(c.store);
+	ctr_store_free(c.ctrs);
 	if (fflush(stdout) != 0 && rc == 0) {
 		perror("berth: writing output");
 		rc = 1;

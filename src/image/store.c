@@ -477,7 +477,7 @@ bool image_store_image_in_use(struct image_store *s, const char *id, char **ret_
 		char path[400];
 		snprintf(path, sizeof(path), "%s/config.json", de->d_name);
 		_cleanup_json_ json_t *c = jsonx_load_at(dirfd(d), path, 1 << 20, NULL);
-		const char *img = jsonx_str(c, "image_id");
+		const char *img = jsonx_str(c, "ImageID");
 		if (img && !strcmp(img, id)) {
 			if (ret_container)
 				*ret_container = strdup(de->d_name);

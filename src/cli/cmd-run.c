@@ -1,0 +1,706 @@
+/* berth run / berth create: Docker's flags into a create request, then
+ * (run) start it, attached or detached. */
+#include "cli/cli.h"
+#include "cli/ctr.h"
+#include "runtime/caps.h"
+#include "runtime/cgroup.h"
+#include "runtime/lifecycle.h"
+#include "runtime/plan.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+enum {
+	O_RM = 1000, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_RESTART, O_STOPSIG, O_STOPTIMEOUT, O_NETWORK,
+	O_HCMD, O_HINT, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC, O_CAPADD, O_CAPDROP,
+	O_PRIV, O_SECOPT, O_RO, O_TMPFS, O_ULIMIT, O_SYSCTL, O_SHM, O_INIT, O_MEMSWAP, O_CPUS, O_PIDS,
+	O_CPUSET, O_LOGOPT, O_LOGDRIVER, O_GROUPADD, O_EXPOSE, O_PULL, O_PLATFORM, O_DOMAIN, O_SIGPROXY,
+	O_PUBLISH_ALL, O_MOUNT, O_HELP,
+};
+
+static const struct option run_opts[] = {
+	{"detach", no_argument, 0, 'd'},
+	{"rm", no_argument, 0, O_RM},
+	{"name", required_argument, 0, O_NAME},
+	{"env", required_argument, 0, 'e'},
+	{"env-file", required_argument, 0, O_ENVFILE},
+	{"workdir", required_argument, 0, 'w'},
+	{"user", required_argument, 0, 'u'},
+	{"entrypoint", required_argument, 0, O_ENTRYPOINT},
+	{"hostname", required_argument, 0, 'h'},
+	{"domainname", required_argument, 0, O_DOMAIN},
+	{"label", required_argument, 0, 'l'},
+	{"interactive", no_argument, 0, 'i'},
+	{"tty", no_argument, 0, 't'},
+	{"restart", required_argument, 0, O_RESTART},
+	{"stop-signal", required_argument, 0, O_STOPSIG},
+	{"stop-timeout", required_argument, 0, O_STOPTIMEOUT},
+	{"network", required_argument, 0, O_NETWORK},
+	{"net", required_argument, 0, O_NETWORK},
+	{"health-cmd", required_argument, 0, O_HCMD},
+	{"health-interval", required_argument, 0, O_HINT},
+	{"health-timeout", required_argument, 0, O_HTIMEOUT},
+	{"health-retries", required_argument, 0, O_HRETRIES},
+	{"health-start-period", required_argument, 0, O_HSTART},
+	{"health-start-interval", required_argument, 0, O_HSTARTINT},
+	{"no-healthcheck", no_argument, 0, O_NOHC},
+	{"cap-add", required_argument, 0, O_CAPADD},
+	{"cap-drop", required_argument, 0, O_CAPDROP},
+	{"privileged", no_argument, 0, O_PRIV},
+	{"security-opt", required_argument, 0, O_SECOPT},
+	{"read-only", no_argument, 0, O_RO},
+	{"tmpfs", required_argument, 0, O_TMPFS},
+	{"volume", required_argument, 0, 'v'},
+	{"mount", required_argument, 0, O_MOUNT},
+	{"ulimit", required_argument, 0, O_ULIMIT},
+	{"sysctl", required_argument, 0, O_SYSCTL},
+	{"shm-size", required_argument, 0, O_SHM},
+	{"init", no_argument, 0, O_INIT},
+	{"memory", required_argument, 0, 'm'},
+	{"memory-swap", required_argument, 0, O_MEMSWAP},
+	{"cpus", required_argument, 0, O_CPUS},
+	{"cpu-shares", required_argument, 0, 'c'},
+	{"pids-limit", required_argument, 0, O_PIDS},
+	{"cpuset-cpus", required_argument, 0, O_CPUSET},
+	{"log-opt", required_argument, 0, O_LOGOPT},
+	{"log-driver", required_argument, 0, O_LOGDRIVER},
+	{"group-add", required_argument, 0, O_GROUPADD},
+	{"expose", required_argument, 0, O_EXPOSE},
+	{"publish", required_argument, 0, 'p'},
+	{"publish-all", no_argument, 0, 'P'},
+	{"pull", required_argument, 0, O_PULL},
+	{"platform", required_argument, 0, O_PLATFORM},
+	{"sig-proxy", required_argument, 0, O_SIGPROXY},
+	{"attach", required_argument, 0, 'a'},
+	{"help", no_argument, 0, O_HELP},
+	{0},
+};
+
+struct runflags {
+	bool detach, rm, interactive, tty, sig_proxy;
+	const char *name;
+};
+
+static int duration_ns(const char *flag, const char *v, json_int_t *ret, struct berr **err)
+{
+	double total = 0;
+	const char *p = v;
+	if (!*p)
+		return berr_setc(err, BERR_INVALID, "invalid argument \"%s\" for \"%s\" flag: empty duration", v, flag);
+	while (*p) {
+		char *end;
+		double x = strtod(p, &end);
+		if (end == p)
+			goto bad;
+		p = end;
+		double mul;
+		if (!strncmp(p, "ns", 2)) mul = 1, p += 2;
+		else if (!strncmp(p, "us", 2)) mul = 1e3, p += 2;
+		else if (!strncmp(p, "ms", 2)) mul = 1e6, p += 2;
+		else if (*p == 's') mul = 1e9, p++;
+		else if (*p == 'm') mul = 60e9, p++;
+		else if (*p == 'h') mul = 3600e9, p++;
+		else goto bad;
+		total += x * mul;
+	}
+	*ret = (json_int_t)total;
+	return 0;
+bad:
+	return berr_setc(err, BERR_INVALID, "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", v,
+			 flag, v);
+}
+
+static int env_file(json_t *env, const char *path, struct berr **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	if (fs_read_file_at(AT_FDCWD, path, 16 << 20, &data, &len, err) < 0)
+		return berr_wrap(err, "--env-file");
+	int lineno = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n && line[n - 1] == '\r')
+			line[--n] = 0;
+		const char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		const char *eq = strchr(p, '=');
+		if (eq == p)
+			return berr_setc(err, BERR_INVALID, "%s:%d: invalid variable name in \"%s\"", path, lineno, line);
+		if (strchr(p, ' ') && (!eq || strchr(p, ' ') < eq))
+			return berr_setc(err, BERR_INVALID, "%s:%d: variable \"%s\" contains whitespaces", path, lineno, p);
+		if (eq) {
+			json_array_append_new(env, json_string(p));
+		} else {
+			const char *v = getenv(p);
+			if (v)
+				json_array_append_new(env, json_sprintf("%s=%s", p, v));
+		}
+	}
+	return 0;
+}
+
+static int add_env(json_t *env, const char *kv)
+{
+	if (strchr(kv, '=')) {
+		json_array_append_new(env, json_string(kv));
+	} else {
+		const char *v = getenv(kv);
+		if (v)
+			json_array_append_new(env, json_sprintf("%s=%s", kv, v));
+	}
+	return 0;
+}
+
+static int parse_bind(json_t *binds, const char *spec, struct berr **err)
+{
+	_cleanup_free_ char *s = strdup(spec);
+	char *parts[4] = {0};
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(s, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
+		parts[n++] = t;
+	if (n == 1 || (n >= 2 && parts[0][0] != '/' && parts[0][0] != '.')) {
+		return berr_setc(err, BERR_INVALID,
+				 "-v %s: named and anonymous volumes are not supported yet (they come with the volumes support); use an absolute host path",
+				 spec);
+	}
+	if (n < 2 || n > 3)
+		return berr_setc(err, BERR_INVALID, "invalid volume specification: '%s'", spec);
+	if (parts[1][0] != '/')
+		return berr_setc(err, BERR_INVALID, "invalid volume specification: '%s': mount path must be absolute", spec);
+	char src[4096];
+	if (!realpath(parts[0], src))
+		return berr_setc(err, BERR_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s",
+				 parts[0]);
+	const char *mode = n == 3 ? parts[2] : "rw";
+	_cleanup_free_ char *m = strdup(mode);
+	save = NULL;
+	for (char *t = strtok_r(m, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "ro") && strcmp(t, "rw") && strcmp(t, "z") && strcmp(t, "Z") && strcmp(t, "rprivate") &&
+		    strcmp(t, "private") && strcmp(t, "rslave") && strcmp(t, "slave") && strcmp(t, "shared") &&
+		    strcmp(t, "rshared") && strcmp(t, "nocopy"))
+			return berr_setc(err, BERR_INVALID, "invalid mode: %s", mode);
+	}
+	json_array_append_new(binds, json_sprintf("%s:%s:%s", src, parts[1], mode));
+	return 0;
+}
+
+static int parse_mount(json_t *binds, json_t *tmpfs, const char *spec, struct berr **err)
+{
+	_cleanup_free_ char *s = strdup(spec);
+	const char *type = "volume", *src = NULL, *dst = NULL, *tsize = NULL, *tmode = NULL;
+	bool ro = false;
+	char *save = NULL;
+	for (char *kv = strtok_r(s, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		char *val = eq ? eq + 1 : NULL;
+		if (eq)
+			*eq = 0;
+		if (!strcmp(kv, "type") && val)
+			type = val;
+		else if ((!strcmp(kv, "source") || !strcmp(kv, "src")) && val)
+			src = val;
+		else if ((!strcmp(kv, "destination") || !strcmp(kv, "dst") || !strcmp(kv, "target")) && val)
+			dst = val;
+		else if (!strcmp(kv, "readonly") || !strcmp(kv, "ro"))
+			ro = !val || !strcmp(val, "true") || !strcmp(val, "1");
+		else if (!strcmp(kv, "tmpfs-size") && val)
+			tsize = val;
+		else if (!strcmp(kv, "tmpfs-mode") && val)
+			tmode = val;
+		else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "consistency"))
+			;
+		else
+			return berr_setc(err, BERR_INVALID, "invalid field '%s' must be a key=value pair in --mount %s", kv, spec);
+	}
+	if (!dst)
+		return berr_setc(err, BERR_INVALID, "--mount %s: target is required", spec);
+	if (dst[0] != '/')
+		return berr_setc(err, BERR_INVALID, "--mount %s: target must be an absolute path", spec);
+	if (!strcmp(type, "bind")) {
+		if (!src)
+			return berr_setc(err, BERR_INVALID, "--mount %s: source is required", spec);
+		char real[4096];
+		if (!realpath(src, real))
+			return berr_setc(err, BERR_INVALID, "invalid mount config for type \"bind\": bind source path does not exist: %s",
+					 src);
+		json_array_append_new(binds, json_sprintf("%s:%s:%s", real, dst, ro ? "ro" : "rw"));
+		return 0;
+	}
+	if (!strcmp(type, "tmpfs")) {
+		struct sbuf o = SBUF_INIT;
+		if (tsize)
+			sbuf_addf(&o, "size=%s", tsize);
+		if (tmode)
+			sbuf_addf(&o, "%smode=%s", o.len ? "," : "", tmode);
+		json_object_set_new(tmpfs, dst, json_string(sbuf_str(&o)));
+		sbuf_release(&o);
+		return 0;
+	}
+	return berr_setc(err, BERR_INVALID, "--mount type=%s is not supported yet (bind and tmpfs are)", type);
+}
+
+/* Parse run/create flags into a create request. Returns the index of the
+ * image argument, or -1 after printing an error. */
+static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req, struct runflags *f)
+{
+	json_t *env = json_array(), *labels = json_object(), *hc = json_object(), *binds = json_array();
+	json_t *tmpfs = json_object(), *capadd = json_array(), *capdrop = json_array(), *secopt = json_array();
+	json_t *ulimits = json_array(), *sysctls = json_object(), *logopts = json_object(), *groups = json_array();
+	json_t *health = json_object(), *expose = json_object();
+	json_object_set_new(req, "Env", env);
+	json_object_set_new(req, "Labels", labels);
+	json_object_set_new(req, "HostConfig", hc);
+	json_object_set_new(hc, "Binds", binds);
+	json_object_set_new(hc, "Tmpfs", tmpfs);
+	json_object_set_new(hc, "CapAdd", capadd);
+	json_object_set_new(hc, "CapDrop", capdrop);
+	json_object_set_new(hc, "SecurityOpt", secopt);
+	json_object_set_new(hc, "Ulimits", ulimits);
+	json_object_set_new(hc, "Sysctls", sysctls);
+	json_object_set_new(hc, "GroupAdd", groups);
+	json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:o}", "Type", "json-file", "Config", logopts));
+	f->sig_proxy = true;
+	struct berr *e = NULL;
+	bool nohc = false;
+	int64_t cpu_period = 100000;
+	int o;
+	optind = 0;
+	/* "+": options end at the image name; the rest is the command */
+	while ((o = getopt_long(argc, argv, "+de:w:u:h:l:itv:m:c:p:Pa:", run_opts, NULL)) != -1) {
+		int64_t n = 0;
+		json_int_t d = 0;
+		switch (o) {
+		case 'd': f->detach = true; break;
+		case O_RM: f->rm = true; break;
+		case O_NAME: f->name = optarg; break;
+		case 'e': add_env(env, optarg); break;
+		case O_ENVFILE:
+			if (env_file(env, optarg, &e) < 0)
+				goto fail;
+			break;
+		case 'w':
+			if (optarg[0] != '/') {
+				berr_setc(&e, BERR_INVALID, "the working directory '%s' is invalid, it needs to be an absolute path", optarg);
+				goto fail;
+			}
+			json_object_set_new(req, "WorkingDir", json_string(optarg));
+			break;
+		case 'u': json_object_set_new(req, "User", json_string(optarg)); break;
+		case O_ENTRYPOINT:
+			json_object_set_new(req, "Entrypoint", *optarg ? json_pack("[s]", optarg) : json_array());
+			break;
+		case 'h': json_object_set_new(req, "Hostname", json_string(optarg)); break;
+		case O_DOMAIN: json_object_set_new(req, "Domainname", json_string(optarg)); break;
+		case 'l': {
+			const char *eq = strchr(optarg, '=');
+			_cleanup_free_ char *k = eq ? strndup(optarg, (size_t)(eq - optarg)) : strdup(optarg);
+			json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+			break;
+		}
+		case 'i': f->interactive = true; json_object_set_new(req, "OpenStdin", json_true()); break;
+		case 't': f->tty = true; json_object_set_new(req, "Tty", json_true()); break;
+		case O_RESTART: {
+			_cleanup_free_ char *pol = strdup(optarg);
+			char *colon = strchr(pol, ':');
+			int max = 0;
+			if (colon) {
+				*colon = 0;
+				char *end;
+				long v = strtol(colon + 1, &end, 10);
+				if (*end || v < 0 || strcmp(pol, "on-failure")) {
+					berr_setc(&e, BERR_INVALID, "invalid restart policy format: %s", optarg);
+					goto fail;
+				}
+				max = (int)v;
+			}
+			if (strcmp(pol, "no") && strcmp(pol, "always") && strcmp(pol, "on-failure") && strcmp(pol, "unless-stopped")) {
+				berr_setc(&e, BERR_INVALID, "invalid restart policy: %s (use no, always, on-failure[:N] or unless-stopped)", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", pol, "MaximumRetryCount", max));
+			break;
+		}
+		case O_STOPSIG: {
+			int sig;
+			if (signal_parse(optarg, &sig, &e) < 0)
+				goto fail;
+			json_object_set_new(req, "StopSignal", json_string(optarg));
+			break;
+		}
+		case O_STOPTIMEOUT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || !*optarg) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--stop-timeout\" flag", optarg);
+				goto fail;
+			}
+			json_object_set_new(req, "StopTimeout", json_integer(v));
+			break;
+		}
+		case O_NETWORK:
+			if (strcmp(optarg, "none") && strcmp(optarg, "host")) {
+				berr_setc(&e, BERR_INVALID,
+					  "--network %s: only \"none\" and \"host\" are supported in this version (bridge networks come with the networking support)",
+					  optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "NetworkMode", json_string(optarg));
+			break;
+		case O_HCMD: json_object_set_new(health, "Test", json_pack("[s, s]", "CMD-SHELL", optarg)); break;
+		case O_HINT: case O_HTIMEOUT: case O_HSTART: case O_HSTARTINT: {
+			const char *flag = o == O_HINT ? "--health-interval" : o == O_HTIMEOUT ? "--health-timeout"
+					   : o == O_HSTART ? "--health-start-period" : "--health-start-interval";
+			if (duration_ns(flag, optarg, &d, &e) < 0)
+				goto fail;
+			json_object_set_new(health, o == O_HINT ? "Interval" : o == O_HTIMEOUT ? "Timeout"
+						    : o == O_HSTART ? "StartPeriod" : "StartInterval", json_integer(d));
+			break;
+		}
+		case O_HRETRIES: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--health-retries\" flag", optarg);
+				goto fail;
+			}
+			json_object_set_new(health, "Retries", json_integer(v));
+			break;
+		}
+		case O_NOHC: nohc = true; break;
+		case O_CAPADD: case O_CAPDROP: {
+			uint64_t m;
+			if (caps_parse(optarg, &m, &e) < 0)
+				goto fail;
+			json_array_append_new(o == O_CAPADD ? capadd : capdrop, json_string(optarg));
+			break;
+		}
+		case O_PRIV: json_object_set_new(hc, "Privileged", json_true()); break;
+		case O_SECOPT: json_array_append_new(secopt, json_string(optarg)); break;
+		case O_RO: json_object_set_new(hc, "ReadonlyRootfs", json_true()); break;
+		case O_TMPFS: {
+			_cleanup_free_ char *t = strdup(optarg);
+			char *colon = strchr(t, ':');
+			if (colon)
+				*colon++ = 0;
+			if (t[0] != '/') {
+				berr_setc(&e, BERR_INVALID, "invalid mount config for type \"tmpfs\": mount path must be absolute: %s", t);
+				goto fail;
+			}
+			json_object_set_new(tmpfs, t, json_string(colon ? colon : ""));
+			break;
+		}
+		case 'v':
+			if (parse_bind(binds, optarg, &e) < 0)
+				goto fail;
+			break;
+		case O_MOUNT:
+			if (parse_mount(binds, tmpfs, optarg, &e) < 0)
+				goto fail;
+			break;
+		case O_ULIMIT: {
+			json_t *u;
+			if (plan_parse_ulimit(optarg, &u, &e) < 0)
+				goto fail;
+			json_array_append_new(ulimits, u);
+			break;
+		}
+		case O_SYSCTL: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--sysctl\" flag: sysctl '%s' is not allowed", optarg, optarg);
+				goto fail;
+			}
+			_cleanup_free_ char *k = strndup(optarg, (size_t)(eq - optarg));
+			bool ns_ok = !strncmp(k, "net.", 4) || !strncmp(k, "fs.mqueue.", 10) || !strcmp(k, "kernel.msgmax") ||
+				     !strcmp(k, "kernel.msgmnb") || !strcmp(k, "kernel.msgmni") || !strcmp(k, "kernel.sem") ||
+				     !strcmp(k, "kernel.shmall") || !strcmp(k, "kernel.shmmax") || !strcmp(k, "kernel.shmmni") ||
+				     !strcmp(k, "kernel.shm_rmid_forced") || !strcmp(k, "kernel.domainname");
+			if (!ns_ok) {
+				berr_setc(&e, BERR_INVALID, "sysctl '%s' is not allowed (not namespaced)", k);
+				goto fail;
+			}
+			json_object_set_new(sysctls, k, json_string(eq + 1));
+			break;
+		}
+		case O_SHM:
+			if (cgroup_parse_size(optarg, &n, &e) < 0 || n <= 0) {
+				if (!e)
+					berr_setc(&e, BERR_INVALID, "invalid --shm-size %s", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "ShmSize", json_integer(n));
+			break;
+		case O_INIT: json_object_set_new(hc, "Init", json_true()); break;
+		case 'm':
+			if (cgroup_parse_size(optarg, &n, &e) < 0)
+				goto fail;
+			if (n < 6 * 1024 * 1024) {
+				berr_setc(&e, BERR_INVALID, "Minimum memory limit allowed is 6MB (got %s)", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "Memory", json_integer(n));
+			break;
+		case O_MEMSWAP:
+			if (!strcmp(optarg, "-1"))
+				n = -1;
+			else if (cgroup_parse_size(optarg, &n, &e) < 0)
+				goto fail;
+			json_object_set_new(hc, "MemorySwap", json_integer(n));
+			break;
+		case O_CPUS: {
+			int64_t q;
+			if (cgroup_parse_cpus(optarg, cpu_period, &q, &e) < 0)
+				goto fail;
+			json_object_set_new(hc, "CpuQuota", json_integer(q));
+			json_object_set_new(hc, "CpuPeriod", json_integer(cpu_period));
+			json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(strtod(optarg, NULL) * 1e9)));
+			break;
+		}
+		case 'c': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"-c, --cpu-shares\" flag", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "CpuShares", json_integer(v));
+			break;
+		}
+		case O_PIDS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || !*optarg) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--pids-limit\" flag", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "PidsLimit", json_integer(v <= 0 ? -1 : v));
+			break;
+		}
+		case O_CPUSET: json_object_set_new(hc, "CpusetCpus", json_string(optarg)); break;
+		case O_LOGOPT: {
+			const char *eq = strchr(optarg, '=');
+			if (!eq) {
+				berr_setc(&e, BERR_INVALID, "invalid key value pair format in log options: %s", optarg);
+				goto fail;
+			}
+			_cleanup_free_ char *k = strndup(optarg, (size_t)(eq - optarg));
+			if (strcmp(k, "max-size") && strcmp(k, "max-file") && strcmp(k, "compress") && strcmp(k, "labels") &&
+			    strcmp(k, "env") && strcmp(k, "tag")) {
+				berr_setc(&e, BERR_INVALID, "unknown log opt '%s' for json-file log driver", k);
+				goto fail;
+			}
+			if (!strcmp(k, "max-size") && cgroup_parse_size(eq + 1, &n, &e) < 0)
+				goto fail;
+			json_object_set_new(logopts, k, json_string(eq + 1));
+			break;
+		}
+		case O_LOGDRIVER:
+			if (strcmp(optarg, "json-file") && strcmp(optarg, "local")) {
+				berr_setc(&e, BERR_INVALID, "--log-driver %s: only json-file is supported", optarg);
+				goto fail;
+			}
+			break;
+		case O_GROUPADD: json_array_append_new(groups, json_string(optarg)); break;
+		case O_EXPOSE: {
+			_cleanup_free_ char *p = strdup(optarg);
+			char *slash = strchr(p, '/');
+			const char *proto = slash ? slash + 1 : "tcp";
+			if (slash)
+				*slash = 0;
+			char *end;
+			long port = strtol(p, &end, 10);
+			if (*end || port < 1 || port > 65535) {
+				berr_setc(&e, BERR_INVALID, "invalid range format for --expose: %s", optarg);
+				goto fail;
+			}
+			char key[40];
+			snprintf(key, sizeof(key), "%ld/%s", port, proto);
+			json_object_set_new(expose, key, json_object());
+			break;
+		}
+		case 'p':
+		case 'P':
+			berr_setc(&e, BERR_INVALID,
+				  "publishing ports (-p/-P) needs the bridge networking support, which is not in this version of berth yet");
+			goto fail;
+		case O_PULL:
+			if (strcmp(optarg, "never") && strcmp(optarg, "missing") && strcmp(optarg, "always")) {
+				berr_setc(&e, BERR_INVALID, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", optarg);
+				goto fail;
+			}
+			if (!strcmp(optarg, "always")) {
+				berr_setc(&e, BERR_INVALID, "--pull always needs the registry client, which is not in this version of berth yet");
+				goto fail;
+			}
+			break;
+		case O_PLATFORM:
+			break;
+		case O_SIGPROXY: f->sig_proxy = strcmp(optarg, "false") != 0; break;
+		case 'a': break;
+		case O_HELP:
+			cli_help(c);
+			return -2;
+		default:
+			cli_usage_error(c, "got an unknown flag.");
+			return -1;
+		}
+	}
+	if (nohc)
+		json_object_set_new(req, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
+	else if (json_object_size(health))
+		json_object_set(req, "Healthcheck", health);
+	json_decref(health);
+	if (json_object_size(expose))
+		json_object_set(req, "ExposedPorts", expose);
+	json_decref(expose);
+	if (optind >= argc) {
+		cli_usage_error(c, "requires at least 1 argument.");
+		return -1;
+	}
+	if (f->rm && json_object_get(hc, "RestartPolicy") &&
+	    strcmp(jsonx_str(json_object_get(hc, "RestartPolicy"), "Name"), "no")) {
+		berr_setc(&e, BERR_INVALID, "conflicting options: cannot specify both --restart and --rm");
+		goto fail;
+	}
+	json_object_set_new(hc, "AutoRemove", json_boolean(f->rm));
+	json_object_set_new(req, "Image", json_string(argv[optind]));
+	if (optind + 1 < argc) {
+		json_t *cmd = json_array();
+		for (int i = optind + 1; i < argc; i++)
+			json_array_append_new(cmd, json_string(argv[i]));
+		json_object_set_new(req, "Cmd", cmd);
+	}
+	(void)is_run;
+	return optind;
+fail:
+	fprintf(stderr, "berth: %s\nSee 'berth %s --help'.\n", e ? e->msg : "invalid arguments", c->cmd);
+	berr_free(e);
+	return -1;
+}
+
+static volatile sig_atomic_t pending_sig;
+static int sigpipe_w = -1;
+
+static void on_signal(int sig)
+{
+	pending_sig = sig;
+	if (sigpipe_w >= 0) {
+		char b = (char)sig;
+		ssize_t w = write(sigpipe_w, &b, 1);
+		(void)w;
+	}
+}
+
+/* Attached: wait for "exited CODE" while forwarding our signals. */
+static int attach_wait(struct ctr_store *s, const char *id, int status_fd, bool proxy)
+{
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0)
+		return ctr_wait_status(status_fd);
+	sigpipe_w = sp[1];
+	if (proxy) {
+		struct sigaction sa = {.sa_handler = on_signal};
+		sigemptyset(&sa.sa_mask);
+		int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+		for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+			sigaction(sigs[i], &sa, NULL);
+	}
+	_cleanup_json_ json_t *st = ctr_state(s, id, NULL);
+	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = status_fd, .events = POLLIN}, {.fd = sp[0], .events = POLLIN}};
+		int r = poll(pf, 2, -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (pf[1].revents) {
+			char b;
+			while (read(sp[0], &b, 1) == 1)
+				if (pid > 0)
+					kill(pid, (unsigned char)b);
+		}
+		if (pf[0].revents)
+			return ctr_wait_status(status_fd);
+	}
+}
+
+static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
+{
+	_cleanup_json_ json_t *req = json_object();
+	struct runflags f = {0};
+	int idx = parse(c, argc, argv, is_run, req, &f);
+	if (idx == -2)
+		return 0;
+	if (idx < 0)
+		return 125;
+	struct image_store *is = cli_store(c);
+	struct ctr_store *cs = cli_ctr_store(c);
+	if (!is || !cs)
+		return 125;
+	struct berr *e = NULL;
+	char id[65];
+	if (ctr_create_from(cs, is, req, f.name, id, &e) < 0) {
+		fprintf(stderr, "berth: %s\n", e->msg);
+		berr_free(e);
+		return 125;
+	}
+	if (!is_run) {
+		printf("%s\n", id);
+		return 0;
+	}
+	struct monitor_attach a = {.attach = !f.detach, .in = f.interactive ? 0 : -1, .out = 1, .err = 2};
+	struct termios saved;
+	bool raw = false;
+	if (!f.detach && f.tty && f.interactive && isatty(0) && tcgetattr(0, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		raw = tcsetattr(0, TCSANOW, &t) == 0;
+	}
+	int sfd = -1, code = 125;
+	int r = ctr_start(cs, id, &a, f.detach ? NULL : &sfd, &code, &e);
+	if (r < 0) {
+		if (raw)
+			tcsetattr(0, TCSANOW, &saved);
+		fprintf(stderr, "berth: %s\n", e->msg);
+		berr_free(e);
+		/* a container that never ran: --rm still removes it */
+		if (f.rm)
+			ctr_rm(cs, id, true, NULL);
+		return code ? code : 125;
+	}
+	if (f.detach) {
+		printf("%s\n", id);
+		return 0;
+	}
+	code = attach_wait(cs, id, sfd, f.sig_proxy && !f.tty);
+	close(sfd);
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	if (code < 0) {
+		/* the monitor died: report what the state says */
+		int ec = 125;
+		if (ctr_wait_exit(cs, id, &ec, NULL) == 0)
+			return ec;
+		return 125;
+	}
+	return code;
+}
+
+CMD(run) { return run_or_create(c, argc, argv, true); }
+CMD(create) { return run_or_create(c, argc, argv, false); }

@@ -1,0 +1,432 @@
+/* Why this is one long, linear file: it is the order of operations that
+ * makes a container, and the order matters. Mount the overlay while we can
+ * still see the host's layer directories; build /dev, /proc, /sys and the
+ * user's mounts inside the new root, resolving every target with
+ * RESOLVE_IN_ROOT so a symlink in the image cannot redirect a mount onto
+ * the host; pivot_root; then mask and read-only-mount the kernel
+ * interfaces Docker hides. The process part comes last: the bounding set is
+ * dropped and seccomp installed while we still hold CAP_SYS_ADMIN, then the
+ * user changes, the final capabilities are set, and execve. */
+#include "runtime/init.h"
+#include "runtime/caps.h"
+#include "runtime/seccomp.h"
+#include "runtime/userdb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int g_errfd = -1;
+
+__attribute__((noreturn, format(printf, 2, 3))) static void die(int code, const char *fmt, ...)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%d ", code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (g_errfd >= 0) {
+		ssize_t w = write(g_errfd, buf, strlen(buf));
+		(void)w;
+	}
+	_exit(code);
+}
+
+static int openat2_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/* Open (creating as needed) a mount target inside the root: every
+ * component is resolved within rootfd. A missing last component becomes a
+ * directory, or an empty file when is_file. Returns an O_PATH fd. */
+static int mount_target(int rootfd, const char *target, bool is_file)
+{
+	int fd = openat2_in_root(rootfd, target, O_PATH);
+	if (fd >= 0)
+		return fd;
+	if (errno != ENOENT)
+		return -1;
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", target);
+	for (char *s = buf + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char saved = *s;
+		*s = 0;
+		int t = openat2_in_root(rootfd, buf, O_PATH);
+		if (t < 0 && errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			*slash = 0;
+			int pfd = openat2_in_root(rootfd, *buf ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (pfd < 0)
+				return -1;
+			int r;
+			if (!saved && is_file) {
+				r = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+				if (r >= 0)
+					close(r);
+			} else {
+				r = mkdirat(pfd, slash + 1, 0755);
+			}
+			int e = errno;
+			close(pfd);
+			if (r < 0 && e != EEXIST) {
+				errno = e;
+				return -1;
+			}
+			t = openat2_in_root(rootfd, buf, O_PATH);
+		}
+		if (t < 0)
+			return -1;
+		*s = saved;
+		if (!saved)
+			return t;
+		close(t);
+	}
+}
+
+static void mount_at(int rootfd, const char *target, bool is_file, const char *src, const char *fstype,
+		     unsigned long flags, const char *data)
+{
+	int fd = mount_target(rootfd, target, is_file);
+	if (fd < 0)
+		die(125, "preparing mount point %s: %s", target, strerror(errno));
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (mount(src, p, fstype, flags, data) < 0) {
+		int e = errno;
+		die(125, "mounting %s on %s: %s", src ? src : fstype, target, strerror(e));
+	}
+	if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
+	    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0)
+		die(125, "making %s read-only: %s", target, strerror(errno));
+	close(fd);
+}
+
+static void setup_dev(int rootfd, const struct plan *p)
+{
+	mount_at(rootfd, "/dev", false, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+	int dev = openat2_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY);
+	if (dev < 0)
+		die(125, "opening /dev: %s", strerror(errno));
+	static const struct { const char *name; unsigned maj, min; } nodes[] = {
+		{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		if (mknodat(dev, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) < 0)
+			die(125, "creating /dev/%s: %s", nodes[i].name, strerror(errno));
+		fchmodat(dev, nodes[i].name, 0666, 0);
+	}
+	mkdirat(dev, "pts", 0755);
+	mkdirat(dev, "shm", 01777);
+	mkdirat(dev, "mqueue", 0755);
+	symlinkat("pts/ptmx", dev, "ptmx");
+	symlinkat("/proc/self/fd", dev, "fd");
+	symlinkat("/proc/self/fd/0", dev, "stdin");
+	symlinkat("/proc/self/fd/1", dev, "stdout");
+	symlinkat("/proc/self/fd/2", dev, "stderr");
+	symlinkat("/proc/kcore", dev, "core");
+	close(dev);
+	mount_at(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+		 "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	char shm[64];
+	snprintf(shm, sizeof(shm), "mode=1777,size=%lld", (long long)p->shm_size);
+	mount_at(rootfd, "/dev/shm", false, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm);
+	mount_at(rootfd, "/dev/mqueue", false, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+static void mask_paths(void)
+{
+	static const char *const masked[] = {
+		"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+		"/sys/devices/virtual/powercap"};
+	static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+	for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+		struct stat st;
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0")
+					    : mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+		if (r < 0 && errno != ENOENT)
+			die(125, "masking %s: %s", masked[i], strerror(errno));
+	}
+	for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+		if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			die(125, "read-only %s: %s", readonly[i], strerror(errno));
+		}
+		if (mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+		    mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			die(125, "read-only %s: %s", readonly[i], strerror(errno));
+	}
+}
+
+static void apply_sysctls(char **sysctls)
+{
+	for (size_t i = 0; sysctls && sysctls[i]; i++) {
+		char path[512], *eq = strchr(sysctls[i], '=');
+		if (!eq)
+			continue;
+		int n = snprintf(path, sizeof(path), "/proc/sys/");
+		for (const char *k = sysctls[i]; k < eq && n < (int)sizeof(path) - 1; k++)
+			path[n++] = *k == '.' ? '/' : *k;
+		path[n] = 0;
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, eq + 1, strlen(eq + 1)) < 0) {
+			int e = errno;
+			*eq = 0;
+			die(125, "sysctl %s: %s", sysctls[i], strerror(e));
+		}
+		close(fd);
+	}
+}
+
+static const char *env_get(char **env, const char *key)
+{
+	size_t k = strlen(key);
+	for (size_t i = 0; env && env[i]; i++)
+		if (!strncmp(env[i], key, k) && env[i][k] == '=')
+			return env[i] + k + 1;
+	return NULL;
+}
+
+/* execvpe with the container's PATH, reporting Docker's messages. */
+__attribute__((noreturn)) static void exec_cmd(char **argv, char **env)
+{
+	const char *cmd = argv[0];
+	if (strchr(cmd, '/')) {
+		execve(cmd, argv, env);
+		int e = errno;
+		if (e == ENOENT)
+			die(127, "exec: \"%s\": stat %s: no such file or directory", cmd, cmd);
+		die(e == EACCES || e == ENOEXEC ? 126 : 127, "exec: \"%s\": %s", cmd, strerror(e));
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int last = ENOENT;
+	for (const char *p = path;;) {
+		const char *colon = strchrnul(p, ':');
+		char full[4096];
+		size_t dl = (size_t)(colon - p);
+		if (dl == 0)
+			snprintf(full, sizeof(full), "%s", cmd);
+		else
+			snprintf(full, sizeof(full), "%.*s/%s", (int)dl, p, cmd);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			execve(full, argv, env);
+			last = errno;
+			if (last == ENOEXEC || last == EACCES)
+				die(126, "exec: \"%s\": %s", cmd, strerror(last));
+		}
+		if (!*colon)
+			break;
+		p = colon + 1;
+	}
+	(void)last;
+	die(127, "exec: \"%s\": executable file not found in $PATH", cmd);
+}
+
+__attribute__((noreturn)) void init_reaper(pid_t child)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			int status;
+			pid_t r;
+			while ((r = waitpid(-1, &status, WNOHANG)) > 0) {
+				if (r == child)
+					_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+			}
+			continue;
+		}
+		kill(child, sig);
+	}
+}
+
+__attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int errfd)
+{
+	g_errfd = errfd;
+	struct userdb_user u;
+	char *msg = NULL;
+	struct berr *e = NULL;
+	int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char *const *ga = (const char *const *)p->group_add;
+	if (userdb_resolve(rootfd, p->user, ga, &u, &e) < 0) {
+		msg = e->msg;
+		die(125, "%s", msg);
+	}
+	close(rootfd);
+	char **env = p->env;
+	size_t n = 0;
+	while (env && env[n])
+		n++;
+	if (!env_get(env, "HOME")) {
+		char **ne = calloc(n + 2, sizeof(char *));
+		memcpy(ne, env, n * sizeof(char *));
+		if (asprintf(&ne[n], "HOME=%s", u.home) < 0)
+			die(125, "out of memory");
+		env = ne;
+	}
+	if (chdir(p->cwd) < 0) {
+		/* Docker creates a missing working directory */
+		char buf[4096];
+		snprintf(buf, sizeof(buf), "%s", p->cwd);
+		for (char *s = buf + 1;; s++) {
+			if (*s == '/' || !*s) {
+				char c = *s;
+				*s = 0;
+				if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+					break;
+				*s = c;
+				if (!c)
+					break;
+			}
+		}
+		if (chdir(p->cwd) < 0)
+			die(125, "chdir to cwd (\"%s\") set in config.json failed: %s", p->cwd, strerror(errno));
+		if (u.uid != 0)
+			chown(p->cwd, u.uid, u.gid);
+	}
+	/* Bounding set first (needs CAP_SETPCAP), seccomp while we still hold
+	 * CAP_SYS_ADMIN (unless no_new_privs makes that unnecessary). */
+	int r = caps_drop_bounding(p->caps);
+	if (r < 0)
+		die(125, "setting capabilities: %s", strerror(-r));
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(125, "no_new_privs: %s", strerror(errno));
+	if (p->seccomp.len && (r = seccomp_install(&p->seccomp)) < 0)
+		die(125, "installing seccomp filter: %s", strerror(-r));
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		die(125, "keepcaps: %s", strerror(errno));
+	if (setgroups((size_t)u.ngroups, u.groups) < 0)
+		die(125, "setgroups: %s", strerror(errno));
+	if (setgid(u.gid) < 0)
+		die(125, "setgid %u: %s", (unsigned)u.gid, strerror(errno));
+	if (setuid(u.uid) < 0)
+		die(125, "setuid %u: %s", (unsigned)u.uid, strerror(errno));
+	r = caps_set(p->caps, u.uid == 0);
+	if (r < 0)
+		die(125, "setting capabilities: %s", strerror(-r));
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	exec_cmd(p->argv, env);
+}
+
+__attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, int errfd)
+{
+	g_errfd = errfd;
+	char c;
+	if (read(syncfd, &c, 1) != 1)
+		_exit(125); /* the monitor went away */
+	close(syncfd);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die(125, "cgroup namespace: %s", strerror(errno));
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		die(125, "making mounts private: %s", strerror(errno));
+
+	/* The image: overlay of the layers with the container's upper dir.
+	 * Layer paths are relative to layers_dir to keep the option short. */
+	if (chdir(p->layers_dir) < 0)
+		die(125, "opening the layer store: %s", strerror(errno));
+	char rootfs[4096], opts[8192];
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", p->ctr_dir);
+	int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", p->lowerdir, p->ctr_dir,
+			 p->ctr_dir);
+	if (n >= (int)sizeof(opts))
+		die(125, "too many layers for one overlay mount");
+	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+		die(125, "mounting the container's root filesystem: %s", strerror(errno));
+	int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die(125, "opening the root filesystem: %s", strerror(errno));
+
+	mount_at(rootfd, "/proc", false, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_at(rootfd, "/sys", false, "sysfs", "sysfs",
+		 MS_NOSUID | MS_NODEV | MS_NOEXEC | (p->privileged ? 0 : MS_RDONLY), NULL);
+	setup_dev(rootfd, p);
+
+	static const char *const etc[] = {"hosts", "hostname", "resolv.conf"};
+	for (size_t i = 0; i < 3; i++) {
+		char src[4200], dst[64];
+		snprintf(src, sizeof(src), "%s/%s", p->ctr_dir, etc[i]);
+		snprintf(dst, sizeof(dst), "/etc/%s", etc[i]);
+		if (access(src, F_OK) == 0)
+			mount_at(rootfd, dst, true, src, NULL, MS_BIND, NULL);
+	}
+	for (size_t i = 0; i < p->nmounts; i++) {
+		const struct pmount *m = &p->mounts[i];
+		if (m->kind == PM_BIND)
+			mount_at(rootfd, m->target, !m->source_is_dir, m->source, NULL,
+				 MS_BIND | MS_REC | (m->ro ? MS_RDONLY : 0), NULL);
+		else
+			mount_at(rootfd, m->target, false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				 m->data && *m->data ? m->data : NULL);
+	}
+
+	if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		die(125, "pivot_root: %s", strerror(errno));
+	if (umount2(".", MNT_DETACH) < 0)
+		die(125, "detaching the old root: %s", strerror(errno));
+	if (chdir("/") < 0)
+		die(125, "chdir /: %s", strerror(errno));
+	close(rootfd);
+
+	apply_sysctls(p->sysctls);
+	if (!p->privileged)
+		mask_paths();
+	if (p->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		die(125, "read-only root: %s", strerror(errno));
+	if (p->new_uts && *p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die(125, "sethostname: %s", strerror(errno));
+	for (int i = 0; i < p->nrlimits; i++)
+		if (setrlimit((__rlimit_resource_t)p->rlimits[i].resource, &p->rlimits[i].lim) < 0)
+			die(125, "setrlimit: %s", strerror(errno));
+	if (p->init) {
+		pid_t child = fork();
+		if (child < 0)
+			die(125, "fork for --init: %s", strerror(errno));
+		if (child > 0) {
+			close(errfd);
+			/* stdio stays with the command */
+			int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+				dup2(null, 2);
+			}
+			init_reaper(child);
+		}
+		setsid();
+	}
+	init_exec_proc(&p->proc, errfd);
+}

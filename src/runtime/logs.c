@@ -1,0 +1,311 @@
+#include "runtime/logs.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+#include "util/strbuf.h"
+#include "util/timefmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int logw_open(struct ctr_store *s, const char *id, int64_t max_size, int max_file, struct logw *w,
+	      struct berr **err)
+{
+	memset(w, 0, sizeof(*w));
+	w->dirfd = ctr_dirfd(s, id);
+	if (w->dirfd < 0)
+		return berr_set(err, errno, "container %.12s", id);
+	snprintf(w->name, sizeof(w->name), "%s-json.log", id);
+	w->fd = openat(w->dirfd, w->name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (w->fd < 0) {
+		close(w->dirfd);
+		return berr_set(err, errno, "opening the log");
+	}
+	struct stat st;
+	if (fstat(w->fd, &st) == 0)
+		w->size = st.st_size;
+	w->max_size = max_size;
+	w->max_file = max_file > 0 ? max_file : 1;
+	return 0;
+}
+
+static void rotate(struct logw *w)
+{
+	/* name.1 is the newest old file, as in Docker */
+	char from[128], to[128];
+	for (int i = w->max_file - 1; i >= 1; i--) {
+		if (i == 1)
+			snprintf(from, sizeof(from), "%s", w->name);
+		else
+			snprintf(from, sizeof(from), "%s.%d", w->name, i - 1);
+		snprintf(to, sizeof(to), "%s.%d", w->name, i);
+		renameat(w->dirfd, from, w->dirfd, to);
+	}
+	if (w->max_file == 1)
+		ftruncate(w->fd, 0);
+	close(w->fd);
+	w->fd = openat(w->dirfd, w->name, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
+	w->size = 0;
+}
+
+static void json_escape(struct sbuf *b, const char *s, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': sbuf_adds(b, "\\\""); break;
+		case '\\': sbuf_adds(b, "\\\\"); break;
+		case '\n': sbuf_adds(b, "\\n"); break;
+		case '\r': sbuf_adds(b, "\\r"); break;
+		case '\t': sbuf_adds(b, "\\t"); break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				char e[7] = {'\\', 'u', '0', '0', hx[c >> 4], hx[c & 15], 0};
+				sbuf_adds(b, e);
+			} else if (c >= 0x80) {
+				/* keep valid UTF-8, replace invalid bytes with U+FFFD */
+				size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+				bool ok = len && i + len <= n;
+				for (size_t k = 1; ok && k < len; k++)
+					ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+				if (ok) {
+					sbuf_add(b, s + i, len);
+					i += len - 1;
+				} else {
+					sbuf_adds(b, "\xef\xbf\xbd");
+				}
+			} else {
+				sbuf_addc(b, (char)c);
+			}
+		}
+	}
+}
+
+static void emit(struct logw *w, int stream, const char *line, size_t n, struct sbuf *out)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char ts[48];
+	time_rfc3339(&now, ts, sizeof(ts));
+	sbuf_adds(out, "{\"log\":\"");
+	json_escape(out, line, n);
+	sbuf_addf(out, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream ? "stderr" : "stdout", ts);
+}
+
+static void put(struct logw *w, struct sbuf *out)
+{
+	if (!out->len || w->fd < 0)
+		return;
+	if (w->max_size > 0 && w->size + (int64_t)out->len > w->max_size && w->size > 0)
+		rotate(w);
+	if (w->fd >= 0 && fs_write_full(w->fd, out->s, out->len) == 0)
+		w->size += (int64_t)out->len;
+	sbuf_reset(out);
+}
+
+void logw_write(struct logw *w, int stream, const char *data, size_t n)
+{
+	struct sbuf out = SBUF_INIT;
+	while (n > 0) {
+		const char *nl = memchr(data, '\n', n);
+		size_t take = nl ? (size_t)(nl - data) + 1 : n;
+		if (w->partlen[stream] + take > LOG_LINE_MAX && !nl)
+			take = LOG_LINE_MAX - w->partlen[stream] > 0 ? LOG_LINE_MAX - w->partlen[stream] : take;
+		if (w->partlen[stream] == 0 && nl) {
+			emit(w, stream, data, take, &out);
+		} else {
+			w->part[stream] = realloc(w->part[stream], w->partlen[stream] + take);
+			memcpy(w->part[stream] + w->partlen[stream], data, take);
+			w->partlen[stream] += take;
+			if (nl || w->partlen[stream] >= LOG_LINE_MAX) {
+				emit(w, stream, w->part[stream], w->partlen[stream], &out);
+				w->partlen[stream] = 0;
+			}
+		}
+		data += take;
+		n -= take;
+	}
+	put(w, &out);
+	sbuf_release(&out);
+}
+
+void logw_flush(struct logw *w)
+{
+	struct sbuf out = SBUF_INIT;
+	for (int s = 0; s < 2; s++) {
+		if (w->partlen[s]) {
+			emit(w, s, w->part[s], w->partlen[s], &out);
+			w->partlen[s] = 0;
+		}
+	}
+	put(w, &out);
+	sbuf_release(&out);
+}
+
+void logw_close(struct logw *w)
+{
+	logw_flush(w);
+	free(w->part[0]);
+	free(w->part[1]);
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->dirfd >= 0)
+		close(w->dirfd);
+	w->fd = w->dirfd = -1;
+}
+
+/* ---- reading ---- */
+
+static bool ts_set(const struct timespec *t) { return t->tv_sec || t->tv_nsec; }
+
+static int ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
+}
+
+/* Print one json-file line; returns 1 when past --until. */
+static int print_line(const char *line, size_t n, const struct logs_opts *o)
+{
+	json_t *j = jsonx_parse(line, n, "log", NULL);
+	if (!j)
+		return 0;
+	const char *log = jsonx_str(j, "log"), *stream = jsonx_str(j, "stream"), *time = jsonx_str(j, "time");
+	struct timespec ts = {0};
+	if (time)
+		time_parse_rfc3339(time, &ts);
+	int rc = 0;
+	if (ts_set(&o->since) && ts_cmp(&ts, &o->since) < 0) {
+		json_decref(j);
+		return 0;
+	}
+	if (ts_set(&o->until) && ts_cmp(&ts, &o->until) > 0) {
+		json_decref(j);
+		return 1;
+	}
+	int fd = stream && !strcmp(stream, "stderr") ? o->err : o->out;
+	struct sbuf b = SBUF_INIT;
+	if (o->timestamps && time)
+		sbuf_addf(&b, "%s ", time);
+	if (log)
+		sbuf_add(&b, log, json_string_length(json_object_get(j, "log")));
+	fs_write_full(fd, b.s ? b.s : "", b.len);
+	sbuf_release(&b);
+	json_decref(j);
+	return rc;
+}
+
+static bool still_running(struct ctr_store *s, const char *id)
+{
+	json_t *st = ctr_state(s, id, NULL);
+	const char *status = jsonx_str(st, "Status");
+	bool r = status && (!strcmp(status, "running") || !strcmp(status, "restarting") || !strcmp(status, "paused"));
+	json_decref(st);
+	return r;
+}
+
+int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, struct berr **err)
+{
+	_cleanup_close_ int dfd = ctr_dirfd(s, id);
+	if (dfd < 0)
+		return berr_set(err, errno, "container %.12s", id);
+	char name[100];
+	snprintf(name, sizeof(name), "%s-json.log", id);
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT)
+		return berr_set(err, errno, "opening the log");
+	struct sbuf pending = SBUF_INIT;
+	char buf[65536];
+	/* --tail: start after the N-th newline from the end (the final
+	 * newline ends the last line and does not count) */
+	if (fd >= 0 && o->tail >= 0) {
+		off_t end = lseek(fd, 0, SEEK_END), pos = end, start = 0;
+		long seen = 0;
+		bool found = o->tail == 0;
+		if (found)
+			start = end;
+		while (!found && pos > 0) {
+			size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+			pos -= (off_t)chunk;
+			if (pread(fd, buf, chunk, pos) != (ssize_t)chunk)
+				break;
+			for (size_t i = chunk; i-- > 0;) {
+				off_t at = pos + (off_t)i;
+				if (buf[i] == '\n' && at != end - 1 && ++seen == o->tail) {
+					start = at + 1;
+					found = true;
+					break;
+				}
+			}
+		}
+		lseek(fd, found ? start : 0, SEEK_SET);
+	}
+	int ino = -1;
+	for (;;) {
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sbuf_release(&pending);
+			close(fd);
+			return berr_set(err, errno, "reading the log");
+		}
+		if (n > 0) {
+			sbuf_add(&pending, buf, (size_t)n);
+			size_t start = 0;
+			for (size_t i = 0; i < pending.len; i++) {
+				if (pending.s[i] != '\n')
+					continue;
+				if (print_line(pending.s + start, i - start, o)) {
+					sbuf_release(&pending);
+					close(fd);
+					return 0;
+				}
+				start = i + 1;
+			}
+			memmove(pending.s, pending.s + start, pending.len - start);
+			pending.len -= start;
+			continue;
+		}
+		if (!o->follow || !still_running(s, id))
+			break;
+		/* wait for more: inotify on the log (rotation re-opens it) */
+		if (ino < 0) {
+			ino = inotify_init1(IN_CLOEXEC);
+			char path[4200];
+			snprintf(path, sizeof(path), "%s/containers/%s", s->root, id);
+			inotify_add_watch(ino, path, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
+		}
+		struct pollfd pfd = {.fd = ino, .events = POLLIN};
+		if (poll(&pfd, 1, 500) > 0) {
+			char ev[4096];
+			ssize_t r = read(ino, ev, sizeof(ev));
+			(void)r;
+		}
+		/* a rotated log: continue in the new file */
+		struct stat a, b;
+		if (fd < 0 || (fstat(fd, &a) == 0 && fstatat(dfd, name, &b, 0) == 0 && a.st_ino != b.st_ino)) {
+			int nfd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+			if (nfd >= 0) {
+				if (fd >= 0)
+					close(fd);
+				fd = nfd;
+			}
+		}
+	}
+	if (ino >= 0)
+		close(ino);
+	sbuf_release(&pending);
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* Container logs in Docker's json-file shape, one JSON object per line:
+ * {"log":"text\n","stream":"stdout","time":"2026-11-22T13:04:03.123456789Z"} */
+#ifndef BERTH_RUNTIME_LOGS_H
+#define BERTH_RUNTIME_LOGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "runtime/container.h"
+#include "util/err.h"
+
+#define LOG_LINE_MAX 16384 /* longer lines are split, as Docker does */
+
+struct logw {
+	int fd;
+	int dirfd;
+	char name[100];
+	int64_t max_size; /* rotate past this many bytes, 0 = never */
+	int max_file;     /* files kept, including the current one */
+	int64_t size;
+	char *part[2];    /* partial line per stream */
+	size_t partlen[2];
+};
+
+int logw_open(struct ctr_store *s, const char *id, int64_t max_size, int max_file, struct logw *w,
+	      struct berr **err);
+/* stream 0 = stdout, 1 = stderr. */
+void logw_write(struct logw *w, int stream, const char *data, size_t n);
+/* Write out partial lines (at exit). */
+void logw_flush(struct logw *w);
+void logw_close(struct logw *w);
+
+struct logs_opts {
+	bool follow;
+	bool timestamps;
+	long tail;      /* -1 = all */
+	struct timespec since, until; /* zero = unset */
+	int out, err;   /* where to write */
+};
+
+/* Print the log of container id (`berth logs`). With follow, keep going
+ * (across restarts) until the container stops for good. */
+int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, struct berr **err);
+
+#endif

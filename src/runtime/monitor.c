@@ -1,0 +1,634 @@
+#include "runtime/monitor.h"
+#include "runtime/cgroup.h"
+#include "runtime/health.h"
+#include "runtime/init.h"
+#include "runtime/logs.h"
+#include "runtime/plan.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+#include "util/timefmt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct mon {
+	struct ctr_store *s;
+	const char *id;
+	json_t *cfg;
+	struct plan *plan;
+	struct cgroup *cg;
+	struct logw log;
+	int status_fd;      /* to the CLI, -1 once it is done with us */
+	bool attach;
+	int fwd_in, fwd_out, fwd_err;
+	bool tty, open_stdin;
+	/* the running container */
+	pid_t pid;
+	int out_fd, err_fd, in_fd; /* our ends; out_fd is the pty master with -t */
+	int restart_count;
+	int backoff; /* restarts since the container last ran 10 s */
+	struct timespec started;
+	struct health *health;
+};
+
+static void report(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct mon *m, const char *fmt, ...)
+{
+	if (m->status_fd < 0)
+		return;
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (fs_write_full(m->status_fd, buf, (size_t)n) < 0) {
+		close(m->status_fd);
+		m->status_fd = -1;
+	}
+}
+
+static void now_str(char *buf, size_t n)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	time_rfc3339(&ts, buf, n);
+}
+
+/* Read-modify-write of state.json under the container lock. */
+static void state_update(struct mon *m, void (*fn)(json_t *st, void *arg), void *arg)
+{
+	struct berr *e = NULL;
+	int lk = ctr_lock(m->s, m->id, &e);
+	berr_free(e);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/state.json", m->id);
+	json_t *st = jsonx_load_at(m->s->ctrsfd, path, 1 << 20, NULL);
+	if (!st)
+		st = json_object();
+	fn(st, arg);
+	ctr_state_write(m->s, m->id, st, NULL);
+	json_decref(st);
+	if (lk >= 0)
+		close(lk);
+}
+
+struct run_info {
+	struct mon *m;
+	const char *status;
+	int exit_code;
+	bool oom;
+	const char *error;
+};
+
+static void set_running(json_t *st, void *arg)
+{
+	struct run_info *ri = arg;
+	struct mon *m = ri->m;
+	char ts[48];
+	time_rfc3339(&m->started, ts, sizeof(ts));
+	json_object_set_new(st, "Status", json_string("running"));
+	json_object_set_new(st, "Pid", json_integer(m->pid));
+	json_object_set_new(st, "PidStart", json_integer((json_int_t)proc_start_time(m->pid)));
+	json_object_set_new(st, "MonitorPid", json_integer(getpid()));
+	json_object_set_new(st, "MonitorStart", json_integer((json_int_t)proc_start_time(getpid())));
+	json_object_set_new(st, "StartedAt", json_string(ts));
+	json_object_set_new(st, "RestartCount", json_integer(m->restart_count));
+	json_object_set_new(st, "OOMKilled", json_false());
+	json_object_set_new(st, "Error", json_string(""));
+	if (m->health)
+		json_object_set_new(st, "Health", health_state_json(m->health));
+}
+
+static void set_exited(json_t *st, void *arg)
+{
+	struct run_info *ri = arg;
+	char ts[48];
+	now_str(ts, sizeof(ts));
+	json_object_set_new(st, "Status", json_string(ri->status));
+	json_object_set_new(st, "Pid", json_integer(0));
+	json_object_set_new(st, "ExitCode", json_integer(ri->exit_code));
+	json_object_set_new(st, "OOMKilled", json_boolean(ri->oom));
+	json_object_set_new(st, "FinishedAt", json_string(ts));
+	json_object_set_new(st, "RestartCount", json_integer(ri->m->restart_count));
+	if (ri->error)
+		json_object_set_new(st, "Error", json_string(ri->error));
+	if (strcmp(ri->status, "restarting")) {
+		json_object_del(st, "MonitorPid");
+		json_object_del(st, "MonitorStart");
+	}
+	if (ri->m->health)
+		json_object_set_new(st, "Health", health_state_json(ri->m->health));
+}
+
+static void set_health(json_t *st, void *arg)
+{
+	struct mon *m = arg;
+	if (m->health)
+		json_object_set_new(st, "Health", health_state_json(m->health));
+}
+
+/* Start the container's pid 1. On failure returns the exit code to report
+ * and fills msg. */
+static int launch(struct mon *m, char *msg, size_t msglen)
+{
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, sync[2], errpipe[2];
+	int master = -1, slave = -1;
+	if (m->tty) {
+		struct winsize ws = {.ws_row = 24, .ws_col = 80};
+		if (m->attach && m->fwd_out >= 0)
+			ioctl(m->fwd_out, TIOCGWINSZ, &ws);
+		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
+			snprintf(msg, msglen, "allocating a pty: %s", strerror(errno));
+			return 125;
+		}
+		fcntl(master, F_SETFD, FD_CLOEXEC);
+	} else if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		snprintf(msg, msglen, "creating pipes: %s", strerror(errno));
+		return 125;
+	}
+	if (m->open_stdin && !m->tty && pipe2(inp, O_CLOEXEC) < 0) {
+		snprintf(msg, msglen, "creating pipes: %s", strerror(errno));
+		return 125;
+	}
+	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+		snprintf(msg, msglen, "creating pipes: %s", strerror(errno));
+		return 125;
+	}
+	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD;
+	if (m->plan->new_net)
+		flags |= CLONE_NEWNET;
+	if (m->plan->new_uts)
+		flags |= CLONE_NEWUTS;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		snprintf(msg, msglen, "creating the container's namespaces: %s", strerror(errno));
+		return 125;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, 0);
+		int in = -1, out, er;
+		if (m->tty) {
+			setsid();
+			ioctl(slave, TIOCSCTTY, 0);
+			in = out = er = slave;
+		} else {
+			out = outp[1];
+			er = errp[1];
+			in = inp[0] >= 0 ? inp[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+			setsid();
+		}
+		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(er, 2) < 0)
+			_exit(125);
+		close(sync[1]);
+		close(errpipe[0]);
+		init_container(m->plan, sync[0], errpipe[1]);
+	}
+	close(sync[0]);
+	close(errpipe[1]);
+	if (m->tty) {
+		close(slave);
+		m->out_fd = master;
+		m->err_fd = -1;
+		m->in_fd = master;
+	} else {
+		close(outp[1]);
+		close(errp[1]);
+		m->out_fd = outp[0];
+		m->err_fd = errp[0];
+		if (inp[0] >= 0) {
+			close(inp[0]);
+			m->in_fd = inp[1];
+		} else {
+			m->in_fd = -1;
+		}
+	}
+	struct berr *e = NULL;
+	if (m->cg && cgroup_enter(m->cg, pid, &e) < 0) {
+		snprintf(msg, msglen, "%s", e->msg);
+		berr_free(e);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sync[1]);
+		close(errpipe[0]);
+		return 125;
+	}
+	ssize_t w = write(sync[1], "g", 1);
+	(void)w;
+	close(sync[1]);
+	/* EOF on errpipe: execve happened (close-on-exec). Data: it failed. */
+	char ebuf[1024];
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(errpipe[0], ebuf + got, sizeof(ebuf) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got >= sizeof(ebuf) - 1)
+			break;
+	}
+	close(errpipe[0]);
+	if (got > 0) {
+		ebuf[got] = 0;
+		int code = atoi(ebuf);
+		const char *sp = strchr(ebuf, ' ');
+		snprintf(msg, msglen, "%s", sp ? sp + 1 : ebuf);
+		waitpid(pid, NULL, 0);
+		if (m->out_fd >= 0)
+			close(m->out_fd);
+		if (m->err_fd >= 0)
+			close(m->err_fd);
+		if (m->in_fd >= 0 && m->in_fd != m->out_fd)
+			close(m->in_fd);
+		m->out_fd = m->err_fd = m->in_fd = -1;
+		return code ? code : 125;
+	}
+	m->pid = pid;
+	clock_gettime(CLOCK_REALTIME, &m->started);
+	return 0;
+}
+
+/* Docker's restart delay: 100 ms doubling, capped at a minute, reset
+ * when the container ran for 10 s. */
+static long restart_delay_ms(int count) 
+{
+	long d = 100;
+	for (int i = 0; i < count && d < 60000; i++)
+		d *= 2;
+	return d > 60000 ? 60000 : d;
+}
+
+static bool should_restart(struct mon *m, int code)
+{
+	json_t *rp = json_object_get(json_object_get(m->cfg, "HostConfig"), "RestartPolicy");
+	const char *name = jsonx_str(rp, "Name");
+	if (!name || !*name || !strcmp(name, "no"))
+		return false;
+	int dfd = ctr_dirfd(m->s, m->id);
+	bool stopped = dfd >= 0 && faccessat(dfd, "stop-requested", F_OK, 0) == 0;
+	if (dfd >= 0)
+		close(dfd);
+	if (stopped)
+		return false;
+	if (!strcmp(name, "always") || !strcmp(name, "unless-stopped"))
+		return true;
+	if (!strcmp(name, "on-failure")) {
+		int max = (int)json_integer_value(json_object_get(rp, "MaximumRetryCount"));
+		return code != 0 && (max == 0 || m->restart_count < max);
+	}
+	return false;
+}
+
+static void forward(int fd, const char *buf, size_t n)
+{
+	if (fd >= 0)
+		fs_write_full(fd, buf, n);
+}
+
+/* Pump output until both streams hit EOF (or just what is there when
+ * drain_only). Returns false when nothing is left open. */
+static void pump(struct mon *m, int *fdp, int stream)
+{
+	char buf[65536];
+	ssize_t n = read(*fdp, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		if (*fdp != m->in_fd)
+			close(*fdp);
+		*fdp = -1;
+		return;
+	}
+	logw_write(&m->log, stream, buf, (size_t)n);
+	if (m->attach)
+		forward(stream ? m->fwd_err : m->fwd_out, buf, (size_t)n);
+}
+
+static void cleanup_and_exit(struct mon *m, int code)
+{
+	logw_close(&m->log);
+	struct berr *e = NULL;
+	if (m->cg) {
+		cgroup_destroy(m->cg, &e);
+		berr_freep(&e);
+		cgroup_free(m->cg);
+	}
+	if (json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove")))
+		ctr_remove_files(m->s, m->id, NULL);
+	report(m, "exited %d", code);
+	_exit(0);
+}
+
+__attribute__((noreturn)) static void monitor_main(struct mon *m)
+{
+	char msg[1024] = "";
+	struct berr *e = NULL;
+	json_t *hc = json_object_get(m->cfg, "HostConfig");
+	if (plan_build(m->cfg, m->s->root, &m->plan, &e) < 0) {
+		report(m, "error 125 %s", e->msg);
+		_exit(0);
+	}
+	json_t *lc = json_object_get(json_object_get(hc, "LogConfig"), "Config");
+	int64_t max_size = 0;
+	const char *ms = jsonx_str(lc, "max-size");
+	if (ms)
+		cgroup_parse_size(ms, &max_size, NULL);
+	const char *mf = jsonx_str(lc, "max-file");
+	if (logw_open(m->s, m->id, max_size, mf ? atoi(mf) : 1, &m->log, &e) < 0) {
+		report(m, "error 125 %s", e->msg);
+		_exit(0);
+	}
+	struct cgroup_limits lim = {
+		.memory = json_integer_value(json_object_get(hc, "Memory")),
+		.memory_swap = json_integer_value(json_object_get(hc, "MemorySwap")),
+		.cpu_quota = json_integer_value(json_object_get(hc, "CpuQuota")),
+		.cpu_period = json_integer_value(json_object_get(hc, "CpuPeriod")),
+		.cpu_shares = json_integer_value(json_object_get(hc, "CpuShares")),
+		.pids_max = json_integer_value(json_object_get(hc, "PidsLimit")),
+		.cpuset_cpus = jsonx_str(hc, "CpusetCpus"),
+	};
+	if (cgroup_create(m->plan->cgroup_name, &lim, &m->cg, &e) < 0) {
+		report(m, "error 125 %s", e->msg);
+		logw_close(&m->log);
+		_exit(0);
+	}
+	json_t *hcfg = json_object_get(json_object_get(m->cfg, "Config"), "Healthcheck");
+	m->health = health_new(hcfg);
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	int restart_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	bool first = true;
+
+	for (;;) {
+		int code = launch(m, msg, sizeof(msg));
+		if (code) {
+			struct run_info ri = {.m = m, .status = "exited", .exit_code = code, .error = msg};
+			state_update(m, set_exited, &ri);
+			if (first)
+				report(m, "error %d %s", code, msg);
+			logw_write(&m->log, 1, msg, strlen(msg));
+			logw_write(&m->log, 1, "\n", 1);
+			if (!first && should_restart(m, code)) {
+				m->restart_count++;
+				m->backoff++;
+				struct itimerspec its = {0};
+				long d = restart_delay_ms(m->backoff - 1);
+				its.it_value.tv_sec = d / 1000;
+				its.it_value.tv_nsec = (d % 1000) * 1000000L;
+				timerfd_settime(restart_tfd, 0, &its, NULL);
+				uint64_t x;
+				ssize_t r = read(restart_tfd, &x, sizeof(x));
+				(void)r;
+				continue;
+			}
+			m->status_fd = first ? -1 : m->status_fd;
+			cleanup_and_exit(m, code);
+		}
+		struct run_info ri = {.m = m};
+		if (m->health)
+			health_reset(m->health);
+		state_update(m, set_running, &ri);
+		if (first)
+			report(m, "started %d", (int)m->pid);
+		if (!m->attach && m->status_fd >= 0 && first) {
+			/* detached: the CLI only waited for "started" */
+			close(m->status_fd);
+			m->status_fd = -1;
+		}
+		first = false;
+
+		int status = 0;
+		bool exited = false;
+		while (!exited || m->out_fd >= 0 || m->err_fd >= 0) {
+			struct pollfd pfd[6];
+			int n = 0, i_out = -1, i_err = -1, i_sig = -1, i_in = -1, i_health = -1;
+			if (m->out_fd >= 0) {
+				pfd[n] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
+				i_out = n++;
+			}
+			if (m->err_fd >= 0) {
+				pfd[n] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
+				i_err = n++;
+			}
+			if (!exited) {
+				pfd[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
+				i_sig = n++;
+			}
+			if (!exited && m->attach && m->fwd_in >= 0 && m->in_fd >= 0) {
+				pfd[n] = (struct pollfd){.fd = m->fwd_in, .events = POLLIN};
+				i_in = n++;
+			}
+			if (!exited && m->health && health_fd(m->health) >= 0) {
+				pfd[n] = (struct pollfd){.fd = health_fd(m->health), .events = POLLIN};
+				i_health = n++;
+			}
+			/* After the exit, a grandchild may still hold the pipes:
+			 * give the streams a moment, then stop waiting. */
+			int r = poll(pfd, (nfds_t)n, exited ? 200 : -1);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0 && exited)
+				break;
+			if (i_out >= 0 && pfd[i_out].revents)
+				pump(m, &m->out_fd, 0);
+			if (i_err >= 0 && pfd[i_err].revents)
+				pump(m, &m->err_fd, 1);
+			if (i_in >= 0 && pfd[i_in].revents) {
+				char buf[4096];
+				ssize_t k = read(m->fwd_in, buf, sizeof(buf));
+				if (k <= 0) {
+					if (!m->tty) {
+						close(m->in_fd);
+						m->in_fd = -1;
+					}
+					m->fwd_in = -1;
+				} else {
+					fs_write_full(m->in_fd, buf, (size_t)k);
+				}
+			}
+			if (i_health >= 0 && pfd[i_health].revents) {
+				if (health_tick(m->health, m->pid, m->plan, m->cfg, m->s->root))
+					state_update(m, set_health, m);
+			}
+			if (i_sig >= 0 && pfd[i_sig].revents) {
+				struct signalfd_siginfo si;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGCHLD) {
+					int st;
+					pid_t w;
+					while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+						if (w == m->pid) {
+							status = st;
+							exited = true;
+						} else if (m->health && health_child_exited(m->health, w, st)) {
+							state_update(m, set_health, m);
+						}
+					}
+				}
+				/* SIGTERM/SIGINT/SIGHUP to the monitor itself: keep supervising;
+				 * `berth stop` signals the container, not us. */
+			}
+		}
+		if (m->out_fd >= 0)
+			close(m->out_fd);
+		if (m->err_fd >= 0)
+			close(m->err_fd);
+		if (m->in_fd >= 0 && m->in_fd != m->out_fd)
+			close(m->in_fd);
+		m->out_fd = m->err_fd = m->in_fd = -1;
+		logw_flush(&m->log);
+		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		bool oom = m->cg && cgroup_oom_killed(m->cg);
+		if (m->health)
+			health_stop(m->health);
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec - m->started.tv_sec >= 10)
+			m->backoff = 0; /* ran long enough: the delay starts over */
+		bool again = should_restart(m, code);
+		struct run_info ex = {.m = m, .status = again ? "restarting" : "exited", .exit_code = code, .oom = oom};
+		if (again) {
+			m->restart_count++;
+			m->backoff++;
+		}
+		state_update(m, set_exited, &ex);
+		if (m->attach) {
+			/* the attached CLI ends with the first exit, as docker run does */
+			report(m, "exited %d", code);
+			if (m->status_fd >= 0)
+				close(m->status_fd);
+			m->status_fd = -1;
+			m->attach = false;
+		}
+		if (!again)
+			cleanup_and_exit(m, code);
+		struct itimerspec its = {0};
+		long d = restart_delay_ms(m->backoff - 1);
+		its.it_value.tv_sec = d / 1000;
+		its.it_value.tv_nsec = (d % 1000) * 1000000L;
+		timerfd_settime(restart_tfd, 0, &its, NULL);
+		uint64_t x;
+		ssize_t rr = read(restart_tfd, &x, sizeof(x));
+		(void)rr;
+		if (!should_restart(m, code)) /* stopped while we waited */
+			cleanup_and_exit(m, code);
+	}
+}
+
+int monitor_spawn(struct ctr_store *s, const char *id, const struct monitor_attach *a, int *ret_status_fd,
+		  pid_t *ret_pid, struct berr **err)
+{
+	struct berr *e = NULL;
+	_cleanup_json_ json_t *cfg = ctr_config(s, id, &e);
+	if (!cfg) {
+		*err = e;
+		return -1;
+	}
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "creating a pipe");
+	/* Block the signals the monitor takes through signalfd before forking,
+	 * so none is lost between fork and signalfd(). */
+	sigset_t mask, old;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e2 = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(sp[0]);
+		close(sp[1]);
+		return berr_set(err, e2, "starting the container monitor");
+	}
+	if (pid > 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		close(sp[1]);
+		*ret_status_fd = sp[0];
+		if (ret_pid)
+			*ret_pid = pid;
+		return 0;
+	}
+	/* the monitor */
+	close(sp[0]);
+	setsid();
+	signal(SIGPIPE, SIG_IGN);
+	struct mon m = {.s = s, .id = id, .cfg = json_incref(cfg), .status_fd = sp[1], .out_fd = -1, .err_fd = -1,
+			.in_fd = -1, .fwd_in = -1, .fwd_out = -1, .fwd_err = -1};
+	json_t *c = json_object_get(cfg, "Config");
+	m.tty = json_is_true(json_object_get(c, "Tty"));
+	m.open_stdin = json_is_true(json_object_get(c, "OpenStdin"));
+	if (a && a->attach) {
+		m.attach = true;
+		m.fwd_in = a->in >= 0 ? fcntl(a->in, F_DUPFD_CLOEXEC, 3) : -1;
+		m.fwd_out = fcntl(a->out, F_DUPFD_CLOEXEC, 3);
+		m.fwd_err = fcntl(a->err, F_DUPFD_CLOEXEC, 3);
+	}
+	/* Close everything inherited from the CLI but what the monitor uses:
+	 * a lock or a pipe held here would block whoever waits on it (a flock
+	 * lives as long as any copy of its descriptor). */
+	int keep[] = {m.status_fd, m.fwd_in, m.fwd_out, m.fwd_err, s->rootfd, s->ctrsfd, s->namesfd};
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		struct dirent *de;
+		int self = dirfd(d);
+		while ((de = readdir(d))) {
+			int fd = atoi(de->d_name);
+			if (fd < 3 || fd == self || de->d_name[0] == '.')
+				continue;
+			bool k = false;
+			for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+				k |= keep[i] == fd;
+			if (!k)
+				close(fd);
+		}
+		closedir(d);
+	}
+	/* Nothing of the CLI's terminal stays open in the monitor except what
+	 * it forwards. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(null);
+	}
+	monitor_main(&m);
+}
