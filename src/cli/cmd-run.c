@@ -278,6 +278,8 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:o}", "Type", "json-file", "Config", logopts));
 	f->sig_proxy = true;
 	struct berr *e = NULL;
+	/* Docker reads the --env-file files first, then the -e flags win */
+	_cleanup_json_ json_t *envf = json_array();
 	bool nohc = false;
 	int64_t cpu_period = 100000;
 	int o;
@@ -292,7 +294,7 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		case O_NAME: f->name = optarg; break;
 		case 'e': add_env(env, optarg); break;
 		case O_ENVFILE:
-			if (env_file(env, optarg, &e) < 0)
+			if (env_file(envf, optarg, &e) < 0)
 				goto fail;
 			break;
 		case 'w':
@@ -562,6 +564,9 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			return -1;
 		}
 	}
+	json_array_extend(envf, env);
+	json_array_clear(env);
+	json_array_extend(env, envf);
 	if (nohc)
 		json_object_set_new(req, "Healthcheck", json_pack("{s:[s]}", "Test", "NONE"));
 	else if (json_object_size(health))
@@ -578,6 +583,23 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	    strcmp(jsonx_str(json_object_get(hc, "RestartPolicy"), "Name"), "no")) {
 		berr_setc(&e, BERR_INVALID, "conflicting options: cannot specify both --restart and --rm");
 		goto fail;
+	}
+	/* with the host's network and UTS namespaces these would change the
+	 * host's settings (runc refuses them the same way) */
+	const char *netmode = jsonx_str(hc, "NetworkMode");
+	if (netmode && !strcmp(netmode, "host")) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(sysctls, k, v) {
+			if (!strncmp(k, "net.", 4) || !strcmp(k, "kernel.domainname") || !strcmp(k, "kernel.hostname")) {
+				berr_setc(&e, BERR_INVALID, "sysctl \"%s\" not allowed in host network namespace", k);
+				goto fail;
+			}
+		}
+		/* the host's UTS namespace: Docker's Hostname (and $HOSTNAME) is the host's */
+		char hn[256] = "";
+		if (!jsonx_str(req, "Hostname") && gethostname(hn, sizeof(hn) - 1) == 0 && *hn)
+			json_object_set_new(req, "Hostname", json_string(hn));
 	}
 	json_object_set_new(hc, "AutoRemove", json_boolean(f->rm));
 	json_object_set_new(req, "Image", json_string(argv[optind]));

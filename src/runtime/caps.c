@@ -38,10 +38,18 @@ int caps_last(void)
 	return last;
 }
 
+/* What the kernel knows and our bounding set still holds: a capability
+ * dropped from it (a restricted host, berth itself in a container) cannot
+ * be given back, and asking for it makes capset fail (podman does the
+ * same for --privileged). */
 uint64_t caps_all(void)
 {
 	int last = caps_last();
-	return last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	uint64_t all = last >= 63 ? ~0ULL : ((1ULL << (last + 1)) - 1);
+	for (int i = 0; i <= last; i++)
+		if (prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 0)
+			all &= ~(1ULL << i);
+	return all;
 }
 
 const char *caps_name(int n)

@@ -128,10 +128,14 @@ static int write_json(int dirfd, const char *name, json_t *j, struct berr **err)
 	return fs_write_atomic_at(dirfd, name, data, strlen(data), 0600, false, err);
 }
 
-int ctr_create(struct ctr_store *s, json_t *config, const char *name, char ret_id[65], struct berr **err)
+int ctr_create(struct ctr_store *s, json_t *config, const char *name, const char *want_id, char ret_id[65],
+	       struct berr **err)
 {
 	char id[65];
-	ctr_new_id(id);
+	if (want_id)
+		snprintf(id, sizeof(id), "%s", want_id);
+	else
+		ctr_new_id(id);
 	char autoname[64];
 	if (!name) {
 		/* Random names can collide; try a few. */
@@ -170,13 +174,13 @@ int ctr_create(struct ctr_store *s, json_t *config, const char *name, char ret_i
 		return -1;
 	}
 	_cleanup_close_ int dfd = ctr_dirfd(s, id);
-	_cleanup_json_ json_t *state = json_pack("{s:s, s:i, s:i}", "Status", "created", "Pid", 0, "ExitCode", 0);
 	if (dfd < 0 || mkdirat(dfd, "upper", 0755) < 0 || mkdirat(dfd, "work", 0700) < 0 ||
 	    mkdirat(dfd, "rootfs", 0755) < 0) {
 		berr_set(err, errno, "creating container directory");
 		goto fail;
 	}
-	if (write_json(dfd, "config.json", config, err) < 0 || write_json(dfd, "state.json", state, err) < 0)
+	/* No state.json yet: a container without one is "created". */
+	if (write_json(dfd, "config.json", config, err) < 0)
 		goto fail;
 	memcpy(ret_id, id, 65);
 	return 0;
@@ -308,9 +312,23 @@ json_t *ctr_state(struct ctr_store *s, const char *id, struct berr **err)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/state.json", id);
-	json_t *st = jsonx_load_at(s->ctrsfd, path, 1 << 20, err);
-	if (!st)
+	struct berr *e = NULL;
+	json_t *st = jsonx_load_at(s->ctrsfd, path, 1 << 20, &e);
+	if (!st) {
+		if (e && e->errnum == ENOENT) {
+			berr_free(e);
+			char dir[80];
+			snprintf(dir, sizeof(dir), "%s", id);
+			if (faccessat(s->ctrsfd, dir, F_OK, 0) == 0)
+				return json_pack("{s:s, s:i, s:i}", "Status", "created", "Pid", 0, "ExitCode", 0);
+			return berr_setc(err, BERR_NOT_FOUND, "No such container: %s", id), NULL;
+		}
+		if (err)
+			*err = e;
+		else
+			berr_free(e);
 		return NULL;
+	}
 	const char *status = jsonx_str(st, "Status");
 	bool active = status && (!strcmp(status, "running") || !strcmp(status, "restarting") ||
 				 !strcmp(status, "paused"));
@@ -323,7 +341,6 @@ json_t *ctr_state(struct ctr_store *s, const char *id, struct berr **err)
 	/* The monitor is gone (killed, or the machine rebooted): whatever the
 	 * file says, nobody supervises this container any more. Re-check
 	 * under the lock and record it as exited. */
-	struct berr *e = NULL;
 	int lk = ctr_lock(s, id, &e);
 	berr_free(e);
 	json_t *fresh = jsonx_load_at(s->ctrsfd, path, 1 << 20, NULL);

@@ -37,9 +37,11 @@ void ctr_random_name(char *buf, size_t n);
 /* Names must match [a-zA-Z0-9][a-zA-Z0-9_.-]+ as in Docker. */
 bool ctr_name_valid(const char *name);
 
-/* Create the container's directory, config and initial state, and reserve
- * its name. On failure nothing is left. config gets "Id", "Name", "Created". */
-int ctr_create(struct ctr_store *s, json_t *config, const char *name, char ret_id[65], struct berr **err);
+/* Create the container's directory and config, and reserve its name (a
+ * random ID unless want_id). On failure nothing is left. config gets "Id",
+ * "Name", "Created". */
+int ctr_create(struct ctr_store *s, json_t *config, const char *name, const char *want_id, char ret_id[65],
+	       struct berr **err);
 
 /* Find a container by full ID, name (with or without a leading '/') or a
  * unique ID prefix. BERR_NOT_FOUND: "No such container: NAME". */

@@ -11,6 +11,7 @@
 #include "runtime/caps.h"
 #include "runtime/seccomp.h"
 #include "runtime/userdb.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +49,11 @@ __attribute__((noreturn, format(printf, 2, 3))) static void die(int code, const 
 		(void)w;
 	}
 	_exit(code);
+}
+
+static void rmdir_marker(const char *path)
+{
+	fs_rm_rf_at(AT_FDCWD, path);
 }
 
 static int openat2_in_root(int rootfd, const char *path, int flags)
@@ -345,12 +351,6 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
 __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, int errfd)
 {
 	g_errfd = errfd;
-	char c;
-	if (read(syncfd, &c, 1) != 1)
-		_exit(125); /* the monitor went away */
-	close(syncfd);
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		die(125, "cgroup namespace: %s", strerror(errno));
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		die(125, "making mounts private: %s", strerror(errno));
 
@@ -359,8 +359,15 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 	if (chdir(p->layers_dir) < 0)
 		die(125, "opening the layer store: %s", strerror(errno));
 	char rootfs[4096], opts[8192];
+	/* "volatile": no sync of the upper dir at unmount (a container's
+	 * scratch layer is not worth a journal commit per exit). The kernel
+	 * leaves a marker that refuses the next mount; a clean start owns the
+	 * upper dir, so the marker goes. */
+	char marker[4200];
+	snprintf(marker, sizeof(marker), "%s/work/work/incompat", p->ctr_dir);
+	rmdir_marker(marker);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", p->ctr_dir);
-	int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work", p->lowerdir, p->ctr_dir,
+	int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s/upper,workdir=%s/work,volatile", p->lowerdir, p->ctr_dir,
 			 p->ctr_dir);
 	if (n >= (int)sizeof(opts))
 		die(125, "too many layers for one overlay mount");
@@ -411,6 +418,16 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 	for (int i = 0; i < p->nrlimits; i++)
 		if (setrlimit((__rlimit_resource_t)p->rlimits[i].resource, &p->rlimits[i].lim) < 0)
 			die(125, "setrlimit: %s", strerror(errno));
+	/* Moving a process between v1 cgroups waits for an RCU grace period
+	 * in the kernel (milliseconds), so the monitor does it while we build
+	 * the root filesystem; we only need to be in the cgroup before the
+	 * cgroup namespace is made and the command runs. */
+	char c;
+	if (read(syncfd, &c, 1) != 1)
+		_exit(125); /* the monitor went away */
+	close(syncfd);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die(125, "cgroup namespace: %s", strerror(errno));
 	if (p->init) {
 		pid_t child = fork();
 		if (child < 0)
@@ -424,6 +441,16 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 				dup2(null, 1);
 				dup2(null, 2);
 			}
+			/* The reaper never execs: without this it would keep the
+			 * monitor's descriptors (store, cgroup and log directories
+			 * on the host) and every capability, reachable through
+			 * /proc/1/fd from a container given CAP_SYS_PTRACE. It
+			 * keeps the container's caps plus CAP_KILL (5), to forward
+			 * signals to a command running as another user. */
+			close_range(3, ~0U, 0);
+			uint64_t rcaps = p->proc.caps | (1ULL << 5);
+			if (caps_drop_bounding(rcaps) < 0 || caps_set(rcaps, true) < 0)
+				_exit(125);
 			init_reaper(child);
 		}
 		setsid();

@@ -87,6 +87,16 @@ static json_t *merge_env(json_t *base, json_t *over)
 	return out;
 }
 
+/* The container's directory is new: plain writes, no rename dance. */
+static void put_file(int dfd, const char *name, const char *data, size_t len)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	fs_write_full(fd, data, len);
+	close(fd);
+}
+
 static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 {
 	_cleanup_close_ int dfd = ctr_dirfd(s, id);
@@ -100,18 +110,18 @@ static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 		_cleanup_free_ char *h = NULL;
 		size_t len = 0;
 		if (fs_read_file_at(AT_FDCWD, "/etc/hosts", 1 << 20, &h, &len, NULL) == 0)
-			fs_write_atomic_at(dfd, "hosts", h, len, 0644, false, NULL);
+			put_file(dfd, "hosts", h, len);
 		char host_name[256] = "";
 		gethostname(host_name, sizeof(host_name) - 1);
 		n = snprintf(buf, sizeof(buf), "%s\n", host_name);
-		fs_write_atomic_at(dfd, "hostname", buf, (size_t)n, 0644, false, NULL);
+		put_file(dfd, "hostname", buf, (size_t)n);
 	} else {
 		n = snprintf(buf, sizeof(buf),
 			     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
 			     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-		fs_write_atomic_at(dfd, "hosts", buf, (size_t)n, 0644, false, NULL);
+		put_file(dfd, "hosts", buf, (size_t)n);
 		n = snprintf(buf, sizeof(buf), "%s\n", hn ? hn : "");
-		fs_write_atomic_at(dfd, "hostname", buf, (size_t)n, 0644, false, NULL);
+		put_file(dfd, "hostname", buf, (size_t)n);
 	}
 	/* resolv.conf: the host's, without loopback resolvers the container
 	 * cannot reach (Docker falls back to public DNS when none is left) */
@@ -136,7 +146,7 @@ static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 	}
 	if (!have_ns)
 		sbuf_adds(&out, "nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
-	fs_write_atomic_at(dfd, "resolv.conf", sbuf_str(&out), out.len, 0644, false, NULL);
+	put_file(dfd, "resolv.conf", sbuf_str(&out), out.len);
 	sbuf_release(&out);
 }
 
@@ -250,24 +260,15 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 	json_t *cfg = json_pack("{s:o, s:o, s:s, s:s, s:O, s:o, s:o}", "Path", path, "Args", argv, "Image", image_id,
 				"ImageID", image_id, "Layers", json_object_get(rec, "layers"), "Config", c,
 				"HostConfig", hostcfg);
-	/* the hostname defaults to the short ID, known only once created */
-	int r = ctr_create(cs, cfg, name, ret_id, err);
-	if (r == 0) {
-		if (!*jsonx_str(c, "Hostname")) {
-			char shortid[13];
-			snprintf(shortid, sizeof(shortid), "%.12s", ret_id);
-			json_object_set_new(c, "Hostname", json_string(shortid));
-			_cleanup_close_ int dfd = ctr_dirfd(cs, ret_id);
-			_cleanup_free_ char *data = json_dumps(cfg, JSON_COMPACT);
-			if (dfd < 0 || !data ||
-			    fs_write_atomic_at(dfd, "config.json", data, strlen(data), 0600, false, err) < 0) {
-				ctr_remove_files(cs, ret_id, NULL);
-				json_decref(cfg);
-				return -1;
-			}
-		}
-		write_etc_files(cs, ret_id, cfg);
+	/* the hostname defaults to the short ID */
+	if (!*jsonx_str(c, "Hostname")) {
+		char shortid[13];
+		snprintf(shortid, sizeof(shortid), "%.12s", id_hint);
+		json_object_set_new(c, "Hostname", json_string(shortid));
 	}
+	int r = ctr_create(cs, cfg, name, id_hint, ret_id, err);
+	if (r == 0)
+		write_etc_files(cs, ret_id, cfg);
 	json_decref(cfg);
 	(void)id_hint;
 	return r;

@@ -9,6 +9,7 @@
 #include "util/jsonx.h"
 #include "util/timefmt.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -331,6 +334,41 @@ static void pump(struct mon *m, int *fdp, int stream)
 		forward(stream ? m->fwd_err : m->fwd_out, buf, (size_t)n);
 }
 
+/* The monitor is a fork of the CLI, so its resident set starts as the
+ * CLI's: every page of berth and its libraries the CLI touched. Drop the
+ * page-table entries of read-only file mappings that were never written
+ * (text, rodata): they fault back in from the page cache if the monitor
+ * ever needs them, and otherwise stop counting against the monitor. Pages
+ * written before (relocations under RELRO) show as Anonymous and stay. */
+static void trim_resident(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return;
+	char line[512];
+	unsigned long start = 0, end = 0;
+	bool candidate = false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		char perms[8] = "", path[256] = "";
+		if (isxdigit((unsigned char)line[0]) &&
+		    sscanf(line, "%lx-%lx %7s %*s %*s %*s %255s", &a, &b, perms, path) >= 3) {
+			start = a;
+			end = b;
+			candidate = perms[1] != 'w' && path[0] == '/';
+			continue;
+		}
+		if (candidate && !strncmp(line, "Anonymous:", 10)) {
+			unsigned long kb = strtoul(line + 10, NULL, 10);
+			if (kb == 0)
+				madvise((void *)start, end - start, MADV_DONTNEED);
+			candidate = false;
+		}
+	}
+	fclose(f);
+	malloc_trim(0);
+}
+
 static void cleanup_and_exit(struct mon *m, int code)
 {
 	logw_close(&m->log);
@@ -427,6 +465,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			/* detached: the CLI only waited for "started" */
 			close(m->status_fd);
 			m->status_fd = -1;
+			trim_resident();
 		}
 		first = false;
 

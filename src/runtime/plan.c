@@ -88,8 +88,19 @@ static int compute_caps(json_t *hc, uint64_t *ret, struct berr **err)
 			return berr_wrap(err, "--cap-drop");
 		drop |= m;
 	}
-	caps = (caps & ~drop) | add;
-	*ret = caps & caps_all();
+	uint64_t all = caps_all();
+	if (add & ~all) {
+		int n = __builtin_ctzll(add & ~all);
+		return berr_setc(err, BERR_INVALID,
+				 "--cap-add %s: the capability is not in berth's bounding set (the host dropped it), so a container cannot get it",
+				 caps_name(n) ? caps_name(n) : "?");
+	}
+	/* Docker: --cap-add ALL then --cap-drop; otherwise an added cap wins */
+	if ((add & all) == all)
+		caps = all & ~drop;
+	else
+		caps = (caps & ~drop) | add;
+	*ret = caps & all;
 	return 0;
 }
 
@@ -148,18 +159,24 @@ static int proc_common(json_t *cfg, const char *root, struct plan_proc *p, struc
 
 static char **base_env(json_t *cfg)
 {
+	/* Docker's order: PATH, HOSTNAME, TERM, then the container's Env
+	 * replacing or appending */
 	json_t *c = json_object_get(cfg, "Config");
-	char **env = strv_from_json(json_object_get(c, "Env"));
-	if (!env_has(env, "PATH"))
-		env = env_set(env, DEFAULT_PATH);
+	char **env = NULL;
+	env = env_set(env, DEFAULT_PATH);
 	const char *hn = jsonx_str(c, "Hostname");
-	if (hn && !env_has(env, "HOSTNAME")) {
+	if (hn) {
 		char kv[300];
 		snprintf(kv, sizeof(kv), "HOSTNAME=%s", hn);
 		env = env_set(env, kv);
 	}
-	if (json_is_true(json_object_get(c, "Tty")) && !env_has(env, "TERM"))
+	if (json_is_true(json_object_get(c, "Tty")))
 		env = env_set(env, "TERM=xterm");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(c, "Env"), i, v)
+		if (json_string_value(v) && strchr(json_string_value(v), '='))
+			env = env_set(env, json_string_value(v));
 	return env;
 }
 
