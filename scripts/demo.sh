@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
-# berth's main job, end to end, for now: the image store. Builds berth,
-# makes a busybox image from Debian's busybox-static, imports it, lists and
-# inspects it, saves it as a docker-archive and loads it into a second store.
-# (The runtime and compose come with the next issues; this script grows with them.)
+# berth's main job, end to end, as far as it goes today: build berth, make a
+# busybox image from Debian's busybox-static, import it, run containers from
+# it (foreground, detached with a healthcheck, exec, logs, stop, rm), and
+# save/load the image. Compose comes with a later issue; this script grows
+# with it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh" --test
 berth=$top/build/berth
 demo=${BERTH_DEMO_DIR:-/var/tmp/berth-demo}
+if [ -d "$demo/store" ]; then
+	"$berth" --root "$demo/store" rm -f demo-web >/dev/null 2>&1 || true
+fi
 rm -rf "$demo"
 mkdir -p "$demo"
 tar=$("$top/tests/fixtures/make.sh" "$demo/fixtures")
-run() { echo "+ $*"; "$@"; }
-run "$berth" --root "$demo/store" import -c 'CMD ["sh"]' "$tar" busybox:latest
-run "$berth" --root "$demo/store" images
-run "$berth" --root "$demo/store" image inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{json .Config.Cmd}}' busybox
-run "$berth" --root "$demo/store" save -o "$demo/busybox.tar" busybox
-run "$berth" --root "$demo/store2" load -i "$demo/busybox.tar"
-run "$berth" --root "$demo/store2" images
-run "$berth" --root "$demo/store2" system df
+b() { echo "+ berth $*"; "$berth" --root "$demo/store" "$@"; }
+b import -c 'CMD ["sh"]' "$tar" busybox:latest
+b images
+b run --rm busybox sh -c 'echo "hello from $(hostname), pid $$"; grep -E "^(CapEff|Seccomp)" /proc/self/status'
+b run -d --name demo-web --health-cmd 'test -f /tmp/ready' --health-interval 500ms \
+	busybox sh -c 'trap "echo bye; exit 0" TERM; echo started; touch /tmp/ready; while :; do sleep 0.2; done'
+sleep 1.5
+b ps
+b exec demo-web sh -c 'echo "exec in $(hostname): $(ls /tmp)"'
+b logs demo-web
+b stop demo-web
+b ps -a
+b inspect -f '{{.State.Status}} exit={{.State.ExitCode}} health={{.State.Health.Status}}' demo-web
+b rm demo-web
+b save -o "$demo/busybox.tar" busybox
+echo "+ berth --root $demo/store2 load -i $demo/busybox.tar"
+"$berth" --root "$demo/store2" load -i "$demo/busybox.tar"
+b system df
 echo "demo: stores under $demo (remove with: rm -rf $demo)"
