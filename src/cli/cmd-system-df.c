@@ -1,4 +1,7 @@
 #include "cli/cli.h"
+#include "cli/ctr.h"
+#include "runtime/lifecycle.h"
+#include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
@@ -68,6 +71,35 @@ CMD(system_df)
 			}
 		}
 	}
+	/* containers: their writable layers */
+	size_t nctr = 0, nrun = 0;
+	uint64_t csize = 0, crecl = 0;
+	struct ctr_store *cs = cli_ctr_store(c);
+	if (cs) {
+		_cleanup_json_ json_t *ids = ctr_list(cs);
+		size_t i;
+		json_t *v;
+		json_array_foreach(ids, i, v) {
+			const char *cid = json_string_value(v);
+			_cleanup_json_ json_t *st = ctr_state(cs, cid, NULL);
+			if (!st)
+				continue;
+			nctr++;
+			bool running = ctr_is_running(st);
+			nrun += running;
+			char sub[100];
+			snprintf(sub, sizeof(sub), "%s/upper", cid);
+			unsigned long long n = 0;
+			fs_tree_size_at(cs->ctrsfd, sub, &n);
+			csize += n;
+			if (!running)
+				crecl += n;
+		}
+	}
+	char cs_size[32], cs_recl[32], cs_reclaim[64];
+	size_human((double)csize, cs_size, sizeof(cs_size));
+	size_human((double)crecl, cs_recl, sizeof(cs_recl));
+	snprintf(cs_reclaim, sizeof(cs_reclaim), "%s (%d%%)", cs_recl, csize ? (int)(crecl * 100 / csize) : 0);
 	char size[32], recl[32], reclaim[64];
 	size_human((double)total, size, sizeof(size));
 	size_human((double)(total - active_size), recl, sizeof(recl));
@@ -76,7 +108,8 @@ CMD(system_df)
 	_cleanup_json_ json_t *rows = json_pack(
 		"[{s:s, s:i, s:i, s:s, s:s}, {s:s, s:i, s:i, s:s, s:s}, {s:s, s:i, s:i, s:s, s:s}, {s:s, s:i, s:i, s:s, s:s}]",
 		"Type", "Images", "TotalCount", (int)nimages, "Active", (int)nactive, "Size", size, "Reclaimable", reclaim,
-		"Type", "Containers", "TotalCount", 0, "Active", 0, "Size", "0B", "Reclaimable", "0B",
+		"Type", "Containers", "TotalCount", (int)nctr, "Active", (int)nrun, "Size", cs_size, "Reclaimable",
+		nctr ? cs_reclaim : "0B",
 		"Type", "Local Volumes", "TotalCount", 0, "Active", 0, "Size", "0B", "Reclaimable", "0B",
 		"Type", "Build Cache", "TotalCount", 0, "Active", 0, "Size", "0B", "Reclaimable", "0B");
 	_cleanup_json_ json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE", "TotalCount", "TOTAL",
