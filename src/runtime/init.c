@@ -125,10 +125,17 @@ static void mount_at(int rootfd, const char *target, bool is_file, const char *s
 		int e = errno;
 		die(125, "mounting %s on %s: %s", src ? src : fstype, target, strerror(e));
 	}
-	if ((flags & MS_BIND) && (flags & MS_RDONLY) &&
-	    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0)
-		die(125, "making %s read-only: %s", target, strerror(errno));
 	close(fd);
+	if ((flags & MS_BIND) && (flags & MS_RDONLY)) {
+		/* fd is the directory under the new mount: the remount needs the
+		 * mount itself, so open the target again */
+		fd = openat2_in_root(rootfd, target, O_PATH);
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		if (fd < 0 ||
+		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)), NULL) < 0)
+			die(125, "making %s read-only: %s", target, strerror(errno));
+		close(fd);
+	}
 }
 
 static void setup_dev(int rootfd, const struct plan *p)
@@ -152,7 +159,9 @@ static void setup_dev(int rootfd, const struct plan *p)
 	symlinkat("/proc/self/fd/0", dev, "stdin");
 	symlinkat("/proc/self/fd/1", dev, "stdout");
 	symlinkat("/proc/self/fd/2", dev, "stderr");
-	symlinkat("/proc/kcore", dev, "core");
+	/* runc makes /dev/core only when the kernel has /proc/kcore */
+	if (access("/proc/kcore", F_OK) == 0)
+		symlinkat("/proc/kcore", dev, "core");
 	close(dev);
 	mount_at(rootfd, "/dev/pts", false, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
 		 "newinstance,ptmxmode=0666,mode=0620,gid=5");
@@ -219,6 +228,16 @@ static const char *env_get(char **env, const char *key)
 	return NULL;
 }
 
+/* strerror as Go (runc) words it: "permission denied" */
+static const char *go_strerror(int e)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 /* execvpe with the container's PATH, reporting Docker's messages. */
 __attribute__((noreturn)) static void exec_cmd(char **argv, char **env)
 {
@@ -226,9 +245,12 @@ __attribute__((noreturn)) static void exec_cmd(char **argv, char **env)
 	if (strchr(cmd, '/')) {
 		execve(cmd, argv, env);
 		int e = errno;
-		if (e == ENOENT)
+		struct stat st;
+		if (e == ENOENT && stat(cmd, &st) < 0)
 			die(127, "exec: \"%s\": stat %s: no such file or directory", cmd, cmd);
-		die(e == EACCES || e == ENOEXEC ? 126 : 127, "exec: \"%s\": %s", cmd, strerror(e));
+		if (e == ENOENT) /* there, but its interpreter is not: runc's words */
+			die(127, "exec %s: no such file or directory", cmd);
+		die(e == EACCES || e == ENOEXEC ? 126 : 127, "exec: \"%s\": %s", cmd, go_strerror(e));
 	}
 	const char *path = env_get(env, "PATH");
 	if (!path)
@@ -247,7 +269,7 @@ __attribute__((noreturn)) static void exec_cmd(char **argv, char **env)
 			execve(full, argv, env);
 			last = errno;
 			if (last == ENOEXEC || last == EACCES)
-				die(126, "exec: \"%s\": %s", cmd, strerror(last));
+				die(126, "exec: \"%s\": %s", cmd, go_strerror(last));
 		}
 		if (!*colon)
 			break;
@@ -280,6 +302,23 @@ __attribute__((noreturn)) void init_reaper(pid_t child)
 	}
 }
 
+static void mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *s = buf + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+				break;
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+}
+
 __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int errfd)
 {
 	g_errfd = errfd;
@@ -306,23 +345,10 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
 	}
 	if (chdir(p->cwd) < 0) {
 		/* Docker creates a missing working directory */
-		char buf[4096];
-		snprintf(buf, sizeof(buf), "%s", p->cwd);
-		for (char *s = buf + 1;; s++) {
-			if (*s == '/' || !*s) {
-				char c = *s;
-				*s = 0;
-				if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-					break;
-				*s = c;
-				if (!c)
-					break;
-			}
-		}
+		mkdir_p(p->cwd);
 		if (chdir(p->cwd) < 0)
 			die(125, "chdir to cwd (\"%s\") set in config.json failed: %s", p->cwd, strerror(errno));
-		if (u.uid != 0)
-			chown(p->cwd, u.uid, u.gid);
+		/* owned by root whatever the user, as Docker makes it */
 	}
 	/* Bounding set first (needs CAP_SETPCAP), seccomp while we still hold
 	 * CAP_SYS_ADMIN (unless no_new_privs makes that unnecessary). */
@@ -411,6 +437,8 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 	apply_sysctls(p->sysctls);
 	if (!p->privileged)
 		mask_paths();
+	if (p->readonly_root)
+		mkdir_p(p->proc.cwd); /* Docker makes the working directory before the root goes read-only */
 	if (p->readonly_root && mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		die(125, "read-only root: %s", strerror(errno));
 	if (p->new_uts && *p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)

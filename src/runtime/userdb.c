@@ -116,8 +116,11 @@ int userdb_resolve(int rootfd, const char *spec, const char *const *extra_groups
 		if (lookup_group(rootfd, group, &u.gid) < 0)
 			return berr_setc(err, BERR_INVALID, "unable to find group %s: no matching entries in group file", group);
 	}
-	/* Supplementary groups: every group that lists the user by name. */
-	if (*name) {
+	/* Supplementary groups: the primary group (Docker always sets it),
+	 * then, unless the group was given, every group that lists the user
+	 * by name (runc's rule). */
+	u.groups[u.ngroups++] = u.gid;
+	if (*name && !*group) {
 		_cleanup_fclose_ FILE *gr = open_in_root(rootfd, "/etc/group");
 		while (gr && fgets(line, sizeof(line), gr)) {
 			char *f[4];
