@@ -6,18 +6,23 @@
 #include "util/timefmt.h"
 
 #include <getopt.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct psrow {
 	json_t *obj;
-	time_t created;
+	struct timespec created;
 };
 
+/* newest first, to the nanosecond: containers created in the same second
+ * keep their order */
 static int cmp(const void *a, const void *b)
 {
 	const struct psrow *x = a, *y = b;
-	return x->created < y->created ? 1 : x->created > y->created ? -1 : 0;
+	if (x->created.tv_sec != y->created.tv_sec)
+		return x->created.tv_sec < y->created.tv_sec ? 1 : -1;
+	return x->created.tv_nsec < y->created.tv_nsec ? 1 : x->created.tv_nsec > y->created.tv_nsec ? -1 : 0;
 }
 
 static bool match_filter(json_t *filters, json_t *cfg, json_t *st, const char *id)
@@ -33,7 +38,20 @@ static bool match_filter(json_t *filters, json_t *cfg, json_t *st, const char *i
 			if (strcmp(jsonx_str(st, "Status"), v))
 				return false;
 		} else if (!strncmp(s, "name", kl)) {
-			if (!strstr(jsonx_str(cfg, "Name"), v))
+			/* Docker: a regular expression, matched with and without
+			 * the leading slash */
+			const char *name = jsonx_str(cfg, "Name") ? jsonx_str(cfg, "Name") : "";
+			char slashed[300];
+			snprintf(slashed, sizeof(slashed), "/%s", name);
+			regex_t re;
+			bool m;
+			if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) == 0) {
+				m = !regexec(&re, name, 0, NULL, 0) || !regexec(&re, slashed, 0, NULL, 0);
+				regfree(&re);
+			} else {
+				m = strstr(name, v) != NULL;
+			}
+			if (!m)
 				return false;
 		} else if (!strncmp(s, "id", kl)) {
 			if (strncmp(id, v, strlen(v)))
@@ -184,7 +202,10 @@ CMD(ps)
 					"Ports", "", "RunningFor", created, "Size", "0B", "State", status, "Status", stat,
 					"CreatedSince", created);
 		sbuf_release(&lb);
-		rows[n++] = (struct psrow){obj, imgrows_time(jsonx_str(cfg, "Created"))};
+		struct timespec cts = {0};
+		if (jsonx_str(cfg, "Created"))
+			time_parse_rfc3339(jsonx_str(cfg, "Created"), &cts);
+		rows[n++] = (struct psrow){obj, cts};
 		json_decref(cfg);
 		json_decref(st);
 	}

@@ -125,7 +125,11 @@ static void start_check(struct health *h, pid_t ctr, const struct plan *p)
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	time_rfc3339(&now, h->check_start, sizeof(h->check_start));
-	if (exec_spawn(ctr, p->cgroup_name, &proc, -1, op[1], op[1], &pid, NULL, &e) < 0) {
+	/* the monitor ignores SIGPIPE; the check gets the default */
+	signal(SIGPIPE, SIG_DFL);
+	int r = exec_spawn(ctr, p->cgroup_name, &proc, -1, op[1], op[1], &pid, NULL, &e);
+	signal(SIGPIPE, SIG_IGN);
+	if (r < 0) {
 		berr_free(e);
 		close(op[0]);
 		close(op[1]);

@@ -309,17 +309,23 @@ int ctr_start(struct ctr_store *s, const char *id, const struct monitor_attach *
 	_cleanup_json_ json_t *st = ctr_state(s, id, err);
 	if (!st)
 		return -1;
-	if (ctr_is_running(st)) {
+	pid_t mpid = (pid_t)json_integer_value(json_object_get(st, "MonitorPid"));
+	unsigned long long mstart = (unsigned long long)json_integer_value(json_object_get(st, "MonitorStart"));
+	if (ctr_is_running(st) || (mpid > 0 && proc_alive(mpid, mstart))) {
 		*ret_code = 0;
-		return 1; /* already running: nothing to do */
+		return 1; /* already running, or being started: nothing to do */
 	}
 	_cleanup_close_ int dfd = ctr_dirfd(s, id);
 	if (dfd >= 0)
 		unlinkat(dfd, "stop-requested", 0);
 	int sfd;
-	pid_t mpid;
 	if (monitor_spawn(s, id, a, &sfd, &mpid, err) < 0)
 		return -1;
+	/* until the monitor records "running", its pid tells a concurrent
+	 * start that this one is under way (we still hold the lock) */
+	json_object_set_new(st, "MonitorPid", json_integer(mpid));
+	json_object_set_new(st, "MonitorStart", json_integer((json_int_t)proc_start_time(mpid)));
+	ctr_state_write(s, id, st, NULL);
 	close(lk);
 	lk = -1;
 	char line[2048];
@@ -427,7 +433,11 @@ int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, j
 			maxt = t;
 		if (st[i].mpid > 0 && proc_alive(st[i].mpid, st[i].mstart))
 			st[i].mfd = pidfd_open_(st[i].mpid);
-		if (st[i].pid > 0 && proc_alive(st[i].pid, st[i].pstart)) {
+		if (!(st[i].pid > 0 && proc_alive(st[i].pid, st[i].pstart)) && st[i].mfd >= 0) {
+			/* restarting: wake the monitor from its back-off, it sees
+			 * stop-requested and records the exit */
+			kill(st[i].mpid, SIGTERM);
+		} else if (st[i].pid > 0 && proc_alive(st[i].pid, st[i].pstart)) {
 			st[i].pfd = pidfd_open_(st[i].pid);
 			/* a paused container cannot handle its stop signal */
 			struct cgroup *cg = NULL;
@@ -474,8 +484,10 @@ int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, j
 			left = 0;
 		int r = poll(pf, (nfds_t)np, (int)left);
 		if (r == 0 && !killed) {
+			/* also those whose monitor was restarting them (it may have
+			 * started a new pid 1 meanwhile): the whole cgroup */
 			for (size_t i = 0; i < n; i++)
-				if (!st[i].done && st[i].pfd >= 0)
+				if (!st[i].done)
 					kill_all(st[i].id, st[i].pid, st[i].pstart);
 			killed = true;
 		} else if (r == 0) {

@@ -132,6 +132,9 @@ void logw_write(struct logw *w, int stream, const char *data, size_t n)
 		}
 		data += take;
 		n -= take;
+		/* rotation is checked per line: one read can bring many */
+		if (w->max_size > 0)
+			put(w, &out);
 	}
 	put(w, &out);
 	sbuf_release(&out);
@@ -194,8 +197,14 @@ static int print_line(const char *line, size_t n, const struct logs_opts *o)
 	}
 	int fd = stream && !strcmp(stream, "stderr") ? o->err : o->out;
 	struct sbuf b = SBUF_INIT;
-	if (o->timestamps && time)
-		sbuf_addf(&b, "%s ", time);
+	if (o->timestamps && time) {
+		/* Docker's RFC3339NanoFixed: always nine digits */
+		struct tm tm;
+		char base[32];
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+		sbuf_addf(&b, "%s.%09ldZ ", base, ts.tv_nsec);
+	}
 	if (log)
 		sbuf_add(&b, log, json_string_length(json_object_get(j, "log")));
 	fs_write_full(fd, b.s ? b.s : "", b.len);
@@ -213,6 +222,66 @@ static bool still_running(struct ctr_store *s, const char *id)
 	return r;
 }
 
+/* Print the complete lines of fd from its offset to EOF (a partial line
+ * stays in pending). 1: past --until; -errno on a read error. */
+static int feed(int fd, struct sbuf *pending, char *buf, size_t bufsz, const struct logs_opts *o)
+{
+	for (;;) {
+		ssize_t n = read(fd, buf, bufsz);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		sbuf_add(pending, buf, (size_t)n);
+		size_t start = 0;
+		for (size_t i = 0; i < pending->len; i++) {
+			if (pending->s[i] != '\n')
+				continue;
+			if (print_line(pending->s + start, i - start, o))
+				return 1;
+			start = i + 1;
+		}
+		memmove(pending->s, pending->s + start, pending->len - start);
+		pending->len -= start;
+	}
+}
+
+/* Lines (newlines) in fd. */
+static long count_lines(int fd, char *buf, size_t bufsz)
+{
+	long lines = 0;
+	off_t pos = 0;
+	ssize_t n;
+	while ((n = pread(fd, buf, bufsz, pos)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+		pos += n;
+	}
+	return lines;
+}
+
+/* Position fd after its first `skip` lines. */
+static void skip_lines(int fd, long skip, char *buf, size_t bufsz)
+{
+	off_t pos = 0;
+	ssize_t n;
+	while (skip > 0 && (n = pread(fd, buf, bufsz, pos)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n' && --skip == 0) {
+				pos += i + 1;
+				break;
+			}
+		}
+		if (skip > 0)
+			pos += n;
+	}
+	lseek(fd, pos, SEEK_SET);
+}
+
+#define ROTATED_MAX 100
+
 int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, struct berr **err)
 {
 	_cleanup_close_ int dfd = ctr_dirfd(s, id);
@@ -223,61 +292,78 @@ int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, s
 	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)
 		return berr_set(err, errno, "opening the log");
+	/* the rotated files, as Docker's json-file reader: name.1 is the
+	 * newest, they are printed oldest first, before the current one */
+	int rot[ROTATED_MAX];
+	int nrot = 0;
+	for (int i = 1; i <= ROTATED_MAX; i++) {
+		char rn[128];
+		snprintf(rn, sizeof(rn), "%s.%d", name, i);
+		int rfd = openat(dfd, rn, O_RDONLY | O_CLOEXEC);
+		if (rfd < 0)
+			break;
+		rot[nrot++] = rfd;
+	}
 	struct sbuf pending = SBUF_INIT;
 	char buf[65536];
 	/* --tail: start after the N-th newline from the end (the final
 	 * newline ends the last line and does not count) */
-	if (fd >= 0 && o->tail >= 0) {
-		off_t end = lseek(fd, 0, SEEK_END), pos = end, start = 0;
-		long seen = 0;
-		bool found = o->tail == 0;
-		if (found)
-			start = end;
-		while (!found && pos > 0) {
-			size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
-			pos -= (off_t)chunk;
-			if (pread(fd, buf, chunk, pos) != (ssize_t)chunk)
-				break;
-			for (size_t i = chunk; i-- > 0;) {
-				off_t at = pos + (off_t)i;
-				if (buf[i] == '\n' && at != end - 1 && ++seen == o->tail) {
-					start = at + 1;
-					found = true;
+	if (o->tail >= 0) {
+		long need = o->tail;
+		if (fd >= 0) {
+			off_t end = lseek(fd, 0, SEEK_END), pos = end, start = 0;
+			long seen = 0;
+			bool found = o->tail == 0;
+			if (found)
+				start = end;
+			while (!found && pos > 0) {
+				size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+				pos -= (off_t)chunk;
+				if (pread(fd, buf, chunk, pos) != (ssize_t)chunk)
 					break;
+				for (size_t i = chunk; i-- > 0;) {
+					off_t at = pos + (off_t)i;
+					if (buf[i] == '\n' && at != end - 1 && ++seen == o->tail) {
+						start = at + 1;
+						found = true;
+						break;
+					}
 				}
 			}
+			lseek(fd, found ? start : 0, SEEK_SET);
+			need = found ? 0 : o->tail - (end > 0 ? seen + 1 : 0);
 		}
-		lseek(fd, found ? start : 0, SEEK_SET);
+		/* what the current file lacks comes from the newest rotated ones */
+		int keep = 0;
+		while (need > 0 && keep < nrot) {
+			long lines = count_lines(rot[keep], buf, sizeof(buf));
+			if (lines >= need)
+				skip_lines(rot[keep], lines - need, buf, sizeof(buf));
+			need -= lines;
+			keep++;
+		}
+		for (int k = keep; k < nrot; k++)
+			close(rot[k]);
+		nrot = keep;
+	}
+	int r = 0;
+	for (int k = nrot - 1; k >= 0; k--) {
+		if (r == 0)
+			r = feed(rot[k], &pending, buf, sizeof(buf), o);
+		close(rot[k]);
 	}
 	int ino = -1;
-	for (;;) {
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : 0;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sbuf_release(&pending);
-			close(fd);
-			return berr_set(err, errno, "reading the log");
-		}
-		if (n > 0) {
-			sbuf_add(&pending, buf, (size_t)n);
-			size_t start = 0;
-			for (size_t i = 0; i < pending.len; i++) {
-				if (pending.s[i] != '\n')
-					continue;
-				if (print_line(pending.s + start, i - start, o)) {
-					sbuf_release(&pending);
-					close(fd);
-					return 0;
-				}
-				start = i + 1;
-			}
-			memmove(pending.s, pending.s + start, pending.len - start);
-			pending.len -= start;
-			continue;
-		}
-		if (!o->follow || !still_running(s, id))
+	while (r == 0) {
+		if (fd >= 0 && (r = feed(fd, &pending, buf, sizeof(buf), o)) != 0)
 			break;
+		if (!o->follow)
+			break;
+		if (!still_running(s, id)) {
+			/* what the monitor wrote before it recorded the exit */
+			if (fd >= 0)
+				r = feed(fd, &pending, buf, sizeof(buf), o);
+			break;
+		}
 		/* wait for more: inotify on the log (rotation re-opens it) */
 		if (ino < 0) {
 			ino = inotify_init1(IN_CLOEXEC);
@@ -288,16 +374,18 @@ int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, s
 		struct pollfd pfd = {.fd = ino, .events = POLLIN};
 		if (poll(&pfd, 1, 500) > 0) {
 			char ev[4096];
-			ssize_t r = read(ino, ev, sizeof(ev));
-			(void)r;
+			ssize_t rr = read(ino, ev, sizeof(ev));
+			(void)rr;
 		}
-		/* a rotated log: continue in the new file */
+		/* a rotated log: finish the old file, continue in the new one */
 		struct stat a, b;
 		if (fd < 0 || (fstat(fd, &a) == 0 && fstatat(dfd, name, &b, 0) == 0 && a.st_ino != b.st_ino)) {
 			int nfd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
 			if (nfd >= 0) {
-				if (fd >= 0)
+				if (fd >= 0) {
+					r = feed(fd, &pending, buf, sizeof(buf), o);
 					close(fd);
+				}
 				fd = nfd;
 			}
 		}
@@ -307,5 +395,7 @@ int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, s
 	sbuf_release(&pending);
 	if (fd >= 0)
 		close(fd);
+	if (r < 0)
+		return berr_set(err, -r, "reading the log");
 	return 0;
 }

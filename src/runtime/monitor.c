@@ -141,8 +141,12 @@ static void set_exited(json_t *st, void *arg)
 		json_object_del(st, "MonitorPid");
 		json_object_del(st, "MonitorStart");
 	}
-	if (ri->m->health)
-		json_object_set_new(st, "Health", health_state_json(ri->m->health));
+	if (ri->m->health) {
+		/* as Docker: a container that is not running is not healthy */
+		json_t *h = health_state_json(ri->m->health);
+		json_object_set_new(h, "Status", json_string("unhealthy"));
+		json_object_set_new(st, "Health", h);
+	}
 }
 
 static void set_health(json_t *st, void *arg)
@@ -193,7 +197,12 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
+		/* Default dispositions, as runc gives: an ignored signal stays
+		 * ignored across execve, and a CLI started in the background
+		 * of a script ignores SIGINT and SIGQUIT (a shell cannot even
+		 * trap a signal ignored on entry). */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, 0);
 		int in = -1, out, er;
 		if (m->tty) {
@@ -288,17 +297,23 @@ static long restart_delay_ms(int count)
 	return d > 60000 ? 60000 : d;
 }
 
+/* A user stopped the container (or removed it: its directory is gone). */
+static bool stop_requested(struct mon *m)
+{
+	int dfd = ctr_dirfd(m->s, m->id);
+	bool stopped = dfd < 0 || faccessat(dfd, "stop-requested", F_OK, 0) == 0;
+	if (dfd >= 0)
+		close(dfd);
+	return stopped;
+}
+
 static bool should_restart(struct mon *m, int code)
 {
 	json_t *rp = json_object_get(json_object_get(m->cfg, "HostConfig"), "RestartPolicy");
 	const char *name = jsonx_str(rp, "Name");
 	if (!name || !*name || !strcmp(name, "no"))
 		return false;
-	int dfd = ctr_dirfd(m->s, m->id);
-	bool stopped = dfd >= 0 && faccessat(dfd, "stop-requested", F_OK, 0) == 0;
-	if (dfd >= 0)
-		close(dfd);
-	if (stopped)
+	if (stop_requested(m))
 		return false;
 	if (!strcmp(name, "always") || !strcmp(name, "unless-stopped"))
 		return true;
@@ -307,6 +322,40 @@ static bool should_restart(struct mon *m, int code)
 		return code != 0 && (max == 0 || m->restart_count < max);
 	}
 	return false;
+}
+
+/* The back-off before a restart. `berth stop` of a restarting container
+ * signals the monitor, so a stop does not wait out the delay. False when
+ * the container was stopped meanwhile. */
+static bool backoff_wait(struct mon *m, int sfd, int tfd)
+{
+	struct itimerspec its = {0};
+	long d = restart_delay_ms(m->backoff - 1);
+	its.it_value.tv_sec = d / 1000;
+	its.it_value.tv_nsec = (d % 1000) * 1000000L;
+	timerfd_settime(tfd, 0, &its, NULL);
+	for (;;) {
+		if (stop_requested(m))
+			return false;
+		struct pollfd pf[2] = {{.fd = tfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (pf[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGCHLD)
+				while (waitpid(-1, NULL, WNOHANG) > 0)
+					;
+		}
+		if (pf[0].revents) {
+			uint64_t x;
+			ssize_t r = read(tfd, &x, sizeof(x));
+			(void)r;
+			return !stop_requested(m);
+		}
+	}
 }
 
 static void forward(int fd, const char *buf, size_t n)
@@ -361,7 +410,7 @@ static void trim_resident(void)
 		if (candidate && !strncmp(line, "Anonymous:", 10)) {
 			unsigned long kb = strtoul(line + 10, NULL, 10);
 			if (kb == 0)
-				madvise((void *)start, end - start, MADV_DONTNEED);
+				madvise((void *)start, end - start, MADV_DONTNEED), madvise((void *)start, end - start, MADV_RANDOM);
 			candidate = false;
 		}
 	}
@@ -433,24 +482,23 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 	for (;;) {
 		int code = launch(m, msg, sizeof(msg));
 		if (code) {
-			struct run_info ri = {.m = m, .status = "exited", .exit_code = code, .error = msg};
+			/* restarting (not exited) while we wait: the monitor still owns it */
+			bool again = !first && should_restart(m, code);
+			if (again) {
+				m->restart_count++;
+				m->backoff++;
+			}
+			struct run_info ri = {.m = m, .status = again ? "restarting" : "exited", .exit_code = code, .error = msg};
 			state_update(m, set_exited, &ri);
 			if (first)
 				report(m, "error %d %s", code, msg);
 			logw_write(&m->log, 1, msg, strlen(msg));
 			logw_write(&m->log, 1, "\n", 1);
-			if (!first && should_restart(m, code)) {
-				m->restart_count++;
-				m->backoff++;
-				struct itimerspec its = {0};
-				long d = restart_delay_ms(m->backoff - 1);
-				its.it_value.tv_sec = d / 1000;
-				its.it_value.tv_nsec = (d % 1000) * 1000000L;
-				timerfd_settime(restart_tfd, 0, &its, NULL);
-				uint64_t x;
-				ssize_t r = read(restart_tfd, &x, sizeof(x));
-				(void)r;
+			if (again && backoff_wait(m, sfd, restart_tfd))
 				continue;
+			if (again) {
+				ri.status = "exited";
+				state_update(m, set_exited, &ri);
 			}
 			m->status_fd = first ? -1 : m->status_fd;
 			cleanup_and_exit(m, code);
@@ -575,16 +623,13 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		}
 		if (!again)
 			cleanup_and_exit(m, code);
-		struct itimerspec its = {0};
-		long d = restart_delay_ms(m->backoff - 1);
-		its.it_value.tv_sec = d / 1000;
-		its.it_value.tv_nsec = (d % 1000) * 1000000L;
-		timerfd_settime(restart_tfd, 0, &its, NULL);
-		uint64_t x;
-		ssize_t rr = read(restart_tfd, &x, sizeof(x));
-		(void)rr;
-		if (!should_restart(m, code)) /* stopped while we waited */
+		/* (not should_restart: on-failure:N counted this restart already) */
+		if (!backoff_wait(m, sfd, restart_tfd)) {
+			/* stopped while we waited: record the exit, not "restarting" */
+			ex.status = "exited";
+			state_update(m, set_exited, &ex);
 			cleanup_and_exit(m, code);
+		}
 	}
 }
 
