@@ -410,7 +410,7 @@ static void trim_resident(void)
 		if (candidate && !strncmp(line, "Anonymous:", 10)) {
 			unsigned long kb = strtoul(line + 10, NULL, 10);
 			if (kb == 0)
-				madvise((void *)start, end - start, MADV_DONTNEED), madvise((void *)start, end - start, MADV_RANDOM);
+				madvise((void *)start, end - start, MADV_DONTNEED);
 			candidate = false;
 		}
 	}
