@@ -88,5 +88,11 @@ CMD(logs);
 CMD(wait);
 CMD(exec);
 CMD(container_prune);
+CMD(pause);
+CMD(unpause);
+CMD(top);
+CMD(stats);
+CMD(rename);
+CMD(cp);
 
 #endif

@@ -68,6 +68,11 @@ CMD(exec)
 		return cli_fail(e);
 	}
 	const char *status = jsonx_str(st, "Status");
+	if (status && !strcmp(status, "paused")) {
+		fprintf(stderr, "Error: Container %.12s is paused, unpause the container before exec\n", id);
+		free(env);
+		return 1;
+	}
 	if (!status || strcmp(status, "running")) {
 		fprintf(stderr, "Error: container %.12s is not running\n", id);
 		free(env);

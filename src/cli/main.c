@@ -184,15 +184,46 @@ static const struct cli_command commands[] = {
 	{"container exec", cmd_exec, "Execute a command in a running container", NULL},
 	{"container inspect", cmd_image_inspect, "Display detailed information on one or more containers",
 	 "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]\n\nOptions:\n  -f, --format string   Format output using a Go-style template\n"},
+	{"pause", cmd_pause, "Pause all processes within one or more containers",
+	 "berth pause CONTAINER [CONTAINER...]\n"},
+	{"unpause", cmd_unpause, "Unpause all processes within one or more containers",
+	 "berth unpause CONTAINER [CONTAINER...]\n"},
+	{"top", cmd_top, "Display the running processes of a container",
+	 "berth top CONTAINER [ps OPTIONS]\n\n"
+	 "Without ps options, the columns of ps -ef (read from /proc); with them, the\n"
+	 "host's ps runs with those options and the container's processes are kept.\n"},
+	{"stats", cmd_stats, "Display a live stream of container(s) resource usage statistics",
+	 "berth stats [OPTIONS] [CONTAINER...]\n\n"
+	 "Options:\n"
+	 "  -a, --all             Show all containers (default shows just running)\n"
+	 "      --format string   Format output: table, json, or a Go-style template\n"
+	 "      --no-stream       Disable streaming stats and only pull the first result\n"
+	 "      --no-trunc        Do not truncate output\n"},
+	{"rename", cmd_rename, "Rename a container", "berth rename CONTAINER NEW_NAME\n"},
+	{"cp", cmd_cp, "Copy files/folders between a container and the local filesystem",
+	 "berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n"
+	 "        berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH\n\n"
+	 "Use '-' as the source to read a tar archive from stdin and extract it to a\n"
+	 "directory destination in a container. Use '-' as the destination to stream a\n"
+	 "tar archive of a container source to stdout.\n\n"
+	 "Options:\n"
+	 "  -a, --archive       Archive mode (copy all uid/gid information)\n"
+	 "  -L, --follow-link   Always follow symbol link in SRC_PATH\n"
+	 "  -q, --quiet         Suppress progress output during copy (only shown on a terminal)\n"},
+	{"container pause", cmd_pause, "Pause all processes within one or more containers", NULL},
+	{"container unpause", cmd_unpause, "Unpause all processes within one or more containers", NULL},
+	{"container top", cmd_top, "Display the running processes of a container", NULL},
+	{"container stats", cmd_stats, "Display a live stream of container(s) resource usage statistics", NULL},
+	{"container rename", cmd_rename, "Rename a container", NULL},
+	{"container cp", cmd_cp, "Copy files/folders between a container and the local filesystem", NULL},
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
 static const char *const planned[] = {
-	"pause", "unpause", "top", "port", "cp", "diff", "commit", "export", "rename", "update",
-	"attach", "stats", "events", "build", "builder", "pull", "push", "login", "logout", "search",
+	"port", "diff", "commit", "export", "update",
+	"attach", "events", "build", "builder", "pull", "push", "login", "logout", "search",
 	"network", "volume", "compose", "kube", "system prune", "system info", "info",
-	"container pause", "container unpause", "container top", "container cp", "container stats",
-	"container attach", "container rename", "container port", "container export", "container diff",
+	"container attach", "container port", "container export", "container diff",
 };
 
 const struct cli_command *cli_find(const char *name)

@@ -537,6 +537,17 @@ int ctr_kill(struct ctr_store *s, const char *id, int sig, struct berr **err)
 		mark_stop(s, id);
 	if (kill(pid, sig) < 0)
 		return berr_set(err, errno, "killing container %s", name ? name : id);
+	/* A frozen container cannot die: thaw it after SIGKILL, as Docker does. */
+	const char *status = jsonx_str(state, "Status");
+	if (sig == SIGKILL && status && !strcmp(status, "paused")) {
+		struct cgroup *cg = NULL;
+		struct berr *e = NULL;
+		if (cgroup_open(id, &cg, &e) == 0) {
+			cgroup_freeze(cg, false, NULL);
+			cgroup_free(cg);
+		}
+		berr_free(e);
+	}
 	return 0;
 }
 
