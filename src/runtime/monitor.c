@@ -613,8 +613,9 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			m->backoff++;
 		}
 		state_update(m, set_exited, &ex);
-		if (m->attach) {
-			/* the attached CLI ends with the first exit, as docker run does */
+		if (m->attach && again) {
+			/* the attached CLI ends with the first exit, as docker run does;
+			 * without a restart, cleanup_and_exit reports after --rm's removal */
 			report(m, "exited %d", code);
 			if (m->status_fd >= 0)
 				close(m->status_fd);

@@ -1201,6 +1201,7 @@ int main(int argc, char **argv)
 		return serve(argv);
 	signal(SIGPIPE, SIG_IGN);
 	rng ^= (uint64_t)time(NULL);
+	printf("# random seed %llu\n", (unsigned long long)rng); /* for replaying a fuzz failure */
 
 	test_names();
 	test_ptr_names();
