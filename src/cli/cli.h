@@ -94,5 +94,11 @@ CMD(top);
 CMD(stats);
 CMD(rename);
 CMD(cp);
+CMD(attach);
+CMD(network_create);
+CMD(network_ls);
+CMD(network_inspect);
+CMD(network_rm);
+CMD(network_prune);
 
 #endif

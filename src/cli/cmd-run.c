@@ -1,7 +1,10 @@
 /* berth run / berth create: Docker's flags into a create request, then
  * (run) start it, attached or detached. */
 #include "cli/cli.h"
+#include "net/network.h"
+#include <sys/socket.h>
 #include "cli/ctr.h"
+#include "runtime/attach.h"
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
@@ -26,7 +29,7 @@ enum {
 	O_HCMD, O_HINT, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC, O_CAPADD, O_CAPDROP,
 	O_PRIV, O_SECOPT, O_RO, O_TMPFS, O_ULIMIT, O_SYSCTL, O_SHM, O_INIT, O_MEMSWAP, O_CPUS, O_PIDS,
 	O_CPUSET, O_LOGOPT, O_LOGDRIVER, O_GROUPADD, O_EXPOSE, O_PULL, O_PLATFORM, O_DOMAIN, O_SIGPROXY,
-	O_PUBLISH_ALL, O_MOUNT, O_HELP,
+	O_PUBLISH_ALL, O_MOUNT, O_NETALIAS, O_IP, O_DNS, O_DETACHKEYS, O_HELP,
 };
 
 static const struct option run_opts[] = {
@@ -48,6 +51,10 @@ static const struct option run_opts[] = {
 	{"stop-timeout", required_argument, 0, O_STOPTIMEOUT},
 	{"network", required_argument, 0, O_NETWORK},
 	{"net", required_argument, 0, O_NETWORK},
+	{"network-alias", required_argument, 0, O_NETALIAS},
+	{"net-alias", required_argument, 0, O_NETALIAS},
+	{"ip", required_argument, 0, O_IP},
+	{"dns", required_argument, 0, O_DNS},
 	{"health-cmd", required_argument, 0, O_HCMD},
 	{"health-interval", required_argument, 0, O_HINT},
 	{"health-timeout", required_argument, 0, O_HTIMEOUT},
@@ -83,6 +90,7 @@ static const struct option run_opts[] = {
 	{"platform", required_argument, 0, O_PLATFORM},
 	{"sig-proxy", required_argument, 0, O_SIGPROXY},
 	{"attach", required_argument, 0, 'a'},
+	{"detach-keys", required_argument, 0, O_DETACHKEYS},
 	{"help", no_argument, 0, O_HELP},
 	{0},
 };
@@ -90,6 +98,7 @@ static const struct option run_opts[] = {
 struct runflags {
 	bool detach, rm, interactive, tty, sig_proxy;
 	const char *name;
+	const char *detach_keys;
 };
 
 static int duration_ns(const char *flag, const char *v, json_int_t *ret, struct berr **err)
@@ -357,14 +366,44 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			break;
 		}
 		case O_NETWORK:
-			if (strcmp(optarg, "none") && strcmp(optarg, "host")) {
+			if (!strncmp(optarg, "container:", 10)) {
 				berr_setc(&e, BERR_INVALID,
-					  "--network %s: only \"none\" and \"host\" are supported in this version (bridge networks come with the networking support)",
+					  "--network %s: sharing another container's network is not supported in this version",
 					  optarg);
 				goto fail;
 			}
 			json_object_set_new(hc, "NetworkMode", json_string(optarg));
 			break;
+		case O_NETALIAS: {
+			json_t *al = json_object_get(hc, "NetworkAliases");
+			if (!al)
+				json_object_set_new(hc, "NetworkAliases", al = json_array());
+			json_array_append_new(al, json_string(optarg));
+			break;
+		}
+		case O_IP: {
+			struct ipam_addr ia;
+			if (ipam_addr_parse(optarg, &ia, &e) < 0 || ia.family != AF_INET) {
+				berr_freep(&e);
+				berr_setc(&e, BERR_INVALID, "invalid IPv4 address: %s", optarg);
+				goto fail;
+			}
+			json_object_set_new(hc, "IPv4Address", json_string(optarg));
+			break;
+		}
+		case O_DNS: {
+			struct ipam_addr ia;
+			if (ipam_addr_parse(optarg, &ia, &e) < 0) {
+				berr_freep(&e);
+				berr_setc(&e, BERR_INVALID, "%s is not an ip address", optarg);
+				goto fail;
+			}
+			json_t *dl = json_object_get(hc, "Dns");
+			if (!dl)
+				json_object_set_new(hc, "Dns", dl = json_array());
+			json_array_append_new(dl, json_string(optarg));
+			break;
+		}
 		case O_HCMD: json_object_set_new(health, "Test", json_pack("[s, s]", "CMD-SHELL", optarg)); break;
 		case O_HINT: case O_HTIMEOUT: case O_HSTART: case O_HSTARTINT: {
 			const char *flag = o == O_HINT ? "--health-interval" : o == O_HTIMEOUT ? "--health-timeout"
@@ -556,6 +595,14 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			break;
 		case O_SIGPROXY: f->sig_proxy = strcmp(optarg, "false") != 0; break;
 		case 'a': break;
+		case O_DETACHKEYS: {
+			unsigned char keys[ATT_MAX_KEYS];
+			size_t nk;
+			if (att_parse_keys(optarg, keys, &nk, &e) < 0)
+				goto fail;
+			f->detach_keys = optarg;
+			break;
+		}
 		case O_HELP:
 			cli_help(c);
 			return -2;
@@ -587,6 +634,20 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	/* with the host's network and UTS namespaces these would change the
 	 * host's settings (runc refuses them the same way) */
 	const char *netmode = jsonx_str(hc, "NetworkMode");
+	if (net_mode_is_network(netmode)) {
+		struct net nw;
+		if (net_load(c->root, !strcmp(netmode, "default") ? NET_DEFAULT_NAME : netmode, &nw, &e) < 0)
+			goto fail;
+		bool dflt = nw.is_default;
+		net_release(&nw);
+		if (dflt && json_object_get(hc, "NetworkAliases")) {
+			berr_setc(&e, BERR_INVALID, "network-scoped alias is supported only for containers in user defined networks");
+			goto fail;
+		}
+	} else if (json_object_get(hc, "NetworkAliases") || json_object_get(hc, "IPv4Address")) {
+		berr_setc(&e, BERR_INVALID, "--network-alias and --ip need a bridge network (--network)");
+		goto fail;
+	}
 	if (netmode && !strcmp(netmode, "host")) {
 		const char *k;
 		json_t *v;
@@ -686,7 +747,8 @@ static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
 		printf("%s\n", id);
 		return 0;
 	}
-	struct monitor_attach a = {.attach = !f.detach, .in = f.interactive ? 0 : -1, .out = 1, .err = 2};
+	struct monitor_attach a = {.attach = !f.detach, .in = f.interactive ? 0 : -1, .out = 1, .err = 2,
+				   .detach_keys = f.detach_keys};
 	struct termios saved;
 	bool raw = false;
 	if (!f.detach && f.tty && f.interactive && isatty(0) && tcgetattr(0, &saved) == 0) {
@@ -714,6 +776,8 @@ static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
 	close(sfd);
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);
+	if (code == CTR_DETACHED)
+		return 0; /* the detach keys (-it): the container runs on, as with docker run */
 	if (code < 0) {
 		/* the monitor died: report what the state says */
 		int ec = 125;

@@ -12,4 +12,13 @@ void ctr_status_text(json_t *state, char *buf, size_t n);
 /* Docker inspect shape for a container (new ref). */
 json_t *ctr_inspect_json(struct ctr_store *s, const char *id, struct berr **err);
 
+/* Attach to a running container (berth attach, start -a of a running one):
+ * relays until the container exits (its exit code) or the detach keys. */
+struct cli_attach_opts {
+	bool no_stdin, sig_proxy;
+	const char *detach_keys; /* NULL: ctrl-p,ctrl-q */
+	bool quiet_detach;       /* detach: exit 0 silently (start), not "read escape sequence" and 1 */
+};
+int cli_attach(struct ctr_store *s, const char *id, const struct cli_attach_opts *o);
+
 #endif

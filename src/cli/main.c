@@ -87,10 +87,14 @@ static const struct cli_command commands[] = {
 	 "  -l, --label list             Set meta data on a container\n"
 	 "  -i, --interactive            Keep STDIN open even if not attached\n"
 	 "  -t, --tty                    Allocate a pseudo-TTY\n"
+	 "      --detach-keys string     Override the key sequence for detaching a container (default ctrl-p,ctrl-q)\n"
 	 "      --restart string         Restart policy: no, always, on-failure[:N], unless-stopped\n"
 	 "      --stop-signal string     Signal to stop the container\n"
 	 "      --stop-timeout int       Timeout (in seconds) to stop a container\n"
-	 "      --network string         none or host (bridge networks are not in this version yet)\n"
+	 "      --network string         Connect to a network: bridge, NAME, none (default) or host\n"
+	 "      --network-alias list     Add a network-scoped alias for the container\n"
+	 "      --ip string              IPv4 address (e.g., 172.30.100.104)\n"
+	 "      --dns list               Set custom DNS servers\n"
 	 "      --health-cmd string      Command to run to check health\n"
 	 "      --health-interval, --health-timeout, --health-start-period, --health-start-interval duration\n"
 	 "      --health-retries int     Consecutive failures needed to report unhealthy\n"
@@ -120,7 +124,8 @@ static const struct cli_command commands[] = {
 	 "berth start [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
 	 "  -a, --attach        Attach STDOUT/STDERR and forward signals\n"
-	 "  -i, --interactive   Attach container's STDIN\n"},
+	 "  -i, --interactive   Attach container's STDIN\n"
+	 "      --detach-keys string   Override the key sequence for detaching a container\n"},
 	{"stop", cmd_stop, "Stop one or more running containers",
 	 "berth stop [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
@@ -216,14 +221,46 @@ static const struct cli_command commands[] = {
 	{"container stats", cmd_stats, "Display a live stream of container(s) resource usage statistics", NULL},
 	{"container rename", cmd_rename, "Rename a container", NULL},
 	{"container cp", cmd_cp, "Copy files/folders between a container and the local filesystem", NULL},
+	{"attach", cmd_attach, "Attach local standard input, output, and error streams to a running container",
+	 "berth attach [OPTIONS] CONTAINER\n\n"
+	 "With a tty, CTRL-p CTRL-q detaches (the container runs on). Without one,\n"
+	 "stdout and stderr stay apart and signals go to the container (--sig-proxy).\n"
+	 "Ends with the container's exit code when it exits.\n\n"
+	 "Options:\n"
+	 "      --detach-keys string   Override the key sequence for detaching a container\n"
+	 "      --no-stdin             Do not attach STDIN\n"
+	 "      --sig-proxy            Proxy all received signals to the process (default true)\n"},
+	{"container attach", cmd_attach, "Attach local standard input, output, and error streams to a running container",
+	 NULL},
+	{"network create", cmd_network_create, "Create a network",
+	 "berth network create [OPTIONS] NETWORK\n\n"
+	 "Options:\n"
+	 "      --gateway string   IPv4 Gateway for the master subnet\n"
+	 "      --internal         Restrict external access to the network\n"
+	 "      --label list       Set metadata on a network\n"
+	 "      --subnet string    Subnet in CIDR format that represents a network segment\n"},
+	{"network ls", cmd_network_ls, "List networks",
+	 "berth network ls [OPTIONS]\n\n"
+	 "Options:\n"
+	 "      --format string   Format output using a Go-style template\n"
+	 "      --no-trunc        Do not truncate the output\n"
+	 "  -q, --quiet           Only display network IDs\n"},
+	{"network list", cmd_network_ls, NULL, NULL},
+	{"network inspect", cmd_network_inspect, "Display detailed information on one or more networks",
+	 "berth network inspect [OPTIONS] NETWORK [NETWORK...]\n\nOptions:\n  -f, --format string   Format output using a Go-style template\n"},
+	{"network rm", cmd_network_rm, "Remove one or more networks",
+	 "berth network rm [OPTIONS] NETWORK [NETWORK...]\n\nOptions:\n  -f, --force   Do not error if the network does not exist\n"},
+	{"network remove", cmd_network_rm, NULL, NULL},
+	{"network prune", cmd_network_prune, "Remove all unused networks",
+	 "berth network prune [OPTIONS]\n\nOptions:\n  -f, --force   Do not prompt for confirmation\n"},
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
 static const char *const planned[] = {
 	"port", "diff", "commit", "export", "update",
-	"attach", "events", "build", "builder", "pull", "push", "login", "logout", "search",
-	"network", "volume", "compose", "kube", "system prune", "system info", "info",
-	"container attach", "container port", "container export", "container diff",
+	"events", "build", "builder", "pull", "push", "login", "logout", "search",
+	"network connect", "network disconnect", "volume", "compose", "kube", "system prune", "system info", "info",
+	"container port", "container export", "container diff",
 };
 
 const struct cli_command *cli_find(const char *name)
@@ -341,7 +378,8 @@ int main(int argc, char **argv)
 		cmd = cli_find(argv[i]);
 	if (!cmd) {
 		const char *name = argv[i] ? argv[i] : "";
-		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container");
+		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container") ||
+			     !strcmp(name, "network");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);

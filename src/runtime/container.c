@@ -1,4 +1,5 @@
 #include "runtime/container.h"
+#include "runtime/attach.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -379,6 +380,8 @@ int ctr_remove_files(struct ctr_store *s, const char *id, struct berr **err)
 	int r = fs_rm_rf_at(s->ctrsfd, id);
 	if (r < 0)
 		return berr_set(err, -r, "removing container %.12s", id);
+	/* a killed monitor's attach socket */
+	att_remove(s->runroot, id);
 	if (name) {
 		char target[80];
 		ssize_t n = readlinkat(s->namesfd, name, target, sizeof(target) - 1);

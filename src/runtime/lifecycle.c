@@ -1,4 +1,5 @@
 #include "runtime/lifecycle.h"
+#include "net/network.h"
 #include "image/reference.h"
 #include "runtime/cgroup.h"
 #include "util/cleanup.h"
@@ -353,6 +354,8 @@ int ctr_wait_status(int status_fd)
 	while (read_line(status_fd, line, sizeof(line)) > 0) {
 		if (!strncmp(line, "exited ", 7))
 			return atoi(line + 7);
+		if (!strcmp(line, "detached"))
+			return CTR_DETACHED;
 	}
 	return -1;
 }
@@ -577,6 +580,8 @@ int ctr_rm(struct ctr_store *s, const char *id, bool force, struct berr **err)
 		cgroup_free(cg);
 	}
 	berr_free(e);
+	/* whatever a killed monitor left on the networks: address, veth, DNS records */
+	net_detach_all(s->root, s->runroot, id);
 	return ctr_remove_files(s, id, err);
 }
 

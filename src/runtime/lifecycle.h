@@ -25,7 +25,9 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 int ctr_start(struct ctr_store *s, const char *id, const struct monitor_attach *a, int *ret_status_fd,
 	      int *ret_code, struct berr **err);
 /* Read the monitor's "exited CODE" line (attached runs). -1 if the monitor
- * went away without saying. */
+ * went away without saying, CTR_DETACHED when the user typed the detach
+ * keys (the container runs on). */
+#define CTR_DETACHED (-2)
 int ctr_wait_status(int status_fd);
 
 bool ctr_is_running(json_t *state);

@@ -1,4 +1,6 @@
 #include "runtime/monitor.h"
+#include "runtime/attach.h"
+#include "net/network.h"
 #include "runtime/cgroup.h"
 #include "runtime/health.h"
 #include "runtime/init.h"
@@ -49,6 +51,8 @@ struct mon {
 	int backoff; /* restarts since the container last ran 10 s */
 	struct timespec started;
 	struct health *health;
+	struct att_hub *hub;    /* berth attach clients; the container's stdin */
+	struct att_escape esc;  /* the detach keys, in the attached CLI's stdin (tty) */
 };
 
 static void report(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -250,6 +254,16 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		close(errpipe[0]);
 		return 125;
 	}
+	/* the container's network: its netns exists, it waits for the sync byte */
+	if (net_attach(m->s->root, m->s->runroot, m->cfg, m->id, m->plan->ctr_dir, pid, &e) < 0) {
+		snprintf(msg, msglen, "%s", e->msg);
+		berr_free(e);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(sync[1]);
+		close(errpipe[0]);
+		return 125;
+	}
 	ssize_t w = write(sync[1], "g", 1);
 	(void)w;
 	close(sync[1]);
@@ -381,6 +395,25 @@ static void pump(struct mon *m, int *fdp, int stream)
 	logw_write(&m->log, stream, buf, (size_t)n);
 	if (m->attach)
 		forward(stream ? m->fwd_err : m->fwd_out, buf, (size_t)n);
+	att_hub_output(m->hub, stream ? ATT_STDERR : ATT_STDOUT, buf, (size_t)n);
+}
+
+/* run -it / start -ai: the user typed the detach keys. The CLI gets
+ * nothing more and goes; the container keeps running (berth attach). */
+static void detach_cli(struct mon *m)
+{
+	if (m->fwd_in >= 0)
+		close(m->fwd_in);
+	if (m->fwd_out >= 0)
+		close(m->fwd_out);
+	if (m->fwd_err >= 0)
+		close(m->fwd_err);
+	m->fwd_in = m->fwd_out = m->fwd_err = -1;
+	m->attach = false;
+	report(m, "detached");
+	if (m->status_fd >= 0)
+		close(m->status_fd);
+	m->status_fd = -1;
 }
 
 /* The monitor is a fork of the CLI, so its resident set starts as the
@@ -429,6 +462,9 @@ static void cleanup_and_exit(struct mon *m, int code)
 	}
 	if (json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove")))
 		ctr_remove_files(m->s, m->id, NULL);
+	/* attach clients: the exit code last, then the socket goes */
+	att_hub_exit(m->hub, code);
+	att_hub_free(m->hub);
 	report(m, "exited %d", code);
 	_exit(0);
 }
@@ -478,10 +514,14 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	int restart_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	bool first = true;
+	/* without the socket the container still runs: berth attach says so */
+	m->hub = att_hub_new(m->s->runroot, m->id, m->tty, &e);
+	berr_freep(&e);
 
 	for (;;) {
 		int code = launch(m, msg, sizeof(msg));
 		if (code) {
+			net_detach_all(m->s->root, m->s->runroot, m->id);
 			/* restarting (not exited) while we wait: the monitor still owns it */
 			bool again = !first && should_restart(m, code);
 			if (again) {
@@ -504,6 +544,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			cleanup_and_exit(m, code);
 		}
 		struct run_info ri = {.m = m};
+		att_hub_set_stdin(m->hub, m->open_stdin ? m->in_fd : -1, m->tty ? m->out_fd : -1);
 		if (m->health)
 			health_reset(m->health);
 		state_update(m, set_running, &ri);
@@ -520,8 +561,8 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		int status = 0;
 		bool exited = false;
 		while (!exited || m->out_fd >= 0 || m->err_fd >= 0) {
-			struct pollfd pfd[6];
-			int n = 0, i_out = -1, i_err = -1, i_sig = -1, i_in = -1, i_health = -1;
+			struct pollfd pfd[6 + ATT_HUB_MAXFDS];
+			int n = 0, i_out = -1, i_err = -1, i_sig = -1, i_in = -1, i_health = -1, i_hub = -1;
 			if (m->out_fd >= 0) {
 				pfd[n] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
 				i_out = n++;
@@ -534,13 +575,17 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 				pfd[n] = (struct pollfd){.fd = sfd, .events = POLLIN};
 				i_sig = n++;
 			}
-			if (!exited && m->attach && m->fwd_in >= 0 && m->in_fd >= 0) {
+			if (!exited && m->attach && m->fwd_in >= 0 && m->in_fd >= 0 && !att_hub_input_busy(m->hub)) {
 				pfd[n] = (struct pollfd){.fd = m->fwd_in, .events = POLLIN};
 				i_in = n++;
 			}
 			if (!exited && m->health && health_fd(m->health) >= 0) {
 				pfd[n] = (struct pollfd){.fd = health_fd(m->health), .events = POLLIN};
 				i_health = n++;
+			}
+			if (!exited) {
+				i_hub = n;
+				n += att_hub_pollfds(m->hub, pfd + n);
 			}
 			/* After the exit, a grandchild may still hold the pipes:
 			 * give the streams a moment, then stop waiting. */
@@ -554,18 +599,28 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			if (i_err >= 0 && pfd[i_err].revents)
 				pump(m, &m->err_fd, 1);
 			if (i_in >= 0 && pfd[i_in].revents) {
-				char buf[4096];
+				char buf[4096], fwd[4096 + ATT_MAX_KEYS];
 				ssize_t k = read(m->fwd_in, buf, sizeof(buf));
-				if (k <= 0) {
+				if (k < 0 && (errno == EINTR || errno == EAGAIN)) {
+				} else if (k <= 0) {
 					if (!m->tty) {
+						/* the container sees EOF once the buffered input went in */
+						att_hub_input_eof(m->hub);
 						close(m->in_fd);
 						m->in_fd = -1;
 					}
+					close(m->fwd_in);
 					m->fwd_in = -1;
 				} else {
-					fs_write_full(m->in_fd, buf, (size_t)k);
+					bool detach = false;
+					size_t o = att_escape_filter(&m->esc, buf, (size_t)k, fwd, &detach);
+					att_hub_input(m->hub, fwd, o);
+					if (detach)
+						detach_cli(m);
 				}
 			}
+			if (i_hub >= 0)
+				att_hub_events(m->hub, pfd + i_hub);
 			if (i_health >= 0 && pfd[i_health].revents) {
 				if (health_tick(m->health, m->pid, m->plan, m->cfg, m->s->root))
 					state_update(m, set_health, m);
@@ -598,6 +653,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			close(m->in_fd);
 		m->out_fd = m->err_fd = m->in_fd = -1;
 		logw_flush(&m->log);
+		net_detach_all(m->s->root, m->s->runroot, m->id);
 		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		bool oom = m->cg && cgroup_oom_killed(m->cg);
 		if (m->health)
@@ -613,6 +669,8 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			m->backoff++;
 		}
 		state_update(m, set_exited, &ex);
+		if (again)
+			att_hub_exit(m->hub, code);
 		if (m->attach && again) {
 			/* the attached CLI ends with the first exit, as docker run does;
 			 * without a restart, cleanup_and_exit reports after --rm's removal */
@@ -685,6 +743,10 @@ int monitor_spawn(struct ctr_store *s, const char *id, const struct monitor_atta
 		m.fwd_in = a->in >= 0 ? fcntl(a->in, F_DUPFD_CLOEXEC, 3) : -1;
 		m.fwd_out = fcntl(a->out, F_DUPFD_CLOEXEC, 3);
 		m.fwd_err = fcntl(a->err, F_DUPFD_CLOEXEC, 3);
+		/* Docker's detach keys: with a tty, in the stdin of the CLI */
+		if (m.tty && m.fwd_in >= 0 &&
+		    att_parse_keys(a->detach_keys ? a->detach_keys : ATT_DEFAULT_KEYS, m.esc.keys, &m.esc.n, NULL) < 0)
+			att_parse_keys(ATT_DEFAULT_KEYS, m.esc.keys, &m.esc.n, NULL);
 	}
 	/* Close everything inherited from the CLI but what the monitor uses:
 	 * a lock or a pipe held here would block whoever waits on it (a flock

@@ -7,7 +7,11 @@
  * in its own session and needs nothing from it.
  *
  * It reports to the CLI over a pipe, one line per event:
- *   "started PID\n", "error CODE MESSAGE\n", "exited CODE\n". */
+ *   "started PID\n", "error CODE MESSAGE\n", "exited CODE\n", and
+ *   "detached\n" when the user typed the detach keys in an attached CLI
+ *   with a tty (the monitor then forwards nothing more to it).
+ * While the container runs, `berth attach` clients connect to the monitor
+ * (runtime/attach.h). */
 #ifndef BERTH_RUNTIME_MONITOR_H
 #define BERTH_RUNTIME_MONITOR_H
 
@@ -20,6 +24,7 @@
 struct monitor_attach {
 	bool attach;   /* forward output to out/err, input from in */
 	int in, out, err;
+	const char *detach_keys; /* Docker's format; NULL: ctrl-p,ctrl-q (only with a tty and in) */
 };
 
 /* Fork the monitor for container id. Returns (in the CLI) the read end of

@@ -313,8 +313,9 @@ check "rm" b rm lab
 inside "--network host" --network host busybox sh -c 'hostname; cat /etc/hostname; echo "$HOSTNAME"; cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d " " | sort'
 is "host network: the host's hostname and interfaces" "$OUT" \
 	"$(printf '%s\n%s\n%s\n' "$(hostname)" "$(hostname)" "$(hostname)"; cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | sort)"
-fails "--network bridge" 'bridge networks come with the networking support' b run --rm --network bridge busybox true
-fails "--network NAME" 'only "none" and "host" are supported' b run --rm --network mynet busybox true
+# bridge networks: t0400
+fails "--network NAME (unknown)" 'network mynet not found' b run --rm --network mynet busybox true
+fails "--network container:" 'not supported in this version' b run --rm --network container:x busybox true
 fails "-p" 'publishing ports \(-p/-P\) needs the bridge networking support' b run --rm -p 8080:80 busybox true
 is "refused runs made no container" "$(b ps -a -q)" ""
 

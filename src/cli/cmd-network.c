@@ -1,0 +1,228 @@
+/* berth network create | ls | inspect | rm | prune */
+#include "cli/cli.h"
+#include "net/network.h"
+#include "util/cleanup.h"
+#include "util/jsonx.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+CMD(network_create)
+{
+	enum { O_SUBNET = 1000, O_GATEWAY, O_INTERNAL, O_LABEL, O_DRIVER, O_IPV6 };
+	static const struct option lo[] = {{"subnet", required_argument, 0, O_SUBNET},
+					   {"gateway", required_argument, 0, O_GATEWAY},
+					   {"internal", no_argument, 0, O_INTERNAL},
+					   {"label", required_argument, 0, O_LABEL},
+					   {"driver", required_argument, 0, 'd'},
+					   {"ipv6", no_argument, 0, O_IPV6},
+					   {"help", no_argument, 0, 'h'},
+					   {0}};
+	struct net_create_opts o = {0};
+	_cleanup_json_ json_t *labels = json_object();
+	int subnets = 0, gws = 0, op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "d:h", lo, NULL)) != -1) {
+		switch (op) {
+		case O_SUBNET: o.subnet = optarg; subnets++; break;
+		case O_GATEWAY: o.gateway = optarg; gws++; break;
+		case O_INTERNAL: o.internal = true; break;
+		case O_LABEL: {
+			const char *eq = strchr(optarg, '=');
+			char k[256];
+			snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - optarg) : (int)strlen(optarg), optarg);
+			json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
+			break;
+		}
+		case 'd':
+			if (strcmp(optarg, "bridge")) {
+				fprintf(stderr, "Error: network driver \"%s\" is not supported (only bridge)\n", optarg);
+				return 1;
+			}
+			break;
+		case O_IPV6:
+			fprintf(stderr, "Error: IPv6 networks are not supported yet\n");
+			return 1;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(c, "\"%s\" requires exactly 1 argument.", c->cmd);
+	if (subnets > 1 || gws > 1) {
+		fprintf(stderr, "Error: only one --subnet and one --gateway are supported\n");
+		return 1;
+	}
+	o.name = argv[optind];
+	o.labels = labels;
+	struct net n;
+	struct berr *e = NULL;
+	if (net_create(c->root, c->runroot, &o, &n, &e) < 0)
+		return cli_fail(e);
+	printf("%s\n", n.id);
+	net_release(&n);
+	return 0;
+}
+
+CMD(network_ls)
+{
+	static const struct option lo[] = {{"quiet", no_argument, 0, 'q'}, {"format", required_argument, 0, 'F'},
+					   {"no-trunc", no_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0}};
+	bool quiet = false, notrunc = false;
+	const char *format = NULL;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+		switch (op) {
+		case 'q': quiet = true; break;
+		case 'F': format = optarg; break;
+		case 'T': notrunc = true; break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind != 0)
+		return cli_usage_error(c, "\"%s\" accepts no arguments.", c->cmd);
+	_cleanup_json_ json_t *all = net_list(c->root);
+	_cleanup_json_ json_t *rows = json_array();
+	size_t i;
+	json_t *j;
+	json_array_foreach(all, i, j) {
+		char id[65];
+		snprintf(id, sizeof(id), notrunc ? "%s" : "%.12s", jsonx_str(j, "Id") ?: "");
+		json_t *c0 = json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0);
+		json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "ID", id, "Name",
+						      jsonx_str(j, "Name") ?: "", "Driver", "bridge", "Scope", "local",
+						      "Subnet", jsonx_str(c0, "Subnet") ?: "", "Internal",
+						      json_is_true(json_object_get(j, "Internal")), "CreatedAt",
+						      jsonx_str(j, "Created") ?: ""));
+	}
+	if (quiet) {
+		json_array_foreach(rows, i, j) printf("%s\n", jsonx_str(j, "ID"));
+		return 0;
+	}
+	_cleanup_json_ json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "NETWORK ID", "Name", "NAME",
+						   "Driver", "DRIVER", "Scope", "SCOPE", "Subnet", "SUBNET",
+						   "CreatedAt", "CREATED AT");
+	return cli_print_rows(rows, format, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", headers, false);
+}
+
+CMD(network_inspect)
+{
+	static const struct option lo[] = {{"format", required_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	const char *format = NULL;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "f:h", lo, NULL)) != -1) {
+		switch (op) {
+		case 'f': format = optarg; break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+	struct tmpl *t = NULL;
+	struct berr *e = NULL;
+	if (format && tmpl_parse(format, &t, &e) < 0)
+		return cli_fail(e);
+	_cleanup_json_ json_t *out = json_array();
+	int rc = 0;
+	for (int k = optind; k < argc; k++) {
+		struct net n;
+		if (net_load(c->root, argv[k], &n, &e) < 0) {
+			fprintf(stderr, "Error: %s\n", e->msg);
+			berr_freep(&e);
+			rc = 1;
+			continue;
+		}
+		json_t *o = net_inspect(c->root, c->runroot, &n);
+		net_release(&n);
+		if (t) {
+			struct sbuf line = SBUF_INIT;
+			if (tmpl_render(t, o, &line, &e) < 0) {
+				json_decref(o);
+				sbuf_release(&line);
+				tmpl_free(t);
+				return cli_fail(e);
+			}
+			printf("%s\n", sbuf_str(&line));
+			sbuf_release(&line);
+			json_decref(o);
+		} else {
+			json_array_append_new(out, o);
+		}
+	}
+	tmpl_free(t);
+	if (!format) {
+		_cleanup_free_ char *s = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "[]");
+	}
+	return rc;
+}
+
+CMD(network_rm)
+{
+	static const struct option lo[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	bool force = false;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+		switch (op) {
+		case 'f': force = true; break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+	int rc = 0;
+	for (int k = optind; k < argc; k++) {
+		struct berr *e = NULL;
+		if (net_remove(c->root, c->runroot, argv[k], &e) < 0) {
+			if (!(force && e->code == BERR_NOT_FOUND)) {
+				fprintf(stderr, "Error response from daemon: %s\n", e->msg);
+				rc = 1;
+			}
+			berr_free(e);
+			continue;
+		}
+		printf("%s\n", argv[k]);
+	}
+	return rc;
+}
+
+CMD(network_prune)
+{
+	static const struct option lo[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	bool force = false;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+		switch (op) {
+		case 'f': force = true; break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (!force) {
+		printf("WARNING! This will remove all custom networks not used by at least one container.\n"
+		       "Are you sure you want to continue? [y/N] ");
+		fflush(stdout);
+		char ans[16] = {0};
+		if (!fgets(ans, sizeof(ans), stdin) || (ans[0] != 'y' && ans[0] != 'Y'))
+			return 0;
+	}
+	_cleanup_json_ json_t *removed = json_array();
+	struct berr *e = NULL;
+	if (net_prune(c->root, c->runroot, removed, &e) < 0)
+		return cli_fail(e);
+	if (json_array_size(removed)) {
+		printf("Deleted Networks:\n");
+		size_t i;
+		json_t *v;
+		json_array_foreach(removed, i, v) printf("%s\n", json_string_value(v));
+	}
+	return 0;
+}

@@ -1,0 +1,191 @@
+#include "net/dnsproc.h"
+#include "net/dnsd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static unsigned long long start_time(pid_t pid)
+{
+	if (pid <= 0)
+		return 0;
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	int field = 2;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+static pid_t read_pid(const char *dir, unsigned long long *st)
+{
+	char path[4200], buf[64] = "";
+	snprintf(path, sizeof(path), "%s/dns.pid", dir);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	long pid = 0;
+	unsigned long long s = 0;
+	if (fscanf(f, "%ld %llu", &pid, &s) != 2)
+		pid = 0;
+	fclose(f);
+	(void)buf;
+	*st = s;
+	return (pid_t)pid;
+}
+
+bool dnsproc_alive(const char *dir)
+{
+	unsigned long long st = 0;
+	pid_t pid = read_pid(dir, &st);
+	return pid > 0 && st && start_time(pid) == st;
+}
+
+void dnsproc_stop(const char *dir)
+{
+	unsigned long long st = 0;
+	pid_t pid = read_pid(dir, &st);
+	if (pid > 0 && st && start_time(pid) == st) {
+		kill(pid, SIGKILL);
+		/* not our child: wait until it is gone (a zombie counts as gone) */
+		for (int i = 0; i < 200 && start_time(pid) == st; i++) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/dns.pid", dir);
+	unlink(path);
+}
+
+static volatile int stop_flag;
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+__attribute__((noreturn)) static void serve(const char *dir, const char *listen_addr, const char *records, int rfd)
+{
+	setsid();
+	/* close everything but the report pipe */
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		struct dirent *de;
+		int self = dirfd(d);
+		while ((de = readdir(d))) {
+			int fd = atoi(de->d_name);
+			if (de->d_name[0] == '.' || fd < 3 || fd == self || fd == rfd)
+				continue;
+			close(fd);
+		}
+		closedir(d);
+	}
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	prctl(PR_SET_NAME, "berth-dns");
+	struct dnsd *srv = NULL;
+	struct berr *e = NULL;
+	if (dnsd_new(listen_addr, 53, records, "/etc/resolv.conf", &srv, &e) < 0) {
+		char msg[600];
+		int n = snprintf(msg, sizeof(msg), "E%s", e->msg);
+		if (write(rfd, msg, (size_t)(n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1)) < 0) {
+		}
+		_exit(1);
+	}
+	char path[4200], tmp[4300], buf[64];
+	snprintf(path, sizeof(path), "%s/dns.pid", dir);
+	snprintf(tmp, sizeof(tmp), "%s/.dns.pid.%d", dir, (int)getpid());
+	int n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start_time(getpid()));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0) {
+		if (write(rfd, "Ewriting the DNS pid file", 25) < 0) {
+		}
+		_exit(1);
+	}
+	if (write(rfd, "O", 1) < 0) {
+	}
+	close(rfd);
+	dnsd_run(srv, &stop_flag, NULL);
+	dnsd_free(srv);
+	_exit(0);
+}
+
+int dnsproc_ensure(const char *dir, const char *listen_addr, const char *records_path, struct berr **err)
+{
+	if (dnsproc_alive(dir))
+		return 0;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "starting the DNS server");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return berr_set(err, errno, "starting the DNS server");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		pid_t g = fork();
+		if (g != 0)
+			_exit(g < 0);
+		serve(dir, listen_addr, records_path, p[1]);
+	}
+	close(p[1]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	char msg[600];
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(p[0], msg + got, sizeof(msg) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got >= sizeof(msg) - 1)
+			break;
+	}
+	close(p[0]);
+	msg[got] = 0;
+	if (got && msg[0] == 'O')
+		return 0;
+	return berr_set(err, 0, "starting the DNS server on %s: %s", listen_addr, got ? msg + 1 : "it died");
+}
