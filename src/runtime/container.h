@@ -8,6 +8,8 @@
  * $ROOT/containers/<id>/{hosts,hostname,resolv.conf}
  * $ROOT/containers/<id>/stop-requested  a user stopped it: no restart
  * $ROOT/containers/.names/<name> -> <id>  symlink; symlinkat makes names unique
+ * $RUNROOT/<id>/attach.sock           the monitor's socket for berth attach, while
+ *                                     it runs (runtime/attach.h)
  *
  * The monitor owns state.json while it runs; other writers take
  * containers/<id>/lock first. */

@@ -8,14 +8,17 @@ Steps, in order:
     send=TEXT      type TEXT (Python escapes: \\r, \\x10 for ctrl-p ...)
     sleep=SECONDS
     log=PATH       write everything the command printed to PATH at the end
+    size=ROWSxCOLS the terminal's size (set before the command starts)
 Then it waits for the command (10 s at most) and prints "exit CODE" and
 "tty cooked" or "tty raw": the terminal's mode after the command, which
 must have put back what it changed. Exits 2 when a step times out.
 """
 import codecs
+import fcntl
 import os
 import re
 import select
+import struct
 import subprocess
 import sys
 import termios
@@ -24,6 +27,10 @@ import time
 sep = sys.argv.index("--")
 steps, cmd = sys.argv[1:sep], sys.argv[sep + 1:]
 master, slave = os.openpty()
+for step in steps:
+    if step.startswith("size="):
+        rows, cols = map(int, step[5:].split("x"))
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
 out = b""
 pos = 0
@@ -49,7 +56,9 @@ def finish(code):
 
 for step in steps:
     kind, _, arg = step.partition("=")
-    if kind == "log":
+    if kind == "size":
+        pass
+    elif kind == "log":
         log = arg
     elif kind == "sleep":
         end = time.time() + float(arg)

@@ -147,8 +147,9 @@ is "run -it: ctrl-p ctrl-q ends the CLI with 0, the terminal put back" "$out" "e
 tty cooked"
 if grep -q "escape" "$T_DIR/tt1"; then notok "run -it printed: $(cat -v "$T_DIR/tt1")"; else ok "run -it: detaching prints nothing"; fi
 is "the container runs on" "$(b inspect -f '{{.State.Status}}' tt)" running
-out=$(pty 'send=\r' 'expect=# ' 'send=echo ag$((1+1))\r' 'expect=ag2' 'send=\x10\x11' log="$T_DIR/tt2" -- "${BB[@]}" attach tt)
-is "attach: reattached, then ctrl-p ctrl-q: status 1 (as docker attach)" "$out" "exit 1
+out=$(pty size=33x101 'send=\r' 'expect=# ' 'send=echo ag$((1+1))\r' 'expect=ag2' 'send=stty size\r' 'expect=33 101' \
+	'send=\x10\x11' log="$T_DIR/tt2" -- "${BB[@]}" attach tt)
+is "attach: reattached (the tty takes the client's size), then ctrl-p ctrl-q: status 1 (as docker attach)" "$out" "exit 1
 tty cooked"
 like "read escape sequence" "$(cat "$T_DIR/tt2")" 'read escape sequence'
 is "still running" "$(b inspect -f '{{.State.Status}}' tt)" running
