@@ -10,7 +10,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 berth=$top/build/berth
 demo=${BERTH_DEMO_DIR:-/var/tmp/berth-demo}
 if [ -d "$demo/store" ]; then
-	"$berth" --root "$demo/store" rm -f demo-web >/dev/null 2>&1 || true
+	"$berth" --root "$demo/store" rm -f demo-web demo-db >/dev/null 2>&1 || true
+	"$berth" --root "$demo/store" network rm demo-net >/dev/null 2>&1 || true
 fi
 rm -rf "$demo"
 mkdir -p "$demo"
@@ -29,6 +30,15 @@ b stop demo-web
 b ps -a
 b inspect -f '{{.State.Status}} exit={{.State.ExitCode}} health={{.State.Health.Status}}' demo-web
 b rm demo-web
+# two containers on a user-defined network find each other by name
+"$berth" --root "$demo/store" rm -f demo-db >/dev/null 2>&1 || true
+"$berth" --root "$demo/store" network rm demo-net >/dev/null 2>&1 || true
+b network create demo-net
+b run -d --name demo-db --network demo-net --network-alias db busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'
+b run --rm --network demo-net busybox sh -c 'nslookup db 2>/dev/null | grep -E "^(Name|Address)" | tail -n 2; ping -c 1 -W 2 demo-db | head -n 2'
+b network ls
+b rm -f demo-db
+b network rm demo-net
 b save -o "$demo/busybox.tar" busybox
 echo "+ berth --root $demo/store2 load -i $demo/busybox.tar"
 "$berth" --root "$demo/store2" load -i "$demo/busybox.tar"
