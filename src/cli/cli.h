@@ -67,6 +67,7 @@ int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, j
 
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);
+CMD(port);
 CMD(import);
 CMD(load);
 CMD(save);
@@ -100,5 +101,10 @@ CMD(network_ls);
 CMD(network_inspect);
 CMD(network_rm);
 CMD(network_prune);
+CMD(volume_create);
+CMD(volume_ls);
+CMD(volume_inspect);
+CMD(volume_rm);
+CMD(volume_prune);
 
 #endif

@@ -1,3 +1,5 @@
+#include "net/network.h"
+#include "net/ports.h"
 #include "cli/ctr.h"
 #include "cli/imgrows.h"
 #include "image/reference.h"
@@ -190,6 +192,12 @@ CMD(ps)
 			snprintf(imgbuf, sizeof(imgbuf), "%s", img ? img : "");
 		char at[64];
 		imgrows_go_time(jsonx_str(cfg, "Created"), at, sizeof(at));
+		char portsbuf[1024] = "";
+		if (running) {
+			json_t *pp = net_ctr_ports(c->root, c->runroot, id);
+			ports_format_ps(pp, portsbuf, sizeof(portsbuf));
+			json_decref(pp);
+		}
 		json_t *labels = json_object_get(json_object_get(cfg, "Config"), "Labels");
 		struct sbuf lb = SBUF_INIT;
 		const char *lk;
@@ -199,7 +207,7 @@ CMD(ps)
 					"CreatedAt", at, "ID", idbuf, "Image", imgbuf, "Labels", sbuf_str(&lb), "LocalVolumes", "0",
 					"Mounts", "", "Names", jsonx_str(cfg, "Name"), "Networks",
 					jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") ? jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") : "",
-					"Ports", "", "RunningFor", created, "Size", "0B", "State", status, "Status", stat,
+					"Ports", portsbuf, "RunningFor", created, "Size", "0B", "State", status, "Status", stat,
 					"CreatedSince", created);
 		sbuf_release(&lb);
 		struct timespec cts = {0};

@@ -1,5 +1,7 @@
 #include "cli/ctr.h"
 #include "runtime/lifecycle.h"
+#include "runtime/volume.h"
+#include "util/cleanup.h"
 
 #include <getopt.h>
 
@@ -7,13 +9,14 @@ CMD(rm)
 {
 	static const struct option lo[] = {{"force", no_argument, 0, 'f'}, {"volumes", no_argument, 0, 'v'},
 					   {"link", no_argument, 0, 'l'}, {"help", no_argument, 0, 'h'}, {0}};
-	bool force = false;
+	bool force = false, vols = false;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "fvlh", lo, NULL)) != -1) {
 		switch (o) {
 		case 'f': force = true; break;
-		case 'v': case 'l': break;
+		case 'v': vols = true; break;
+		case 'l': break;
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}
@@ -36,10 +39,13 @@ CMD(rm)
 			rc = cli_fail(e);
 			continue;
 		}
+		_cleanup_json_ json_t *cfg = vols ? ctr_config(s, id, NULL) : NULL;
 		if (ctr_rm(s, id, force, &e) < 0) {
 			rc = cli_fail(e);
 			continue;
 		}
+		if (cfg)
+			volume_remove_anonymous(c->root, cfg); /* -v: anonymous ones only, like Docker */
 		printf("%s\n", argv[i]);
 	}
 	return rc;

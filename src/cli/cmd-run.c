@@ -2,6 +2,7 @@
  * (run) start it, attached or detached. */
 #include "cli/cli.h"
 #include "net/network.h"
+#include "net/ports.h"
 #include <sys/socket.h>
 #include "cli/ctr.h"
 #include "runtime/attach.h"
@@ -9,6 +10,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
 #include "runtime/plan.h"
+#include "runtime/volume.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -176,7 +178,7 @@ static int add_env(json_t *env, const char *kv)
 	return 0;
 }
 
-static int parse_bind(json_t *binds, const char *spec, struct berr **err)
+static int parse_bind(json_t *binds, json_t *req, const char *spec, struct berr **err)
 {
 	_cleanup_free_ char *s = strdup(spec);
 	char *parts[4] = {0};
@@ -184,10 +186,31 @@ static int parse_bind(json_t *binds, const char *spec, struct berr **err)
 	char *save = NULL;
 	for (char *t = strtok_r(s, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
 		parts[n++] = t;
-	if (n == 1 || (n >= 2 && parts[0][0] != '/' && parts[0][0] != '.')) {
-		return berr_setc(err, BERR_INVALID,
-				 "-v %s: named and anonymous volumes are not supported yet (they come with the volumes support); use an absolute host path",
-				 spec);
+	if (n == 1 && parts[0][0] == '/') {
+		/* anonymous volume: Docker records it in Config.Volumes */
+		json_t *vols = json_object_get(req, "Volumes");
+		if (!vols)
+			json_object_set_new(req, "Volumes", vols = json_object());
+		json_object_set_new(vols, parts[0], json_object());
+		return 0;
+	}
+	if (n >= 2 && n <= 3 && parts[0][0] != '/' && parts[0][0] != '.') {
+		if (!volume_name_valid(parts[0]))
+			return berr_setc(err, BERR_INVALID,
+					 "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+					 parts[0], parts[0]);
+		if (parts[1][0] != '/')
+			return berr_setc(err, BERR_INVALID, "invalid volume specification: '%s': mount path must be absolute", spec);
+		const char *vmode = n == 3 ? parts[2] : "z";
+		if (n == 3) {
+			_cleanup_free_ char *vm = strdup(vmode);
+			char *vs = NULL;
+			for (char *t = strtok_r(vm, ",", &vs); t; t = strtok_r(NULL, ",", &vs))
+				if (strcmp(t, "ro") && strcmp(t, "rw") && strcmp(t, "z") && strcmp(t, "Z") && strcmp(t, "nocopy"))
+					return berr_setc(err, BERR_INVALID, "invalid mode: %s", vmode);
+		}
+		json_array_append_new(binds, json_sprintf("%s:%s:%s", parts[0], parts[1], vmode));
+		return 0;
 	}
 	if (n < 2 || n > 3)
 		return berr_setc(err, BERR_INVALID, "invalid volume specification: '%s'", spec);
@@ -210,11 +233,11 @@ static int parse_bind(json_t *binds, const char *spec, struct berr **err)
 	return 0;
 }
 
-static int parse_mount(json_t *binds, json_t *tmpfs, const char *spec, struct berr **err)
+static int parse_mount(json_t *binds, json_t *tmpfs, json_t *hc, const char *spec, struct berr **err)
 {
 	_cleanup_free_ char *s = strdup(spec);
 	const char *type = "volume", *src = NULL, *dst = NULL, *tsize = NULL, *tmode = NULL;
-	bool ro = false;
+	bool ro = false, nocopy = false;
 	char *save = NULL;
 	for (char *kv = strtok_r(s, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(kv, '=');
@@ -233,7 +256,9 @@ static int parse_mount(json_t *binds, json_t *tmpfs, const char *spec, struct be
 			tsize = val;
 		else if (!strcmp(kv, "tmpfs-mode") && val)
 			tmode = val;
-		else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "consistency"))
+		else if (!strcmp(kv, "volume-nocopy"))
+			nocopy = !val || !strcmp(val, "true") || !strcmp(val, "1");
+		else if (!strcmp(kv, "bind-propagation") || !strcmp(kv, "consistency") || !strcmp(kv, "volume-driver"))
 			;
 		else
 			return berr_setc(err, BERR_INVALID, "invalid field '%s' must be a key=value pair in --mount %s", kv, spec);
@@ -262,7 +287,20 @@ static int parse_mount(json_t *binds, json_t *tmpfs, const char *spec, struct be
 		sbuf_release(&o);
 		return 0;
 	}
-	return berr_setc(err, BERR_INVALID, "--mount type=%s is not supported yet (bind and tmpfs are)", type);
+	if (!strcmp(type, "volume")) {
+		if (src && *src && !volume_name_valid(src))
+			return berr_setc(err, BERR_INVALID,
+					 "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed",
+					 src, src);
+		json_t *mounts = json_object_get(hc, "Mounts");
+		if (!mounts)
+			json_object_set_new(hc, "Mounts", mounts = json_array());
+		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:b, s:{s:b}}", "Type", "volume", "Source",
+							src ? src : "", "Target", dst, "ReadOnly", ro, "VolumeOptions",
+							"NoCopy", nocopy));
+		return 0;
+	}
+	return berr_setc(err, BERR_INVALID, "--mount type=%s is not supported yet (bind, volume and tmpfs are)", type);
 }
 
 /* Parse run/create flags into a create request. Returns the index of the
@@ -448,11 +486,11 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			break;
 		}
 		case 'v':
-			if (parse_bind(binds, optarg, &e) < 0)
+			if (parse_bind(binds, req, optarg, &e) < 0)
 				goto fail;
 			break;
 		case O_MOUNT:
-			if (parse_mount(binds, tmpfs, optarg, &e) < 0)
+			if (parse_mount(binds, tmpfs, hc, optarg, &e) < 0)
 				goto fail;
 			break;
 		case O_ULIMIT: {
@@ -576,11 +614,15 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			json_object_set_new(expose, key, json_object());
 			break;
 		}
-		case 'p':
-		case 'P':
-			berr_setc(&e, BERR_INVALID,
-				  "publishing ports (-p/-P) needs the bridge networking support, which is not in this version of berth yet");
-			goto fail;
+		case 'p': {
+			json_t *pb = json_object_get(hc, "PortBindings");
+			if (!pb)
+				json_object_set_new(hc, "PortBindings", pb = json_object());
+			if (ports_parse(optarg, pb, expose, &e) < 0)
+				goto fail;
+			break;
+		}
+		case 'P': json_object_set_new(hc, "PublishAllPorts", json_true()); break;
 		case O_PULL:
 			if (strcmp(optarg, "never") && strcmp(optarg, "missing") && strcmp(optarg, "always")) {
 				berr_setc(&e, BERR_INVALID, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", optarg);
@@ -647,6 +689,20 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	} else if (json_object_get(hc, "NetworkAliases") || json_object_get(hc, "IPv4Address")) {
 		berr_setc(&e, BERR_INVALID, "--network-alias and --ip need a bridge network (--network)");
 		goto fail;
+	}
+	/* published ports: a bridge network, host ports free now */
+	if (json_object_get(hc, "PortBindings") || json_is_true(json_object_get(hc, "PublishAllPorts"))) {
+		if (netmode && !strcmp(netmode, "host")) {
+			fprintf(stderr, "WARNING: Published ports are discarded when using host network mode\n");
+			json_object_del(hc, "PortBindings");
+			json_object_del(hc, "PublishAllPorts");
+		} else if (!net_mode_is_network(netmode)) {
+			berr_setc(&e, BERR_INVALID,
+				  "port publishing needs a bridge network: add --network bridge or a network name");
+			goto fail;
+		} else if (ports_check_free(json_object_get(hc, "PortBindings"), &e) < 0) {
+			goto fail;
+		}
 	}
 	if (netmode && !strcmp(netmode, "host")) {
 		const char *k;
@@ -764,8 +820,11 @@ static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
 		fprintf(stderr, "berth: %s\n", e->msg);
 		berr_free(e);
 		/* a container that never ran: --rm still removes it */
-		if (f.rm)
-			ctr_rm(cs, id, true, NULL);
+		if (f.rm) {
+			_cleanup_json_ json_t *rmcfg = ctr_config(cs, id, NULL);
+			if (ctr_rm(cs, id, true, NULL) == 0 && rmcfg)
+				volume_remove_anonymous(c->root, rmcfg);
+		}
 		return code ? code : 125;
 	}
 	if (f.detach) {

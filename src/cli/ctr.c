@@ -87,6 +87,8 @@ json_t *ctr_inspect_json(struct ctr_store *s, const char *id, struct berr **err)
 	json_t *b;
 	json_array_foreach(json_object_get(json_object_get(cfg, "HostConfig"), "Binds"), i, b) {
 		_cleanup_free_ char *x = strdup(json_string_value(b));
+		if (x[0] != '/')
+			continue; /* a named volume: in MountPoints */
 		char *dst = strchr(x, ':');
 		if (!dst)
 			continue;
@@ -97,6 +99,13 @@ json_t *ctr_inspect_json(struct ctr_store *s, const char *id, struct berr **err)
 		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "bind", "Source", x,
 							"Destination", dst, "Mode", mode ? mode : "", "RW",
 							!(mode && strstr(mode, "ro")), "Propagation", "rprivate"));
+	}
+	json_array_foreach(json_object_get(cfg, "MountPoints"), i, b) {
+		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}", "Type", "volume", "Name",
+							jsonx_str(b, "Name") ?: "", "Source", jsonx_str(b, "Source") ?: "",
+							"Destination", jsonx_str(b, "Destination") ?: "", "Driver", "local",
+							"Mode", jsonx_str(b, "Mode") ?: "", "RW",
+							json_is_true(json_object_get(b, "RW")), "Propagation", ""));
 	}
 	char name[300];
 	snprintf(name, sizeof(name), "/%s", jsonx_str(cfg, "Name") ? jsonx_str(cfg, "Name") : "");

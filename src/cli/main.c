@@ -142,6 +142,9 @@ static const struct cli_command commands[] = {
 	 "berth rm [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
 	 "  -f, --force   Force the removal of a running container (uses SIGKILL)\n"},
+	{"port", cmd_port, "List port mappings or a specific mapping for the container",
+	 "berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n"},
+	{"container port", cmd_port, "List port mappings or a specific mapping for the container", NULL},
 	{"ps", cmd_ps, "List containers",
 	 "berth ps [OPTIONS]\n\n"
 	 "Options:\n"
@@ -253,14 +256,36 @@ static const struct cli_command commands[] = {
 	{"network remove", cmd_network_rm, NULL, NULL},
 	{"network prune", cmd_network_prune, "Remove all unused networks",
 	 "berth network prune [OPTIONS]\n\nOptions:\n  -f, --force   Do not prompt for confirmation\n"},
+	{"volume create", cmd_volume_create, "Create a volume",
+	 "berth volume create [OPTIONS] [VOLUME]\n\n"
+	 "Options:\n"
+	 "  -d, --driver string   Specify volume driver name (only \"local\")\n"
+	 "      --label list      Set metadata for a volume\n"
+	 "  -o, --opt map         Set driver specific options\n"},
+	{"volume ls", cmd_volume_ls, "List volumes",
+	 "berth volume ls [OPTIONS]\n\n"
+	 "Options:\n"
+	 "  -f, --filter filter   Provide filter values (e.g. \"dangling=true\")\n"
+	 "      --format string   Format output using a Go-style template\n"
+	 "  -q, --quiet           Only display volume names\n"},
+	{"volume list", cmd_volume_ls, NULL, NULL},
+	{"volume inspect", cmd_volume_inspect, "Display detailed information on one or more volumes",
+	 "berth volume inspect [OPTIONS] VOLUME [VOLUME...]\n\nOptions:\n  -f, --format string   Format output using a Go-style template\n"},
+	{"volume rm", cmd_volume_rm, "Remove one or more volumes",
+	 "berth volume rm [OPTIONS] VOLUME [VOLUME...]\n\nOptions:\n  -f, --force   Do not error if the volume does not exist\n"},
+	{"volume remove", cmd_volume_rm, NULL, NULL},
+	{"volume prune", cmd_volume_prune, "Remove unused local volumes",
+	 "berth volume prune [OPTIONS]\n\nOptions:\n  -a, --all             Remove all unused volumes, not just anonymous ones\n"
+	 "      --filter filter   Provide filter values (e.g. \"label=<label>\")\n"
+	 "  -f, --force           Do not prompt for confirmation\n"},
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
 static const char *const planned[] = {
-	"port", "diff", "commit", "export", "update",
+	"diff", "commit", "export", "update",
 	"events", "build", "builder", "pull", "push", "login", "logout", "search",
-	"network connect", "network disconnect", "volume", "compose", "kube", "system prune", "system info", "info",
-	"container port", "container export", "container diff",
+	"network connect", "network disconnect", "compose", "kube", "system prune", "system info", "info",
+	"container export", "container diff",
 };
 
 const struct cli_command *cli_find(const char *name)
@@ -379,7 +404,7 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		const char *name = argv[i] ? argv[i] : "";
 		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container") ||
-			     !strcmp(name, "network");
+			     !strcmp(name, "network") || !strcmp(name, "volume");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);

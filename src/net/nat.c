@@ -1,6 +1,7 @@
 #include "net/nat.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,10 +193,108 @@ fail:
 
 void nat_network_remove(const char *bridge, const char *subnet, bool internal)
 {
+	char *lo[] = {"BERTH-POSTROUTING", "-s", "127.0.0.0/8", "-o", (char *)bridge, "-j", "MASQUERADE", NULL};
+	delete_rule("nat", lo);
 	struct rules r;
 	build(&r, bridge, subnet, internal);
 	for (size_t i = 0; i < r.nnat; i++)
 		delete_rule("nat", r.nat[i]);
 	for (size_t i = 0; i < r.nfilter; i++)
 		delete_rule("filter", r.filter[i]);
+}
+
+/* one binding: the DNAT rule (nat) and the FORWARD accept (filter) */
+struct prule {
+	char *dnat[20];
+	char *fwd[20];
+	char hport[8], cport[8], to[64], cipport[48];
+};
+
+static void build_port(struct prule *r, const char *bridge, const char *cip, const char *key, const char *hip,
+		       const char *hport)
+{
+	memset(r, 0, sizeof(*r));
+	static char tcp[] = "tcp", udp[] = "udp";
+	const char *sl = strchr(key, '/');
+	char *proto = sl && !strcmp(sl + 1, "udp") ? udp : tcp;
+	snprintf(r->cport, sizeof(r->cport), "%.*s", sl ? (int)(sl - key) : (int)strlen(key), key);
+	snprintf(r->hport, sizeof(r->hport), "%s", hport);
+	snprintf(r->to, sizeof(r->to), "%s:%s", cip, r->cport);
+	snprintf(r->cipport, sizeof(r->cipport), "%s", cip);
+	size_t n = 0;
+	r->dnat[n++] = "BERTH-DNAT";
+	if (hip && *hip && strcmp(hip, "0.0.0.0")) {
+		r->dnat[n++] = "-d";
+		r->dnat[n++] = (char *)hip;
+	}
+	char *d[] = {"-p", proto, "-m", proto, "--dport", r->hport, "-j", "DNAT", "--to-destination", r->to, NULL};
+	memcpy(r->dnat + n, d, sizeof(d));
+	char *f[] = {"BERTH-FORWARD", "-d", r->cipport, "!", "-i", (char *)bridge, "-o", (char *)bridge, "-p", proto,
+		     "-m", proto, "--dport", r->cport, "-j", "ACCEPT", NULL};
+	memcpy(r->fwd, f, sizeof(f));
+}
+
+static void sysctl_write(const char *path, const char *v)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, v, strlen(v)) < 0) {
+			/* read-only: nothing to do */
+		}
+		close(fd);
+	}
+}
+
+int nat_ports_add(const char *bridge, const char *cip, json_t *ports, struct berr **err)
+{
+	if (!json_object_size(ports))
+		return 0;
+	char *mk[] = {"-t", "nat", "-N", "BERTH-DNAT", NULL};
+	ipt(mk, NULL, 0); /* exists: fine */
+	char *pre[] = {"PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "BERTH-DNAT", NULL};
+	char *out[] = {"OUTPUT", "-m", "addrtype", "--dst-type", "LOCAL", "-j", "BERTH-DNAT", NULL};
+	if (ensure_rule("nat", "-A", pre, err) < 0 || ensure_rule("nat", "-A", out, err) < 0 ||
+	    ensure_chain("nat", "BERTH-POSTROUTING", "POSTROUTING", false, err) < 0 ||
+	    ensure_chain("filter", "BERTH-FORWARD", "FORWARD", true, err) < 0)
+		return -1;
+	char *lo[] = {"BERTH-POSTROUTING", "-s", "127.0.0.0/8", "-o", (char *)bridge, "-j", "MASQUERADE", NULL};
+	if (ensure_rule("nat", "-A", lo, err) < 0)
+		return -1;
+	char p[128];
+	snprintf(p, sizeof(p), "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+	sysctl_write(p, "1");
+	sysctl_write("/proc/sys/net/ipv4/ip_forward", "1");
+	const char *key;
+	json_t *arr;
+	json_object_foreach(ports, key, arr) {
+		size_t i;
+		json_t *b;
+		json_array_foreach(arr, i, b) {
+			struct prule r;
+			build_port(&r, bridge, cip, key, json_string_value(json_object_get(b, "HostIp")),
+				   json_string_value(json_object_get(b, "HostPort")) ?: "");
+			if (ensure_rule("nat", "-A", r.dnat, err) < 0 || ensure_rule("filter", "-I", r.fwd, err) < 0) {
+				nat_ports_remove(bridge, cip, ports);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void nat_ports_remove(const char *bridge, const char *cip, json_t *ports)
+{
+	const char *key;
+	json_t *arr;
+	json_object_foreach(ports, key, arr) {
+		size_t i;
+		json_t *b;
+		json_array_foreach(arr, i, b) {
+			struct prule r;
+			build_port(&r, bridge, cip, key, json_string_value(json_object_get(b, "HostIp")),
+				   json_string_value(json_object_get(b, "HostPort")) ?: "");
+			delete_rule("nat", r.dnat);
+			delete_rule("filter", r.fwd);
+		}
+	}
 }

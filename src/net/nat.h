@@ -17,6 +17,18 @@
 
 #include "util/err.h"
 
+/* Published ports (src/net/ports.h), for the container at cip on bridge:
+ * nat:    PREROUTING, OUTPUT -m addrtype --dst-type LOCAL -> BERTH-DNAT:
+ *           [-d HOSTIP] -p PROTO --dport HOSTPORT -j DNAT --to-destination CIP:PORT
+ *         BERTH-POSTROUTING -s 127.0.0.0/8 -o BRIDGE -j MASQUERADE (host loopback clients;
+ *         with net.ipv4.conf.BRIDGE.route_localnet=1)
+ * filter: BERTH-FORWARD (first) -d CIP -o BRIDGE -p PROTO --dport PORT -j ACCEPT
+ * ports: the actual bindings {"80/tcp": [{"HostIp", "HostPort"}]}. Idempotent;
+ * a failed add removes what it added. */
+#include <jansson.h>
+int nat_ports_add(const char *bridge, const char *cip, json_t *ports, struct berr **err);
+void nat_ports_remove(const char *bridge, const char *cip, json_t *ports);
+
 int nat_network_add(const char *bridge, const char *subnet, bool internal, struct berr **err);
 void nat_network_remove(const char *bridge, const char *subnet, bool internal);
 

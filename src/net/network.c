@@ -2,6 +2,7 @@
 #include "net/dnsproc.h"
 #include "net/ipam.h"
 #include "net/nat.h"
+#include "net/ports.h"
 #include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -571,6 +572,15 @@ static void ep_undo(struct net *n, const char *runroot, json_t *ep)
 {
 	const char *veth = jsonx_str(ep, "Veth"), *cid = jsonx_str(ep, "Container");
 	struct berr *e = NULL;
+	json_t *ports = json_object_get(ep, "Ports");
+	if (json_object_size(ports) && jsonx_str(ep, "IPv4Address")) {
+		char cip[IPAM_STRLEN];
+		snprintf(cip, sizeof(cip), "%s", jsonx_str(ep, "IPv4Address"));
+		char *sl = strchr(cip, '/');
+		if (sl)
+			*sl = 0;
+		nat_ports_remove(n->bridge, cip, ports);
+	}
 	if (veth) {
 		struct nl nl;
 		if (nl_open(&nl, &e) == 0) {
@@ -628,6 +638,25 @@ void net_detach_all(const char *root, const char *runroot, const char *ctr_id)
 			ipam_release_owner(ifd, n.id, ctr_id, NULL);
 		net_release(&n);
 	}
+}
+
+json_t *net_ctr_ports(const char *root, const char *runroot, const char *ctr_id)
+{
+	json_t *ret = json_object();
+	_cleanup_json_ json_t *all = net_list(root);
+	size_t i;
+	json_t *j;
+	json_array_foreach(all, i, j) {
+		const char *id = jsonx_str(j, "Id");
+		if (!id)
+			continue;
+		char p[4400];
+		snprintf(p, sizeof(p), "%s/networks/%s/ep/%s", runroot, id, ctr_id);
+		_cleanup_json_ json_t *ep = jsonx_load_at(AT_FDCWD, p, 1 << 16, NULL);
+		if (ep && ep_alive(ep))
+			json_object_update(ret, json_object_get(ep, "Ports"));
+	}
+	return ret;
 }
 
 /* Rewrite a file in place (it may be bind-mounted into the container). */
@@ -715,7 +744,8 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 	char ip[IPAM_STRLEN] = "", veth[16] = "";
 	bool allocated = false;
 	int nsfd = -1;
-	json_t *ep = NULL;
+	json_t *ep = NULL, *ports = NULL;
+	bool ports_added = false;
 	struct nl nl = {.fd = -1}, cnl = {.fd = -1};
 	_cleanup_close_ int ifd = -1;
 	char rdir[4200];
@@ -787,6 +817,13 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 		goto out;
 	if (!n.internal && nl_route_add_default(&cnl, AF_INET, gw.b, "eth0", err) < 0)
 		goto out;
+	/* published ports: kernel DNAT to ip */
+	ports = ports_resolve(hc, json_object_get(cfg, "Config"), err);
+	if (!ports)
+		goto out;
+	if (nat_ports_add(n.bridge, ip, ports, err) < 0)
+		goto out;
+	ports_added = true;
 	/* the endpoint record */
 	const char *name = jsonx_str(cfg, "Name");
 	if (name && *name == '/')
@@ -798,6 +835,7 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 					      name ? name : "", "IPv4Address", ipp, "Veth", veth, "Aliases",
 					      json_is_array(aliases) ? json_incref(aliases) : json_array(), "Pid", (json_int_t)pid,
 					      "PidStart", (json_int_t)start_time(pid), "EndpointID", ctr_id);
+	json_object_set(ep, "Ports", ports);
 	{
 		char epd[4300];
 		snprintf(epd, sizeof(epd), "%s/ep", rdir);
@@ -826,6 +864,8 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 	r = 0;
 out:
 	if (r < 0) {
+		if (ports_added)
+			nat_ports_remove(n.bridge, ip, ports);
 		if (*veth && nl.fd >= 0) {
 			struct berr *e2 = NULL;
 			nl_link_delete(&nl, veth, &e2);
@@ -837,6 +877,7 @@ out:
 			berr_wrap(err, "attaching to network %s", n.name);
 	}
 	json_decref(ep);
+	json_decref(ports);
 	nl_close(&cnl);
 	nl_close(&nl);
 	if (nsfd >= 0)

@@ -76,5 +76,8 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
  * DNS records; stops a network's DNS server when its last container left.
  * Harmless when there is nothing to undo. */
 void net_detach_all(const char *root, const char *runroot, const char *ctr_id);
+/* The actual published ports of a running container ({"80/tcp": [{"HostIp",
+ * "HostPort"}]}, src/net/ports.h); an empty object when there are none. */
+json_t *net_ctr_ports(const char *root, const char *runroot, const char *ctr_id);
 
 #endif

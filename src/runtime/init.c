@@ -11,8 +11,10 @@
 #include "runtime/caps.h"
 #include "runtime/seccomp.h"
 #include "runtime/userdb.h"
+#include "runtime/volume.h"
 #include "util/fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -374,6 +376,33 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
 	exec_cmd(p->argv, env);
 }
 
+/* Docker's copy-up: the first mount of an empty volume takes the image's
+ * content at the mount path (read inside the root, symlinks never
+ * followed). The marker makes it happen once per volume. */
+static void copy_up(int rootfd, const struct pmount *m)
+{
+	char marker[4200];
+	snprintf(marker, sizeof(marker), "%s/copied-up", m->copy_up);
+	if (access(marker, F_OK) == 0)
+		return;
+	DIR *d = opendir(m->source);
+	bool empty = true;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			empty = false;
+	if (d)
+		closedir(d);
+	if (empty) {
+		int r = volume_copy_up(rootfd, m->target, m->source);
+		if (r < 0)
+			die(125, "copying the image's content at %s into the volume: %s", m->target, strerror(-r));
+	}
+	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, int errfd)
 {
 	g_errfd = errfd;
@@ -418,6 +447,8 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 	}
 	for (size_t i = 0; i < p->nmounts; i++) {
 		const struct pmount *m = &p->mounts[i];
+		if (m->copy_up)
+			copy_up(rootfd, m);
 		if (m->kind == PM_BIND)
 			mount_at(rootfd, m->target, !m->source_is_dir, m->source, NULL,
 				 MS_BIND | MS_REC | (m->ro ? MS_RDONLY : 0), NULL);

@@ -1,4 +1,5 @@
 #include "runtime/lifecycle.h"
+#include "runtime/volume.h"
 #include "net/network.h"
 #include "image/reference.h"
 #include "runtime/cgroup.h"
@@ -227,7 +228,14 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 	}
 	json_object_set_new(c, "Image", json_string(image));
 	json_t *vols = json_object_get(icfg, "Volumes");
-	json_object_set(c, "Volumes", vols ? vols : json_null());
+	json_t *req_vols = json_object_get(req, "Volumes");
+	if (json_object_size(req_vols)) {
+		json_t *all = json_is_object(vols) ? json_deep_copy(vols) : json_object();
+		json_object_update(all, req_vols);
+		json_object_set_new(c, "Volumes", all);
+	} else {
+		json_object_set(c, "Volumes", vols ? vols : json_null());
+	}
 	const char *wd = jsonx_str(req, "WorkingDir");
 	json_object_set_new(c, "WorkingDir",
 			    json_string(wd && *wd ? wd : (jsonx_str(icfg, "WorkingDir") ? jsonx_str(icfg, "WorkingDir") : "")));
@@ -267,9 +275,15 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 		snprintf(shortid, sizeof(shortid), "%.12s", id_hint);
 		json_object_set_new(c, "Hostname", json_string(shortid));
 	}
+	if (volume_setup_container(cs->root, cfg, req_vols, vols, err) < 0) {
+		json_decref(cfg);
+		return -1;
+	}
 	int r = ctr_create(cs, cfg, name, id_hint, ret_id, err);
 	if (r == 0)
 		write_etc_files(cs, ret_id, cfg);
+	else
+		volume_remove_anonymous(cs->root, cfg);
 	json_decref(cfg);
 	(void)id_hint;
 	return r;

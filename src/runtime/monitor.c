@@ -6,6 +6,7 @@
 #include "runtime/init.h"
 #include "runtime/logs.h"
 #include "runtime/plan.h"
+#include "runtime/volume.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -460,8 +461,9 @@ static void cleanup_and_exit(struct mon *m, int code)
 		berr_freep(&e);
 		cgroup_free(m->cg);
 	}
-	if (json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove")))
-		ctr_remove_files(m->s, m->id, NULL);
+	if (json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove")) &&
+	    ctr_remove_files(m->s, m->id, NULL) == 0)
+		volume_remove_anonymous(m->s->root, m->cfg); /* like docker run --rm */
 	/* attach clients: the exit code last, then the socket goes */
 	att_hub_exit(m->hub, code);
 	att_hub_free(m->hub);

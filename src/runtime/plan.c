@@ -223,14 +223,15 @@ int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **e
 	/* binds: "src:dst[:opts]" already validated at create */
 	json_t *binds = json_object_get(hc, "Binds");
 	json_t *tmpfs = json_object_get(hc, "Tmpfs");
-	p->mounts = calloc(json_array_size(binds) + json_object_size(tmpfs) + 1, sizeof(*p->mounts));
+	json_t *mps = json_object_get(cfg, "MountPoints");
+	p->mounts = calloc(json_array_size(binds) + json_array_size(mps) + json_object_size(tmpfs) + 1, sizeof(*p->mounts));
 	size_t i;
 	json_t *v;
 	json_array_foreach(binds, i, v) {
 		_cleanup_free_ char *b = strdup(json_string_value(v));
 		char *dst = strchr(b, ':');
-		if (!dst)
-			continue;
+		if (!dst || b[0] != '/')
+			continue; /* named volumes come from MountPoints */
 		*dst++ = 0;
 		char *opts = strchr(dst, ':');
 		if (opts)
@@ -242,6 +243,23 @@ int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **e
 		m->ro = opts && (strstr(opts, "ro") == opts || strstr(opts, ",ro"));
 		struct stat st;
 		m->source_is_dir = stat(b, &st) == 0 && S_ISDIR(st.st_mode);
+	}
+	json_array_foreach(mps, i, v) {
+		const char *src = jsonx_str(v, "Source"), *dst = jsonx_str(v, "Destination");
+		if (!src || !dst)
+			continue;
+		struct pmount *m = &p->mounts[p->nmounts++];
+		m->kind = PM_BIND;
+		m->source = strdup(src);
+		m->target = strdup(dst);
+		m->ro = !json_is_true(json_object_get(v, "RW"));
+		m->source_is_dir = true;
+		if (!json_is_true(json_object_get(v, "NoCopy"))) {
+			m->copy_up = strdup(src);
+			char *slash = strrchr(m->copy_up, '/');
+			if (slash)
+				*slash = 0;
+		}
 	}
 	const char *k;
 	json_object_foreach(tmpfs, k, v) {
@@ -357,6 +375,7 @@ void plan_free(struct plan *p)
 		free(p->mounts[i].source);
 		free(p->mounts[i].target);
 		free(p->mounts[i].data);
+		free(p->mounts[i].copy_up);
 	}
 	free(p->mounts);
 	strv_free(p->sysctls);

@@ -23,6 +23,8 @@ struct pmount {
 	char *data;        /* tmpfs options */
 	bool ro;
 	bool source_is_dir;
+	char *copy_up;     /* volumes: the volume's dir ($ROOT/volumes/NAME) when an
+			    * empty volume takes the image's content on first mount */
 };
 
 struct prlimit_op {

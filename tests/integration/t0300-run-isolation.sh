@@ -248,14 +248,14 @@ exits "-v missing source" 125 b run --rm -v "$T_DIR/missing/sub:/data" busybox t
 like "missing source named" "$OUT" "bind source path does not exist: $T_DIR/missing/sub"
 is "missing source not created" "$(ls -d "$T_DIR/missing" 2>/dev/null)" ""
 is "no container for a refused -v" "$(b ps -a -q)" ""
-fails "-v named volume" 'named and anonymous volumes are not supported yet' b run --rm -v vol:/data busybox true
+fails "-v with a bad volume name" 'includes invalid characters for a local volume name' b run --rm -v _vol:/data busybox true
 fails "-v relative target" 'mount path must be absolute' b run --rm -v "$T_DIR/hd:data" busybox true
 inside "--mount type=bind,readonly" --mount "type=bind,src=$T_DIR/hd,dst=/m,readonly" busybox sh -c 'cat /m/f; touch /m/z 2>&1; true'
 like "--mount bind read-only" "$(echo $OUT)" '^hostfile touch: /m/z: Read-only file system$'
 inside "--mount type=tmpfs" --mount type=tmpfs,dst=/t,tmpfs-size=1m busybox sh -c 'grep " /t " /proc/mounts | cut -d" " -f3,4'
 is "--mount tmpfs with size" "$OUT" "tmpfs rw,nosuid,nodev,noexec,relatime,size=1024k"
 fails "--mount bind missing source" 'bind source path does not exist' b run --rm --mount "type=bind,src=$T_DIR/nope,dst=/m" busybox true
-fails "--mount type=volume" 'type=volume is not supported yet' b run --rm --mount type=volume,dst=/x busybox true
+fails "--mount with an unknown type" 'type=nfs is not supported yet' b run --rm --mount type=nfs,dst=/x busybox true
 
 # ---- ulimit, sysctl, shm ----
 inside "--ulimit nofile=100:200" --ulimit nofile=100:200 busybox sh -c 'ulimit -n; ulimit -Hn'
@@ -316,7 +316,7 @@ is "host network: the host's hostname and interfaces" "$OUT" \
 # bridge networks: t0400
 fails "--network NAME (unknown)" 'network mynet not found' b run --rm --network mynet busybox true
 fails "--network container:" 'not supported in this version' b run --rm --network container:x busybox true
-fails "-p" 'publishing ports \(-p/-P\) needs the bridge networking support' b run --rm -p 8080:80 busybox true
+fails "-p without a bridge network" 'port publishing needs a bridge network: add --network bridge' b run --rm -p 8080:80 busybox true
 is "refused runs made no container" "$(b ps -a -q)" ""
 
 # ---- cgroup limits ----
