@@ -79,6 +79,7 @@ is "berth port udp" "$(b port "$id4" 5000/udp)" "0.0.0.0:$UP"
 check "rm -f" b rm -f "$id" "$id2" "$id3" "$id4"
 is "no DNAT rule left" "$(iptables -t nat -S | grep -c -- "--to-destination 10\.202\.$k\.")" 0
 is "no FORWARD rule left" "$(iptables -S BERTH-FORWARD | grep -c -- "-d 10\.202\.$k\.")" 0
+pid_net=$(b network inspect -f '{{.Id}}' "$NP" 2>/dev/null)
 check "network rm" b network rm "$NP"
-is "no loopback MASQUERADE left" "$(iptables -t nat -S | grep -c "127.0.0.0/8.*br-")" 0
+is "no loopback MASQUERADE left" "$(iptables -t nat -S | grep -c "127.0.0.0/8.*br-${pid_net:0:12}")" 0
 t_done
