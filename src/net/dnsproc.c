@@ -1,3 +1,4 @@
+#include "util/proc.h"
 #include "net/dnsproc.h"
 #include "net/dnsd.h"
 
@@ -13,31 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static unsigned long long start_time(pid_t pid)
-{
-	if (pid <= 0)
-		return 0;
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return 0;
-	if (p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	int field = 2;
-	for (; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
-}
 
 static pid_t read_pid(const char *dir, unsigned long long *st)
 {
@@ -60,17 +36,17 @@ bool dnsproc_alive(const char *dir)
 {
 	unsigned long long st = 0;
 	pid_t pid = read_pid(dir, &st);
-	return pid > 0 && st && start_time(pid) == st;
+	return pid > 0 && st && proc_start_time(pid) == st;
 }
 
 void dnsproc_stop(const char *dir)
 {
 	unsigned long long st = 0;
 	pid_t pid = read_pid(dir, &st);
-	if (pid > 0 && st && start_time(pid) == st) {
+	if (pid > 0 && st && proc_start_time(pid) == st) {
 		kill(pid, SIGKILL);
 		/* not our child: wait until it is gone (a zombie counts as gone) */
-		for (int i = 0; i < 200 && start_time(pid) == st; i++) {
+		for (int i = 0; i < 200 && proc_start_time(pid) == st; i++) {
 			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
@@ -132,7 +108,7 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 	char path[4200], tmp[4300], buf[64];
 	snprintf(path, sizeof(path), "%s/dns.pid", dir);
 	snprintf(tmp, sizeof(tmp), "%s/.dns.pid.%d", dir, (int)getpid());
-	int n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start_time(getpid()));
+	int n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), proc_start_time(getpid()));
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, buf, (size_t)n) != n || close(fd) < 0 || rename(tmp, path) < 0) {
 		if (write(rfd, "Ewriting the DNS pid file", 25) < 0) {

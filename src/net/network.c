@@ -1,3 +1,4 @@
+#include "util/proc.h"
 #include "net/network.h"
 #include "net/dnsproc.h"
 #include "net/ipam.h"
@@ -37,29 +38,6 @@ bool net_mode_is_network(const char *mode)
 	return mode && *mode && strcmp(mode, "none") && strcmp(mode, "host") && strncmp(mode, "container:", 10);
 }
 
-static unsigned long long start_time(pid_t pid)
-{
-	if (pid <= 0)
-		return 0;
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0;
-	int field = 2;
-	for (; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
-}
 
 static void rand_hex(char *out, size_t nhex)
 {
@@ -518,7 +496,7 @@ static bool ep_alive(json_t *ep)
 {
 	pid_t pid = (pid_t)json_integer_value(json_object_get(ep, "Pid"));
 	unsigned long long st = (unsigned long long)json_integer_value(json_object_get(ep, "PidStart"));
-	return pid > 0 && st && start_time(pid) == st;
+	return pid > 0 && st && proc_start_time(pid) == st;
 }
 
 /* Rebuild the records file from ep/ (run lock held). */
@@ -834,7 +812,7 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 	ep = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:s}", "Container", ctr_id, "Name",
 					      name ? name : "", "IPv4Address", ipp, "Veth", veth, "Aliases",
 					      json_is_array(aliases) ? json_incref(aliases) : json_array(), "Pid", (json_int_t)pid,
-					      "PidStart", (json_int_t)start_time(pid), "EndpointID", ctr_id);
+					      "PidStart", (json_int_t)proc_start_time(pid), "EndpointID", ctr_id);
 	json_object_set(ep, "Ports", ports);
 	{
 		char epd[4300];

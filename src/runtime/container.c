@@ -1,6 +1,7 @@
 #include "runtime/container.h"
 #include "runtime/attach.h"
 #include "util/cleanup.h"
+#include "util/proc.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
@@ -257,40 +258,6 @@ json_t *ctr_config(struct ctr_store *s, const char *id, struct berr **err)
 	char path[128];
 	snprintf(path, sizeof(path), "%s/config.json", id);
 	return jsonx_load_at(s->ctrsfd, path, 1 << 22, err);
-}
-
-unsigned long long proc_start_time(pid_t pid)
-{
-	if (pid <= 0)
-		return 0;
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	/* comm may contain spaces and parens: fields start after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	char state = p[2];
-	if (state == 'Z' || state == 'X')
-		return 0;
-	int field = 2;
-	for (; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
-}
-
-bool proc_alive(pid_t pid, unsigned long long start)
-{
-	unsigned long long now = proc_start_time(pid);
-	return now != 0 && now == start;
 }
 
 int ctr_state_write(struct ctr_store *s, const char *id, json_t *state, struct berr **err)

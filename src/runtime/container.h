@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "util/err.h"
+#include "util/proc.h"
 
 struct ctr_store {
 	char *root;    /* $ROOT */
@@ -66,10 +67,6 @@ int ctr_remove_files(struct ctr_store *s, const char *id, struct berr **err);
 /* A directory fd for the container's dir. */
 int ctr_dirfd(struct ctr_store *s, const char *id);
 
-/* Process identity that survives pid reuse: the start time from
- * /proc/PID/stat (field 22). 0 when the process is gone. */
-unsigned long long proc_start_time(pid_t pid);
-/* True when pid is alive and still has start time `start`. */
-bool proc_alive(pid_t pid, unsigned long long start);
+/* proc_start_time() and proc_alive() live in util/proc.h. */
 
 #endif
