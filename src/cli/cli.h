@@ -65,6 +65,10 @@ void table_release(struct table *t);
 int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, json_t *headers,
 		   bool quiet_field_only);
 
+/* inspect output: every object through --format, or all of them as an
+ * indented JSON array when format is NULL. */
+int cli_print_inspect(json_t *objs, const char *format);
+
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);
 CMD(port);

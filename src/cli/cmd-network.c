@@ -123,10 +123,7 @@ CMD(network_inspect)
 	}
 	if (argc - optind < 1)
 		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
-	struct tmpl *t = NULL;
 	struct berr *e = NULL;
-	if (format && tmpl_parse(format, &t, &e) < 0)
-		return cli_fail(e);
 	_cleanup_json_ json_t *out = json_array();
 	int rc = 0;
 	for (int k = optind; k < argc; k++) {
@@ -139,27 +136,10 @@ CMD(network_inspect)
 		}
 		json_t *o = net_inspect(c->root, c->runroot, &n);
 		net_release(&n);
-		if (t) {
-			struct sbuf line = SBUF_INIT;
-			if (tmpl_render(t, o, &line, &e) < 0) {
-				json_decref(o);
-				sbuf_release(&line);
-				tmpl_free(t);
-				return cli_fail(e);
-			}
-			printf("%s\n", sbuf_str(&line));
-			sbuf_release(&line);
-			json_decref(o);
-		} else {
-			json_array_append_new(out, o);
-		}
+		json_array_append_new(out, o);
 	}
-	tmpl_free(t);
-	if (!format) {
-		_cleanup_free_ char *s = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
-		printf("%s\n", s ? s : "[]");
-	}
-	return rc;
+	int prc = cli_print_inspect(out, format);
+	return rc ? rc : prc;
 }
 
 CMD(network_rm)

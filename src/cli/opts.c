@@ -81,3 +81,32 @@ int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, j
 	tmpl_free(t);
 	return rc;
 }
+
+int cli_print_inspect(json_t *objs, const char *format)
+{
+	if (!format) {
+		char *s = json_dumps(objs, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+		printf("%s\n", s ? s : "[]");
+		free(s);
+		return 0;
+	}
+	struct tmpl *t = NULL;
+	struct berr *e = NULL;
+	if (tmpl_parse(format, &t, &e) < 0)
+		return cli_fail(e);
+	size_t i;
+	json_t *o;
+	struct sbuf line = SBUF_INIT;
+	int rc = 0;
+	json_array_foreach(objs, i, o) {
+		sbuf_reset(&line);
+		if (tmpl_render(t, o, &line, &e) < 0) {
+			rc = cli_fail(e);
+			break;
+		}
+		printf("%s\n", sbuf_str(&line));
+	}
+	sbuf_release(&line);
+	tmpl_free(t);
+	return rc;
+}
