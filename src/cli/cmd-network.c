@@ -162,7 +162,7 @@ CMD(network_rm)
 		struct berr *e = NULL;
 		if (net_remove(c->root, c->runroot, argv[k], &e) < 0) {
 			if (!(force && e->code == BERR_NOT_FOUND)) {
-				fprintf(stderr, "Error response from daemon: %s\n", e->msg);
+				fprintf(stderr, "Error: %s\n", e->msg);
 				rc = 1;
 			}
 			berr_free(e);

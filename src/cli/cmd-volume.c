@@ -206,7 +206,7 @@ CMD(volume_rm)
 		struct berr *e = NULL;
 		if (volume_remove(c->root, argv[k], &e) < 0) {
 			if (!(force && e->code == BERR_NOT_FOUND)) {
-				fprintf(stderr, "Error response from daemon: %s\n", e->msg);
+				fprintf(stderr, "Error: %s\n", e->msg);
 				rc = 1;
 			}
 			berr_free(e);

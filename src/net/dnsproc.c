@@ -1,3 +1,4 @@
+#include "util/fs.h"
 #include "util/proc.h"
 #include "net/dnsproc.h"
 #include "net/dnsd.h"
@@ -148,17 +149,8 @@ int dnsproc_ensure(const char *dir, const char *listen_addr, const char *records
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	char msg[600];
-	size_t got = 0;
-	for (;;) {
-		ssize_t r = read(p[0], msg + got, sizeof(msg) - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got >= sizeof(msg) - 1)
-			break;
-	}
+	ssize_t rd = fs_read_full(p[0], msg, sizeof(msg) - 1);
+	size_t got = rd > 0 ? (size_t)rd : 0;
 	close(p[0]);
 	msg[got] = 0;
 	if (got && msg[0] == 'O')

@@ -146,10 +146,8 @@ static void start_check(struct health *h, pid_t ctr, const struct plan *p)
 	arm(h, h->deadline);
 }
 
-bool health_tick(struct health *h, pid_t ctr, const struct plan *p, json_t *cfg, const char *root)
+bool health_tick(struct health *h, pid_t ctr, const struct plan *p)
 {
-	(void)cfg;
-	(void)root;
 	uint64_t x;
 	ssize_t r = read(h->tfd, &x, sizeof(x));
 	(void)r;
@@ -188,7 +186,6 @@ bool health_child_exited(struct health *h, pid_t pid, int status)
 		snprintf(out, sizeof(out), "Health check exceeded timeout (%llds)", (long long)(h->timeout / NS));
 	}
 	int64_t now = mono_now();
-	const char *before = h->status;
 	if (code == 0) {
 		h->status = "healthy";
 		h->failing_streak = 0;
@@ -207,7 +204,6 @@ bool health_child_exited(struct health *h, pid_t pid, int status)
 		json_array_remove(h->log, 0);
 	h->next_due = now + period(h, now);
 	arm(h, h->next_due);
-	(void)before;
 	return true;
 }
 

@@ -20,7 +20,7 @@ void health_reset(struct health *h);
 /* A timerfd to poll; readable when health_tick has work. */
 int health_fd(struct health *h);
 /* Start a due check or time out a running one. True when the state changed. */
-bool health_tick(struct health *h, pid_t ctr_pid, const struct plan *p, json_t *cfg, const char *root);
+bool health_tick(struct health *h, pid_t ctr_pid, const struct plan *p);
 /* A child of the monitor exited: if it is the running check, record it.
  * True when the state changed. */
 bool health_child_exited(struct health *h, pid_t pid, int status);

@@ -285,7 +285,6 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 	else
 		volume_remove_anonymous(cs->root, cfg);
 	json_decref(cfg);
-	(void)id_hint;
 	return r;
 }
 

@@ -270,17 +270,8 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 	close(sync[1]);
 	/* EOF on errpipe: execve happened (close-on-exec). Data: it failed. */
 	char ebuf[1024];
-	size_t got = 0;
-	for (;;) {
-		ssize_t r = read(errpipe[0], ebuf + got, sizeof(ebuf) - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (got >= sizeof(ebuf) - 1)
-			break;
-	}
+	ssize_t rd = fs_read_full(errpipe[0], ebuf, sizeof(ebuf) - 1);
+	size_t got = rd > 0 ? (size_t)rd : 0;
 	close(errpipe[0]);
 	if (got > 0) {
 		ebuf[got] = 0;
@@ -624,7 +615,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			if (i_hub >= 0)
 				att_hub_events(m->hub, pfd + i_hub);
 			if (i_health >= 0 && pfd[i_health].revents) {
-				if (health_tick(m->health, m->pid, m->plan, m->cfg, m->s->root))
+				if (health_tick(m->health, m->pid, m->plan))
 					state_update(m, set_health, m);
 			}
 			if (i_sig >= 0 && pfd[i_sig].revents) {
