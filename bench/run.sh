@@ -31,8 +31,9 @@
 #      the start so a rebuild during the run cannot mix two binaries)
 #
 # Part 1 times one container start + exit + removal with hyperfine (-N, no
-# shell): `berth run --rm busybox true`, the same with --network host (no
-# network namespace), `crun run` of an OCI bundle made by `crun spec` with
+# shell): `berth run --rm busybox true` (the default bridge network), the
+# same with --network none (like the docker and podman runs) and with
+# --network host (no network namespace), `crun run` of an OCI bundle made by `crun spec` with
 # the same busybox rootfs (args ["true"], terminal false, crun's default
 # namespaces: pid, net, ipc, uts, mount) in three cgroup variants (crun's
 # default for a spec without cgroupsPath, which still makes a cgroup /ID;
@@ -300,6 +301,7 @@ fi
 
 if [ "$DO_START" = 1 ]; then
     cmds=(-n "berth" "$(q "${B[@]}" run --rm busybox true)"
+          -n "berth --network none" "$(q "${B[@]}" run --rm --network none busybox true)"
           -n "berth --network host" "$(q "${B[@]}" run --rm --network host busybox true)")
     if [ "$CRUN_OK" = 1 ]; then
         # crun run deletes its state when the container exits: a fixed id per
@@ -525,6 +527,8 @@ if rows:
             tgt("berth/crun <= 2x", b / med["crun"] <= 2, "%.2fx" % (b / med["crun"]))
         if "crun no cgroup" in med and "crun" in med:
             print("crun with a cgroup - crun without: %.2f ms (median)" % (med["crun"] - med["crun no cgroup"]))
+        if "berth --network none" in med:
+            print("berth (default bridge) - berth --network none: %.2f ms (median)" % (b - med["berth --network none"]))
         if "berth --network host" in med:
             print("berth - berth --network host: %.2f ms (median)" % (b - med["berth --network host"]))
 

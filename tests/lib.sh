@@ -18,6 +18,9 @@ export BERTH_ROOT=$ROOT
 t_cleanup() {
 	# unmount anything a test left below its dir (deepest first), then remove
 	if [ -d "$T_DIR" ]; then
+		# the store's default bridge and its rules outlive its containers
+		# (as docker0 does): an idle one goes with network prune
+		[ -f "$ROOT/networks/bridge.json" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" network prune -f >/dev/null 2>&1
 		awk -v d="$T_DIR" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 		chattr -R -i "$T_DIR" 2>/dev/null || true
 		rm -rf "$T_DIR"

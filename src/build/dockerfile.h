@@ -22,10 +22,12 @@ struct df_node {
 	size_t nflags;
 	char **args;      /* arguments, split by the instruction's own rules (as in the dump) */
 	size_t nargs;
+	size_t *arg_lens; /* byte length of each arg: a JSON "\u0000" puts a NUL inside one */
 	bool json;        /* exec (JSON array) form */
 	struct df_heredoc *heredocs;
 	size_t nheredocs;
-	struct df_node *inner; /* ONBUILD: the nested instruction; else NULL */
+	struct df_node *inner; /* ONBUILD: the nested instruction; else NULL. Heredocs of
+	                        * "ONBUILD RUN <<EOF" are on the inner node. */
 };
 
 struct dockerfile {
@@ -36,6 +38,8 @@ struct dockerfile {
 	int start_line, end_line; /* span of the whole tree */
 	char **warnings;  /* e.g. empty continuation lines; "Dockerfile:LINE: text" */
 	size_t nwarnings;
+	char *source;     /* a copy of the parsed text, for dockerfile_excerpt() */
+	size_t source_len;
 };
 
 /* Parse a Dockerfile held in memory. NAME is used in messages
@@ -43,5 +47,16 @@ struct dockerfile {
 int dockerfile_parse(const char *buf, size_t len, const char *name, struct dockerfile **out, struct berr **err);
 void dockerfile_free(struct dockerfile *df);
 
-/* The upstream-compatible S-expression dump of the tree (conformance). Caller frees. */
+/* The upstream-compatible S-expression dump of the tree (conformance): one
+ * "(keyword ...)" line per instruction, each ending in '\n'. Caller frees. */
 char *dockerfile_dump(const struct dockerfile *df);
+/* The dump of one instruction, e.g. `copy ["--from=a"] "x" "/y"` (no parentheses). */
+char *dockerfile_dump_node(const struct df_node *n);
+
+/* The source lines START..END (1-based, at most the last 10) as the parser
+ * shows them under its own errors: "\n    5 | RUN foo" per line, so a
+ * builder error can read "Dockerfile:5: message" + excerpt. Caller frees. */
+char *dockerfile_excerpt(const struct dockerfile *df, int start, int end);
+
+/* Largest Dockerfile the parser accepts. */
+#define DOCKERFILE_MAX_SIZE (16u << 20)

@@ -69,8 +69,24 @@ int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, j
  * indented JSON array when format is NULL. */
 int cli_print_inspect(json_t *objs, const char *format);
 
+/* ---- registry (pullimg.c) ---- */
+struct cli_progress;
+struct reg_opts;
+/* Progress lines for pull/push on out (bars on a terminal); free() it. */
+struct cli_progress *cli_progress_new(FILE *out, bool push, bool quiet);
+void cli_progress_opts(struct cli_progress *v, struct reg_opts *o);
+/* Pull name with progress on out; prints errors; returns the exit code. */
+int cli_pull(struct cli *c, const char *name, const char *platform, int max_dl, bool quiet, FILE *out);
+/* run/create: pull image per --pull policy (always|missing|never, NULL:
+ * missing). 0 to go on, -1 after printing an error. */
+int cli_pull_for_run(struct cli *c, const char *image, const char *policy, const char *platform);
+
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);
+CMD(pull);
+CMD(push);
+CMD(login);
+CMD(logout);
 CMD(port);
 CMD(import);
 CMD(load);
@@ -81,6 +97,7 @@ CMD(rmi);
 CMD(image_inspect);
 CMD(image_prune);
 CMD(system_df);
+CMD(system_prune);
 CMD(run);
 CMD(create);
 CMD(start);
@@ -105,10 +122,16 @@ CMD(network_ls);
 CMD(network_inspect);
 CMD(network_rm);
 CMD(network_prune);
+CMD(network_connect);
+CMD(network_disconnect);
 CMD(volume_create);
 CMD(volume_ls);
 CMD(volume_inspect);
 CMD(volume_rm);
 CMD(volume_prune);
+CMD(debug);
+CMD(compose);
+CMD(build);
+CMD(builder_prune);
 
 #endif

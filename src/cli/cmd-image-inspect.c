@@ -1,12 +1,68 @@
 #include "cli/cli.h"
 #include "cli/ctr.h"
 #include "image/reference.h"
+#include "net/network.h"
+#include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Docker's NetworkSettings and HostConfig.NetworkMode/PortBindings of a
+ * container inspect object. */
+static void ctr_net_fill(struct cli *c, struct ctr_store *cs, const char *id, json_t *obj)
+{
+	_cleanup_json_ json_t *cfg = ctr_config(cs, id, NULL);
+	if (!cfg)
+		return;
+	json_t *state = json_object_get(obj, "State");
+	bool running = json_is_true(json_object_get(state, "Running"));
+	int pid = (int)json_integer_value(json_object_get(state, "Pid"));
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/containers/%s", c->root, id);
+	json_t *nets = net_ctr_settings(c->root, c->runroot, cfg, id, dir, running);
+	/* Ports: the actual bindings, exposed-only ports as null (while running) */
+	json_t *ports = json_object();
+	if (running) {
+		json_t *exposed = json_object_get(json_object_get(cfg, "Config"), "ExposedPorts");
+		const char *k;
+		json_t *v;
+		json_object_foreach(exposed, k, v)
+			json_object_set_new(ports, k, json_null());
+		_cleanup_json_ json_t *actual = net_ctr_ports(c->root, c->runroot, id);
+		json_object_update(ports, actual);
+	}
+	char sandbox[64] = "";
+	if (running && pid > 0)
+		snprintf(sandbox, sizeof(sandbox), "/proc/%d/ns/net", pid);
+	/* Docker repeats the first network's address at the top level */
+	json_t *first = NULL;
+	const char *nk;
+	json_t *nv;
+	json_object_foreach(nets, nk, nv) {
+		if (!first)
+			first = nv;
+	}
+	json_t *ns = json_pack("{s:s, s:s, s:b, s:o, s:s, s:n, s:n, s:n, s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:o}",
+			       "Bridge", "", "SandboxID", running ? id : "", "HairpinMode", 0, "Ports", ports, "SandboxKey",
+			       sandbox, "LinkLocalIPv6Address", "SecondaryIPAddresses", "SecondaryIPv6Addresses",
+			       "EndpointID", first ? (jsonx_str(first, "EndpointID") ?: "") : "", "LinkLocalIPv6PrefixLen", 0,
+			       "Gateway", first ? (jsonx_str(first, "Gateway") ?: "") : "", "IPAddress",
+			       first ? (jsonx_str(first, "IPAddress") ?: "") : "", "IPPrefixLen",
+			       first ? (int)json_integer_value(json_object_get(first, "IPPrefixLen")) : 0, "MacAddress",
+			       first ? (jsonx_str(first, "MacAddress") ?: "") : "", "GlobalIPv6Address", "", "Networks",
+			       nets);
+	json_object_set_new(obj, "NetworkSettings", ns);
+	json_t *hc = json_object_get(obj, "HostConfig");
+	if (json_is_object(hc)) {
+		if (!json_object_get(hc, "PortBindings"))
+			json_object_set_new(hc, "PortBindings", json_object());
+		if (!jsonx_str(hc, "NetworkMode"))
+			json_object_set_new(hc, "NetworkMode", json_string("default"));
+	}
+}
 
 /* Docker's container-config shape, filled from the image config. */
 static json_t *docker_config(json_t *cfg)
@@ -131,6 +187,8 @@ CMD(image_inspect)
 		struct berr *ce = NULL;
 		if (cs && ctr_resolve(cs, argv[i], cid, &ce) == 0) {
 			obj = ctr_inspect_json(cs, cid, &ce);
+			if (obj)
+				ctr_net_fill(c, cs, cid, obj);
 		} else if (!images) {
 			fprintf(stderr, "Error: No such container: %s\n", argv[i]);
 			berr_free(ce);

@@ -61,6 +61,9 @@ CMD(image_prune)
 		_cleanup_json_ json_t *refs = image_store_refs_of(idx, id);
 		if (image_store_image_in_use(s, id, NULL))
 			continue;
+		/* the build cache's own images go with `builder prune` */
+		if (json_is_true(json_object_get(rec, "build_cache")) && json_array_size(refs) == 0)
+			continue;
 		if (all || json_array_size(refs) == 0)
 			json_array_append_new(victims, json_string(id));
 	}

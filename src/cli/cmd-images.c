@@ -45,7 +45,7 @@ CMD(images)
 					   {"digests", no_argument, 0, 'D'},   {"no-trunc", no_argument, 0, 'T'},
 					   {"format", required_argument, 0, 'F'}, {"filter", required_argument, 0, 'f'},
 					   {"help", no_argument, 0, 'h'},      {0}};
-	bool quiet = false, digests = false, notrunc = false;
+	bool quiet = false, digests = false, notrunc = false, all = false;
 	const char *format = NULL;
 	int dangling = -1; /* -1: no filter */
 	const char *ref_filter = NULL;
@@ -55,7 +55,8 @@ CMD(images)
 	while ((o = getopt_long(argc, argv, "aqf:h", lo, NULL)) != -1) {
 		switch (o) {
 		case 'a':
-			break; /* no intermediate images exist without a builder cache */
+			all = true; /* also the build cache's intermediate images */
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -129,6 +130,8 @@ CMD(images)
 	json_object_foreach(images, id, rec) {
 		json_t *refs = json_object_get(byid, id);
 		bool is_dangling = json_array_size(refs) == 0;
+		if (is_dangling && !all && json_is_true(json_object_get(rec, "build_cache")))
+			continue;
 		if (dangling == 1 && !is_dangling)
 			continue;
 		if (dangling == 0 && is_dangling)

@@ -1,12 +1,15 @@
-/* berth network create | ls | inspect | rm | prune */
+/* berth network create | ls | inspect | rm | prune | connect | disconnect */
 #include "cli/cli.h"
+#include "cli/ctr.h"
 #include "net/network.h"
+#include "runtime/container.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 CMD(network_create)
 {
@@ -205,4 +208,111 @@ CMD(network_prune)
 		json_array_foreach(removed, i, v) printf("%s\n", json_string_value(v));
 	}
 	return 0;
+}
+
+/* The container of a connect/disconnect: ID, config, directory, and its
+ * pid 1 when it runs (0 otherwise). Its lock is held (fd returned). */
+static int ctr_for_net(struct cli *c, struct ctr_store *s, const char *ref, char id[65], json_t **ret_cfg,
+		       char *dir, size_t dirlen, pid_t *ret_pid, struct berr **e)
+{
+	if (ctr_resolve(s, ref, id, e) < 0)
+		return -1;
+	int lk = ctr_lock(s, id, e);
+	if (lk < 0)
+		return -1;
+	*ret_cfg = ctr_config(s, id, e);
+	_cleanup_json_ json_t *st = *ret_cfg ? ctr_state(s, id, e) : NULL;
+	if (!st) {
+		json_decref(*ret_cfg);
+		*ret_cfg = NULL;
+		close(lk);
+		return -1;
+	}
+	const char *status = jsonx_str(st, "Status") ?: "";
+	*ret_pid = 0;
+	if (!strcmp(status, "running") || !strcmp(status, "paused") || !strcmp(status, "restarting"))
+		*ret_pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
+	snprintf(dir, dirlen, "%s/containers/%s", c->root, id);
+	return lk;
+}
+
+CMD(network_connect)
+{
+	enum { O_ALIAS = 1000, O_IP, O_IP6, O_LINK };
+	static const struct option lo[] = {{"alias", required_argument, 0, O_ALIAS},
+					   {"ip", required_argument, 0, O_IP},
+					   {"ip6", required_argument, 0, O_IP6},
+					   {"link", required_argument, 0, O_LINK},
+					   {"help", no_argument, 0, 'h'},
+					   {0}};
+	_cleanup_json_ json_t *aliases = json_array();
+	const char *ip = NULL;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (op) {
+		case O_ALIAS: json_array_append_new(aliases, json_string(optarg)); break;
+		case O_IP: ip = optarg; break;
+		case O_IP6: fprintf(stderr, "Error: IPv6 networks are not supported yet\n"); return 1;
+		case O_LINK: fprintf(stderr, "Error: --link is not supported (use a user-defined network and names)\n"); return 1;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error(c, "\"%s\" requires exactly 2 arguments.", c->cmd);
+	struct ctr_store *s = cli_ctr_store(c);
+	if (!s)
+		return 1;
+	struct berr *e = NULL;
+	/* the network first: an unknown one is the error even for a missing container */
+	struct net n;
+	if (net_load(c->root, argv[optind], &n, &e) < 0)
+		return cli_fail(e);
+	net_release(&n);
+	char id[65], dir[4200];
+	json_t *cfg = NULL;
+	pid_t pid;
+	int lk = ctr_for_net(c, s, argv[optind + 1], id, &cfg, dir, sizeof(dir), &pid, &e);
+	if (lk < 0)
+		return cli_fail(e);
+	int r = net_connect(c->root, c->runroot, cfg, id, dir, pid, argv[optind], aliases, ip, &e);
+	json_decref(cfg);
+	close(lk);
+	return r < 0 ? cli_fail(e) : 0;
+}
+
+CMD(network_disconnect)
+{
+	static const struct option lo[] = {{"force", no_argument, 0, 'f'}, {"help", no_argument, 0, 'h'}, {0}};
+	bool force = false;
+	int op;
+	optind = 0;
+	while ((op = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+		switch (op) {
+		case 'f': force = true; break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage_error(c, "\"%s\" requires exactly 2 arguments.", c->cmd);
+	struct ctr_store *s = cli_ctr_store(c);
+	if (!s)
+		return 1;
+	struct berr *e = NULL;
+	struct net n;
+	if (net_load(c->root, argv[optind], &n, &e) < 0)
+		return cli_fail(e);
+	net_release(&n);
+	char id[65], dir[4200];
+	json_t *cfg = NULL;
+	pid_t pid;
+	int lk = ctr_for_net(c, s, argv[optind + 1], id, &cfg, dir, sizeof(dir), &pid, &e);
+	if (lk < 0)
+		return cli_fail(e);
+	int r = net_disconnect(c->root, c->runroot, cfg, id, dir, argv[optind], force, &e);
+	json_decref(cfg);
+	close(lk);
+	return r < 0 ? cli_fail(e) : 0;
 }

@@ -94,7 +94,18 @@ CMD(rmi)
 			continue;
 		}
 		_cleanup_json_ json_t *untagged = json_array();
-		image_store_forget(idx, id, untagged);
+		json_t *rec = json_object_get(json_object_get(idx, "images"), id);
+		if (json_is_true(json_object_get(rec, "build_cache"))) {
+			/* also a build cache entry: untag it; `builder prune` reclaims it */
+			size_t k;
+			json_t *t;
+			json_array_foreach(refs, k, t) {
+				json_object_del(json_object_get(idx, "refs"), json_string_value(t));
+				json_array_append(untagged, t);
+			}
+		} else {
+			image_store_forget(idx, id, untagged);
+		}
 		print_untagged(untagged);
 		printf("Deleted: %s\n", id);
 		changed = true;

@@ -101,6 +101,7 @@ struct runflags {
 	bool detach, rm, interactive, tty, sig_proxy;
 	const char *name;
 	const char *detach_keys;
+	const char *pull, *platform; /* --pull, --platform */
 };
 
 static int duration_ns(const char *flag, const char *v, json_int_t *ret, struct berr **err)
@@ -628,12 +629,10 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 				berr_setc(&e, BERR_INVALID, "invalid pull option: '%s': must be one of \"always\", \"missing\" or \"never\"", optarg);
 				goto fail;
 			}
-			if (!strcmp(optarg, "always")) {
-				berr_setc(&e, BERR_INVALID, "--pull always needs the registry client, which is not in this version of berth yet");
-				goto fail;
-			}
+			f->pull = optarg;
 			break;
 		case O_PLATFORM:
+			f->platform = optarg;
 			break;
 		case O_SIGPROXY: f->sig_proxy = strcmp(optarg, "false") != 0; break;
 		case 'a': break;
@@ -675,6 +674,8 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	}
 	/* with the host's network and UTS namespaces these would change the
 	 * host's settings (runc refuses them the same way) */
+	if (!jsonx_str(hc, "NetworkMode")) /* Docker's default: the bridge network */
+		json_object_set_new(hc, "NetworkMode", json_string("default"));
 	const char *netmode = jsonx_str(hc, "NetworkMode");
 	if (net_mode_is_network(netmode)) {
 		struct net nw;
@@ -794,6 +795,8 @@ static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
 		return 125;
 	struct berr *e = NULL;
 	char id[65];
+	if (cli_pull_for_run(c, json_string_value(json_object_get(req, "Image")), f.pull, f.platform) < 0)
+		return 125;
 	if (ctr_create_from(cs, is, req, f.name, id, &e) < 0) {
 		fprintf(stderr, "berth: %s\n", e->msg);
 		berr_free(e);

@@ -1,11 +1,13 @@
 #include "cli/cli.h"
 #include "cli/ctr.h"
 #include "runtime/lifecycle.h"
+#include "runtime/volume.h"
 #include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -100,6 +102,35 @@ CMD(system_df)
 	size_human((double)csize, cs_size, sizeof(cs_size));
 	size_human((double)crecl, cs_recl, sizeof(cs_recl));
 	snprintf(cs_reclaim, sizeof(cs_reclaim), "%s (%d%%)", cs_recl, csize ? (int)(crecl * 100 / csize) : 0);
+	/* volumes: in use by a container (any state) or not */
+	size_t nvol = 0, nvol_used = 0;
+	unsigned long long vsize = 0, vrecl = 0;
+	{
+		_cleanup_json_ json_t *names = volume_list(c->root);
+		size_t i;
+		json_t *j;
+		json_array_foreach(names, i, j) {
+			const char *name = json_string_value(j);
+			_cleanup_json_ json_t *v = volume_inspect(c->root, name, NULL);
+			const char *mp = jsonx_str(v, "Mountpoint");
+			if (!v)
+				continue;
+			nvol++;
+			unsigned long long n = 0;
+			if (mp)
+				fs_tree_size_at(AT_FDCWD, mp, &n);
+			vsize += n;
+			_cleanup_json_ json_t *users = volume_users(c->root, name);
+			if (json_array_size(users))
+				nvol_used++;
+			else
+				vrecl += n;
+		}
+	}
+	char v_size[32], v_recl[32], v_reclaim[64];
+	size_human((double)vsize, v_size, sizeof(v_size));
+	size_human((double)vrecl, v_recl, sizeof(v_recl));
+	snprintf(v_reclaim, sizeof(v_reclaim), "%s (%d%%)", v_recl, vsize ? (int)(vrecl * 100 / vsize) : 0);
 	char size[32], recl[32], reclaim[64];
 	size_human((double)total, size, sizeof(size));
 	size_human((double)(total - active_size), recl, sizeof(recl));
@@ -110,7 +141,8 @@ CMD(system_df)
 		"Type", "Images", "TotalCount", (int)nimages, "Active", (int)nactive, "Size", size, "Reclaimable", reclaim,
 		"Type", "Containers", "TotalCount", (int)nctr, "Active", (int)nrun, "Size", cs_size, "Reclaimable",
 		nctr ? cs_reclaim : "0B",
-		"Type", "Local Volumes", "TotalCount", 0, "Active", 0, "Size", "0B", "Reclaimable", "0B",
+		"Type", "Local Volumes", "TotalCount", (int)nvol, "Active", (int)nvol_used, "Size", v_size, "Reclaimable",
+		nvol ? v_reclaim : "0B",
 		"Type", "Build Cache", "TotalCount", 0, "Active", 0, "Size", "0B", "Reclaimable", "0B");
 	_cleanup_json_ json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s}", "Type", "TYPE", "TotalCount", "TOTAL",
 						   "Active", "ACTIVE", "Size", "SIZE", "Reclaimable", "RECLAIMABLE");

@@ -16,6 +16,26 @@ static const struct cli_command commands[] = {
 	 "      --format string   Format output: table, json, or a Go-style template\n"
 	 "      --no-trunc        Don't truncate output\n"
 	 "  -q, --quiet           Only show image IDs\n"},
+	{"build", cmd_build, "Build an image from a Dockerfile",
+	 "berth build [OPTIONS] PATH | -\n\n"
+	 "Options:\n"
+	 "      --build-arg list      Set build-time variables\n"
+	 "  -f, --file string         Name of the Dockerfile (default: \"PATH/Dockerfile\"; \"-\" reads it from stdin)\n"
+	 "      --iidfile string      Write the image ID to the file\n"
+	 "      --label list          Set metadata for an image\n"
+	 "      --network string      Networking mode for the RUN instructions: default, none or host (default \"default\")\n"
+	 "      --no-cache            Do not use cache when building the image\n"
+	 "      --platform string     Set the platform (only the local one)\n"
+	 "      --progress string     Set type of progress output (auto, plain, tty, quiet) (default \"auto\")\n"
+	 "  -q, --quiet               Suppress the build output and print image ID on success\n"
+	 "  -t, --tag list            Name and optionally a tag in the \"name:tag\" format\n"
+	 "      --target string       Set the target build stage to build\n"},
+	{"image build", cmd_build, "Build an image from a Dockerfile", NULL},
+	{"builder prune", cmd_builder_prune, "Remove build cache",
+	 "berth builder prune [OPTIONS]\n\n"
+	 "Options:\n"
+	 "  -a, --all     Remove all unused build cache, not just dangling ones\n"
+	 "  -f, --force   Do not prompt for confirmation\n"},
 	{"import", cmd_import, "Import the contents from a tarball to create a filesystem image",
 	 "berth import [OPTIONS] file|- [REPOSITORY[:TAG]]\n\n"
 	 "The tarball may be plain, gzip or zstd compressed.\n\n"
@@ -37,6 +57,29 @@ static const struct cli_command commands[] = {
 	 "Options:\n"
 	 "      --format string   docker-archive (default) or oci-archive\n"
 	 "  -o, --output string   Write to a file, instead of STDOUT\n"},
+	{"pull", cmd_pull, "Download an image from a registry",
+	 "berth pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
+	 "Registry settings: $BERTH_CONFIG_DIR/registries.json (insecure-registries,\n"
+	 "registry-mirrors), certs.d/HOST:PORT/ there or in /etc/docker; credentials\n"
+	 "from $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n\n"
+	 "Options:\n"
+	 "      --max-concurrent-downloads int   Parallel layer downloads (default 3)\n"
+	 "      --platform string                Set platform if the image is multi-platform (os/arch[/variant])\n"
+	 "  -q, --quiet                          Suppress verbose output\n"},
+	{"push", cmd_push, "Upload an image to a registry",
+	 "berth push [OPTIONS] NAME[:TAG]\n\n"
+	 "Options:\n"
+	 "  -q, --quiet   Suppress verbose output\n"},
+	{"login", cmd_login, "Log in to a registry",
+	 "berth login [OPTIONS] [SERVER]\n\n"
+	 "Credentials go to $DOCKER_CONFIG/config.json (or ~/.docker/config.json), mode 0600.\n\n"
+	 "Options:\n"
+	 "  -p, --password string   Password\n"
+	 "      --password-stdin    Take the password from stdin\n"
+	 "  -u, --username string   Username\n"},
+	{"logout", cmd_logout, "Log out from a registry", "berth logout [SERVER]\n"},
+	{"image pull", cmd_pull, "Download an image from a registry", NULL},
+	{"image push", cmd_push, "Upload an image to a registry", NULL},
 	{"tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
 	 "berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]\n"},
 	{"rmi", cmd_rmi, "Remove one or more images",
@@ -70,6 +113,12 @@ static const struct cli_command commands[] = {
 	 "berth system df [OPTIONS]\n\n"
 	 "Options:\n"
 	 "      --format string   Format output: table, json, or a Go-style template\n"},
+	{"system prune", cmd_system_prune, "Remove unused data",
+	 "berth system prune [OPTIONS]\n\n"
+	 "Options:\n"
+	 "  -a, --all       Remove all unused images not just dangling ones\n"
+	 "  -f, --force     Do not prompt for confirmation\n"
+	 "      --volumes   Prune anonymous volumes\n"},
 	{"version", cmd_version, "Show the berth version information", "berth version\n"},
 	{"run", cmd_run, "Create and run a new container from an image",
 	 "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
@@ -91,7 +140,7 @@ static const struct cli_command commands[] = {
 	 "      --restart string         Restart policy: no, always, on-failure[:N], unless-stopped\n"
 	 "      --stop-signal string     Signal to stop the container\n"
 	 "      --stop-timeout int       Timeout (in seconds) to stop a container\n"
-	 "      --network string         Connect to a network: bridge, NAME, none (default) or host\n"
+	 "      --network string         Connect to a network: bridge (default), NAME, none or host\n"
 	 "      --network-alias list     Add a network-scoped alias for the container\n"
 	 "      --ip string              IPv4 address (e.g., 172.30.100.104)\n"
 	 "      --dns list               Set custom DNS servers\n"
@@ -256,6 +305,15 @@ static const struct cli_command commands[] = {
 	{"network remove", cmd_network_rm, NULL, NULL},
 	{"network prune", cmd_network_prune, "Remove all unused networks",
 	 "berth network prune [OPTIONS]\n\nOptions:\n  -f, --force   Do not prompt for confirmation\n"},
+	{"network connect", cmd_network_connect, "Connect a container to a network",
+	 "berth network connect [OPTIONS] NETWORK CONTAINER\n\n"
+	 "Options:\n"
+	 "      --alias strings   Add network-scoped alias for the container\n"
+	 "      --ip string       IPv4 address (e.g., 172.30.100.104)\n"},
+	{"network disconnect", cmd_network_disconnect, "Disconnect a container from a network",
+	 "berth network disconnect [OPTIONS] NETWORK CONTAINER\n\n"
+	 "Options:\n"
+	 "  -f, --force   Force the container to disconnect from a network\n"},
 	{"volume create", cmd_volume_create, "Create a volume",
 	 "berth volume create [OPTIONS] [VOLUME]\n\n"
 	 "Options:\n"
@@ -274,17 +332,22 @@ static const struct cli_command commands[] = {
 	{"volume rm", cmd_volume_rm, "Remove one or more volumes",
 	 "berth volume rm [OPTIONS] VOLUME [VOLUME...]\n\nOptions:\n  -f, --force   Do not error if the volume does not exist\n"},
 	{"volume remove", cmd_volume_rm, NULL, NULL},
+	{"compose", cmd_compose, "Define and run multi-container applications",
+	 "berth compose [OPTIONS] COMMAND\n\n"
+	 "Run 'berth compose --help' for the commands and options.\n"},
 	{"volume prune", cmd_volume_prune, "Remove unused local volumes",
 	 "berth volume prune [OPTIONS]\n\nOptions:\n  -a, --all             Remove all unused volumes, not just anonymous ones\n"
 	 "      --filter filter   Provide filter values (e.g. \"label=<label>\")\n"
 	 "  -f, --force           Do not prompt for confirmation\n"},
+	/* hidden: parser internals for tests (no summary, so not in the help list) */
+	{"debug", cmd_debug, NULL, NULL},
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
 static const char *const planned[] = {
 	"diff", "commit", "export", "update",
-	"events", "build", "builder", "pull", "push", "login", "logout", "search",
-	"network connect", "network disconnect", "compose", "kube", "system prune", "system info", "info",
+	"events", "search",
+	"kube", "system info", "info",
 	"container export", "container diff",
 };
 

@@ -46,6 +46,7 @@ struct compose_project {
 	char **config_files;  /* absolute paths of the files loaded */
 	size_t nconfig_files;
 	json_t *env;          /* the resolved environment used for interpolation (object) */
+	json_t *warnings;     /* array of strings for the CLI to print (unset variables, obsolete keys) */
 };
 
 /* Discover, parse, interpolate, merge (extends/include/overrides), validate

@@ -4,12 +4,14 @@
 #include "net/dnsd.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +57,66 @@ void dnsproc_stop(const char *dir)
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/dns.pid", dir);
 	unlink(path);
+}
+
+/* Whether the records file names no address (missing: none). */
+static bool records_empty(const char *records)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (fs_read_file_at(AT_FDCWD, records, 1 << 24, &buf, &len, NULL) < 0)
+		return true;
+	bool empty = true;
+	for (char *l = buf; l && l < buf + len;) {
+		char *nl = memchr(l, '\n', (size_t)(buf + len - l));
+		if (*l != '#' && *l != '\n' && (!nl || nl > l))
+			empty = false;
+		l = nl ? nl + 1 : NULL;
+	}
+	free(buf);
+	return empty;
+}
+
+/* The linger check: records empty for DNSPROC_LINGER_MS, confirmed under
+ * dir/lock (the lock attach and detach hold while they change records and
+ * call dnsproc_ensure): then the pid file goes and so does the server,
+ * still holding the lock, so an attach either came before (records not
+ * empty) or comes after (no live server: it starts one). */
+static bool linger_over(const char *dir, const char *records, struct timespec *idle_since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!records_empty(records)) {
+		idle_since->tv_sec = 0;
+		return false;
+	}
+	if (!idle_since->tv_sec) {
+		*idle_since = now;
+		return false;
+	}
+	long ms = (now.tv_sec - idle_since->tv_sec) * 1000 + (now.tv_nsec - idle_since->tv_nsec) / 1000000;
+	if (ms < DNSPROC_LINGER_MS)
+		return false;
+	char lp[4200];
+	snprintf(lp, sizeof(lp), "%s/lock", dir);
+	int fd = open(lp, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (!records_empty(records)) {
+		close(fd);
+		idle_since->tv_sec = 0;
+		return false;
+	}
+	unsigned long long st = 0;
+	if (read_pid(dir, &st) == getpid()) {
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/dns.pid", dir);
+		unlink(path);
+	}
+	return true; /* the lock is released when the process exits */
 }
 
 static volatile int stop_flag;
@@ -119,7 +181,18 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 	if (write(rfd, "O", 1) < 0) {
 	}
 	close(rfd);
-	dnsd_run(srv, &stop_flag, NULL);
+	struct timespec idle = {0}, last = {0};
+	while (!stop_flag) {
+		if (dnsd_dispatch(srv, 250, NULL) < 0)
+			break;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000 < 250)
+			continue;
+		last = now;
+		if (linger_over(dir, records, &idle))
+			_exit(0);
+	}
 	dnsd_free(srv);
 	_exit(0);
 }

@@ -2,7 +2,14 @@
  * whoever attaches the network's first container, serving dnsd (dnsd.h) on
  * the gateway address, port 53, with the network's records file and the
  * host's /etc/resolv.conf as upstreams. Its pid file dir/dns.pid holds
- * "PID STARTTIME"; it is alive when both still match (pid reuse safe). */
+ * "PID STARTTIME"; it is alive when both still match (pid reuse safe).
+ *
+ * It leaves on its own once the records file has named no address for
+ * DNSPROC_LINGER_MS (checked under dir/lock, which callers hold around
+ * record changes and dnsproc_ensure), so a network's containers coming and
+ * going in quick succession (run --rm, compose up/down) share one server
+ * instead of starting one each. */
+#define DNSPROC_LINGER_MS 5000
 #ifndef BERTH_NET_DNSPROC_H
 #define BERTH_NET_DNSPROC_H
 

@@ -1,4 +1,5 @@
 #include "net/ipam.h"
+#include "net/fswap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -280,16 +281,11 @@ int ipam_next_free(const struct ipam_cidr *subnet, const struct ipam_addr *gatew
 
 /* ---- automatic subnets ------------------------------------------------- */
 
-const char *const ipam_default_pool_bases[] = {
-	"10.89.0.0/16", "10.90.0.0/15", "10.92.0.0/14", "10.96.0.0/11", "10.128.0.0/9",
-};
-const size_t ipam_default_pool_count = ARRAY_SIZE(ipam_default_pool_bases);
-
-int ipam_default_pools(struct ipam_pool *pools, struct berr **err)
+int ipam_default_pools(struct ipam_pool pools[IPAM_POOL_COUNT], struct berr **err)
 {
-	for (size_t i = 0; i < ipam_default_pool_count; i++)
-		if (ipam_pool_parse(ipam_default_pool_bases[i], IPAM_DEFAULT_POOL_SIZE, &pools[i], err) < 0)
-			return -1;
+	if (ipam_pool_parse(IPAM_POOL_DEFAULT_BASE, IPAM_POOL_DEFAULT_SIZE, &pools[IPAM_POOL_DEFAULT], err) < 0 ||
+	    ipam_pool_parse(IPAM_POOL_USER_BASE, IPAM_POOL_USER_SIZE, &pools[IPAM_POOL_USER], err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -473,9 +469,11 @@ static int state_save(int dirfd, const struct state *st, struct berr **err)
 	_cleanup_free_ char *data = jsonx_dumps(j, 1);
 	if (!data)
 		return berr_set(err, ENOMEM, "serializing %s", st->file);
-	/* fsync'd: losing an allocation while the container survives would
-	 * hand its address out twice. */
-	return fs_write_atomic_at(dirfd, st->file, data, strlen(data), 0600, true, err);
+	/* Not fsync'd: leases only describe running containers, and berth keeps
+	 * the file on the run root, whose leases die with the containers on a
+	 * crash of the host (the sweep drops stale ones otherwise). Replaced
+	 * by a name swap: atomic for readers, without ext4's rename flush. */
+	return fswap_write_at(dirfd, st->file, data, strlen(data), 0600, err);
 }
 
 /* Exclusive lock on ipam-<net_id>.lock. ipam_remove unlinks the lock file,

@@ -12,9 +12,10 @@
  *                                  "allocated": {"10.89.0.2": "<container id>", ...}}
  *      <dir>/ipam-<net_id>.lock   flock(2) serializing every read-modify-write
  *
- *    replaced atomically (temp + rename, fsync'd), so readers never see a
- *    torn file and concurrent allocators in different processes never hand
- *    out the same address.
+ *    replaced atomically (temp file + name swap, src/net/fswap.h; not
+ *    fsync'd: callers keep it on a run root such as /run, whose leases die
+ *    with the host), so readers never see a torn file and concurrent
+ *    allocators in different processes never hand out the same address.
  *
  * Which addresses of a subnet are usable:
  *  - IPv4 with 2+ host bits: not the network (first) nor the broadcast
@@ -103,13 +104,17 @@ struct ipam_pool {
 /* Validate: base is a CIDR (normalized here), base prefix <= size <= 32/128. */
 int ipam_pool_parse(const char *base, int size, struct ipam_pool *ret, struct berr **err);
 
-/* berth's default pools, Podman's choice: 10.89.0.0/16, 10.90.0.0/15,
- * 10.92.0.0/14, 10.96.0.0/11 and 10.128.0.0/9, all split into /24s. */
-extern const char *const ipam_default_pool_bases[];
-extern const size_t ipam_default_pool_count;
-#define IPAM_DEFAULT_POOL_SIZE 24
-/* Fill pools[ipam_default_pool_count] (fails only if the table is wrong). */
-int ipam_default_pools(struct ipam_pool *pools, struct berr **err);
+/* berth's address plan (docs/design.md, "Address plan"), clear of Docker's
+ * 172.17-31/16 + 192.168/16 and Podman's 10.88/16 + 10.89-10.255: each
+ * store's default network gets a /20 of 10.80.0.0/14, user networks a /24
+ * of 10.84.0.0/14. */
+#define IPAM_POOL_DEFAULT_BASE "10.80.0.0/14"
+#define IPAM_POOL_DEFAULT_SIZE 20
+#define IPAM_POOL_USER_BASE "10.84.0.0/14"
+#define IPAM_POOL_USER_SIZE 24
+enum { IPAM_POOL_DEFAULT, IPAM_POOL_USER, IPAM_POOL_COUNT };
+/* Fill pools[IPAM_POOL_COUNT], indexed as above (fails only if the plan is wrong). */
+int ipam_default_pools(struct ipam_pool pools[IPAM_POOL_COUNT], struct berr **err);
 
 /* The first subnet, in pool order then address order, that overlaps none of
  * used[] (berth's networks and the host's addresses and routes; any host

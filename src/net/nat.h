@@ -1,15 +1,19 @@
-/* iptables rules of berth's bridge networks (the iptables command, with -w).
+/* iptables rules of berth's bridge networks, applied in batches (one
+ * iptables-save + one iptables-restore --noflush per change, under the
+ * host-wide lock /run/berth-iptables.lock). Every rule carries the comment
+ * "berth:BRIDGE" (network), "berth:BRIDGE:lo" or "berth:BRIDGE:CIP"
+ * (published ports of the container at CIP), which is how removal finds it.
  *
  * nat:    POSTROUTING -> BERTH-POSTROUTING: -s SUBNET ! -o BRIDGE -j MASQUERADE
  *         (not for internal networks)
  * filter: FORWARD (first) -> BERTH-FORWARD, per network:
  *           -i BR -o BR -j ACCEPT              same network
  *           -i BR -o br-+ -j DROP              isolation from other berth networks
- *           -i BR -o berth0 -j DROP            (and from the default one)
+ *           -i BR -o berth+ -j DROP            (and from the default ones of every store)
  *           internal:  -i BR -j DROP, -o BR -j DROP
  *           otherwise: -i BR -j ACCEPT, -o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
- * Adding is idempotent (-C before -A) and also sets net.ipv4.ip_forward=1
- * for non-internal networks; removal ignores missing rules. */
+ * Adding replaces the owner's rules (idempotent) and also sets
+ * net.ipv4.ip_forward=1 for non-internal networks; removal ignores missing rules. */
 #ifndef BERTH_NET_NAT_H
 #define BERTH_NET_NAT_H
 
@@ -24,12 +28,25 @@
  *         with net.ipv4.conf.BRIDGE.route_localnet=1)
  * filter: BERTH-FORWARD (first) -d CIP -o BRIDGE -p PROTO --dport PORT -j ACCEPT
  * ports: the actual bindings {"80/tcp": [{"HostIp", "HostPort"}]}. Idempotent;
- * a failed add removes what it added. */
+ * a failed add adds nothing (iptables-restore commits a table atomically). */
 #include <jansson.h>
 int nat_ports_add(const char *bridge, const char *cip, json_t *ports, struct berr **err);
+/* BERR_CONFLICT "Bind for IP:PORT failed: port is already allocated" when a
+ * berth container (of any store) already publishes one of these host ports
+ * (also checked by nat_ports_add, under the lock). */
+int nat_ports_check(json_t *ports, struct berr **err);
 void nat_ports_remove(const char *bridge, const char *cip, json_t *ports);
 
 int nat_network_add(const char *bridge, const char *subnet, bool internal, struct berr **err);
 void nat_network_remove(const char *bridge, const char *subnet, bool internal);
+
+/* Crash recovery: remove every rule of bridge (its network rules, berth:BRIDGE:lo
+ * and every container's published ports), whatever process added them. */
+void nat_bridge_purge(const char *bridge);
+/* Remove the published-port rules of bridge's containers whose address is
+ * not in keep_cips[] (the live ones); with none kept, berth:BRIDGE:lo too.
+ * One iptables-save, and a restore only when something goes. */
+#include <stddef.h>
+int nat_ports_sweep(const char *bridge, const char *const *keep_cips, size_t nkeep, struct berr **err);
 
 #endif

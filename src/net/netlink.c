@@ -507,26 +507,47 @@ int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct berr **err
 int nl_veth_create(struct nl *nl, const char *host_if, const char *peer_if, int peer_netns_fd, int mtu,
 		   struct berr **err)
 {
+	struct nl_veth_opts o = {.peer_netns_fd = peer_netns_fd, .mtu = mtu};
+	return nl_veth_create_opts(nl, host_if, peer_if, &o, err);
+}
+
+int nl_veth_create_opts(struct nl *nl, const char *host_if, const char *peer_if, const struct nl_veth_opts *o,
+			struct berr **err)
+{
 	char what[WHAT_MAX];
 	snprintf(what, sizeof(what), "creating veth %.64s (peer %.64s)", host_if ? host_if : "", peer_if ? peer_if : "");
 	if (name_check(host_if, what, err) < 0 || name_check(peer_if, what, err) < 0)
 		return -1;
-	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	struct link_info li = {0};
+	if (o->master) {
+		char w2[WHAT_MAX];
+		snprintf(w2, sizeof(w2), "attaching %.64s to bridge %.64s", host_if, o->master);
+		if (link_get(nl, o->master, &li, w2, err) < 0)
+			return -1;
+	}
+	int mtu = o->mtu;
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_flags = o->up ? IFF_UP : 0, .ifi_change = o->up ? IFF_UP : 0};
+	struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC, .ifi_flags = o->peer_up ? IFF_UP : 0,
+				 .ifi_change = o->peer_up ? IFF_UP : 0};
 	struct req r;
 	req_init(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof(ifi));
 	req_put_str(&r, IFLA_IFNAME, host_if);
 	if (mtu > 0)
 		req_put_u32(&r, IFLA_MTU, (uint32_t)mtu);
+	if (o->master)
+		req_put_u32(&r, IFLA_MASTER, (uint32_t)li.index);
 	struct rtattr *info = req_nest(&r, IFLA_LINKINFO);
 	req_put_str(&r, IFLA_INFO_KIND, "veth");
 	struct rtattr *idata = req_nest(&r, IFLA_INFO_DATA);
 	struct rtattr *peer = req_nest(&r, VETH_INFO_PEER);
-	req_put_raw(&r, &ifi, sizeof(ifi));
+	req_put_raw(&r, &pifi, sizeof(pifi));
 	req_put_str(&r, IFLA_IFNAME, peer_if);
 	if (mtu > 0)
 		req_put_u32(&r, IFLA_MTU, (uint32_t)mtu);
-	if (peer_netns_fd >= 0)
-		req_put_u32(&r, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+	if (o->peer_mac)
+		req_put(&r, IFLA_ADDRESS, o->peer_mac, 6);
+	if (o->peer_netns_fd >= 0)
+		req_put_u32(&r, IFLA_NET_NS_FD, (uint32_t)o->peer_netns_fd);
 	req_nest_end(&r, peer);
 	req_nest_end(&r, idata);
 	req_nest_end(&r, info);

@@ -45,6 +45,20 @@ int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct berr **err
 int nl_veth_create(struct nl *nl, const char *host_if, const char *peer_if, int peer_netns_fd, int mtu,
 		   struct berr **err);
 
+/* The same in one request, with more of the setup: the host side
+ * enslaved to master (NULL: none) and up, the peer up and with its MAC
+ * (NULL: random). Saves the round trips (and their waits) of separate
+ * set-master / set-up / set-mac requests on the container start path. */
+struct nl_veth_opts {
+	int peer_netns_fd; /* -1: the socket's netns */
+	int mtu;           /* <= 0: kernel default */
+	const char *master;
+	bool up, peer_up;
+	const uint8_t *peer_mac;
+};
+int nl_veth_create_opts(struct nl *nl, const char *host_if, const char *peer_if, const struct nl_veth_opts *o,
+			struct berr **err);
+
 /* Enslave ifname to the bridge master (NULL: release it from its master). */
 int nl_link_set_master(struct nl *nl, const char *ifname, const char *master, struct berr **err);
 

@@ -1,4 +1,5 @@
 #include "net/ports.h"
+#include "net/nat.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,7 +143,8 @@ int ports_check_free(json_t *bindings, struct berr **err)
 			close(fd);
 		}
 	}
-	return 0;
+	/* DNAT'd ports have no socket: ask the rules */
+	return nat_ports_check(bindings, err);
 }
 
 static int add_actual(json_t *actual, const char *key, const char *ip, const char *hp, struct berr **err)

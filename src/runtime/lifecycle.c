@@ -260,7 +260,7 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 		hostcfg = json_object();
 	}
 	if (!jsonx_str(hostcfg, "NetworkMode"))
-		json_object_set_new(hostcfg, "NetworkMode", json_string("none"));
+		json_object_set_new(hostcfg, "NetworkMode", json_string("default"));
 	if (!json_object_get(hostcfg, "RestartPolicy"))
 		json_object_set_new(hostcfg, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
 	if (!json_object_get(hostcfg, "LogConfig"))

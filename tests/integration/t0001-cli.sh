@@ -16,7 +16,7 @@ check "image group help" b image --help
 like "image group lists subcommands" "$OUT" 'inspect'
 fails "unknown command" "'frobnicate' is not a berth command" b frobnicate
 fails "unknown image subcommand" "'image frob' is not a berth command" b image frob
-fails "planned command says so" "'build' is not available in this version of berth yet" b build .
+fails "planned command says so" "'diff' is not available in this version of berth yet" b diff x
 fails "unknown global flag" "unknown flag: --bogus" b --bogus images
 fails "--root needs a value" "flag needs an argument: --root" "$BERTH" --root
 fails "unknown command flag" 'got an unknown flag' b images --bogus

@@ -101,13 +101,13 @@ fails "top: no argument" "requires at least 1 argument" b top
 check "run a busy container" run_d --name busy -m 64m busybox sh -c 'while :; do :; done'
 check "stats --no-stream" b stats --no-stream
 like "stats header" "$(head -n1 <<<"$OUT")" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$'
-like "stats row" "$OUT" "^${tp:0:12} +tp +[0-9]+\\.[0-9]{2}% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]iB +[0-9]+\\.[0-9]{2}% +0B / 0B +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +2$"
+like "stats row" "$OUT" "^${tp:0:12} +tp +[0-9]+\\.[0-9]{2}% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]iB +[0-9]+\\.[0-9]{2}% +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +2$"
 is "stats lists running containers only" "$(b stats --no-stream --format '{{.Name}}' | sort | tr '\n' ' ')" "busy tp "
 cpu=$(b stats --no-stream --format '{{.CPUPerc}}' busy | cut -d. -f1)
 [ "${cpu:-0}" -ge 5 ] && ok "a busy loop uses CPU ($cpu%)" || notok "a busy loop uses CPU ($cpu%)"
 like "the memory limit" "$(b stats --no-stream --format '{{.MemUsage}}' busy)" ' / 64MiB$'
 check "stats --format json" b stats --no-stream --format json tp
-like "json row" "$OUT" '^\{"BlockIO":"[^"]*","CPUPerc":"[0-9.]+%","Container":"tp","ID":"'"${tp:0:12}"'","MemPerc":"[0-9.]+%","MemUsage":"[^"]*","Name":"tp","NetIO":"0B / 0B","PIDs":"2"\}$'
+like "json row" "$OUT" '^\{"BlockIO":"[^"]*","CPUPerc":"[0-9.]+%","Container":"tp","ID":"'"${tp:0:12}"'","MemPerc":"[0-9.]+%","MemUsage":"[^"]*","Name":"tp","NetIO":"[^"]*","PIDs":"2"\}$'
 is "--no-trunc" "$(b stats --no-stream --no-trunc --format '{{.ID}}' tp)" "$tp"
 is "a stopped container named: zeros" "$(b stats --no-stream --format '{{.CPUPerc}} {{.MemUsage}} {{.PIDs}}' made)" "0.00% 0B / 0B 0"
 like "-a shows stopped ones" "$(b stats --no-stream -a --format '{{.Name}}')" '^made$'

@@ -29,8 +29,8 @@ fails "-p 99999:80" 'invalid hostPort: 99999' b run -d --network "$NP" -p 99999:
 fails "-p abc" 'invalid containerPort: abc' b run -d --network "$NP" -p abc busybox true
 fails "-p 80/sctp" 'invalid proto' b run -d --network "$NP" -p 80/sctp busybox true
 fails "range length mismatch" 'same length' b run -d --network "$NP" -p 8000-8002:80-81 busybox true
-fails "-p without a bridge network" 'port publishing needs a bridge network' b run -d -p "$HP:80" busybox true
-fails "-P without a bridge network" 'port publishing needs a bridge network' b create -P --expose 80 busybox true
+fails "-p without a bridge network" 'port publishing needs a bridge network' b run -d --network none -p "$HP:80" busybox true
+fails "-P without a bridge network" 'port publishing needs a bridge network' b create --network none -P --expose 80 busybox true
 python3 -c 'import socket,sys,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); print("ready", flush=True); time.sleep(30)' "$BUSY" >"$T_DIR/py.out" &
@@ -58,7 +58,12 @@ is "berth port" "$(b port "$id")" "80/tcp -> 0.0.0.0:$HP"
 is "berth port 80" "$(b port "$id" 80)" "0.0.0.0:$HP"
 fails "berth port 81" "No public port '81/tcp'" b port "$id" 81
 is "ps PORTS" "$(b ps --filter "id=$id" --format '{{.Ports}}' 2>/dev/null || b ps --format '{{.Names}} {{.Ports}}' | grep "web$$")" "0.0.0.0:$HP->80/tcp"
-like "DNAT rule" "$(iptables -t nat -S BERTH-DNAT)" "--dport $HP -j DNAT --to-destination $cip:80"
+like "DNAT rule" "$(iptables -t nat -S BERTH-DNAT)" "--dport $HP .*-j DNAT --to-destination $cip:80"
+# a DNAT'd port has no listening socket: berth asks its rules (any store's)
+n1=$(b ps -aq | wc -l)
+fails "host port published by another berth container" "Bind for 0.0.0.0:$HP failed: port is already allocated" \
+	b run -d --network "$NP" -p "$HP:81" busybox true
+is "... and nothing was created" "$(b ps -aq | wc -l)" "$n1"
 
 # ---- random host port: -p 80 and -P ----
 id2=$(run_d --network "$NP" -p 80 busybox sh -c "$WEB" b) || notok "run -p 80"
@@ -72,7 +77,7 @@ like "-P publishes the exposed port" "$(b port "$id3")" '^80/tcp -> 0\.0\.0\.0:[
 # ---- UDP ----
 # (the fixture's busybox nc has no -u: the rule is checked, not a datagram)
 id4=$(run_d --network "$NP" -p "$UP:5000/udp" busybox sleep 60) || notok "run udp"
-like "UDP DNAT rule" "$(iptables -t nat -S BERTH-DNAT)" "-p udp -m udp --dport $UP -j DNAT --to-destination 10\.202\.$k\.[0-9]+:5000"
+like "UDP DNAT rule" "$(iptables -t nat -S BERTH-DNAT)" "-p udp -m udp --dport $UP .*-j DNAT --to-destination 10\.202\.$k\.[0-9]+:5000"
 is "berth port udp" "$(b port "$id4" 5000/udp)" "0.0.0.0:$UP"
 
 # ---- rm -f: no rule left ----

@@ -394,36 +394,39 @@ static int pick(const struct ipam_pool *pools, size_t np, int family, const char
 
 static void test_pools(void)
 {
-	struct ipam_pool def[8];
+	struct ipam_pool def[IPAM_POOL_COUNT];
 	struct berr *err = NULL;
-	CHECK(ipam_default_pool_count == 5 && ipam_default_pools(def, &err) == 0, "default pools");
+	CHECK(ipam_default_pools(def, &err) == 0, "default pools");
 	take_err(&err);
-	CHECK_STR(cstr(def[0].base), "10.89.0.0/16", "first default pool");
-	CHECK(def[0].size == 24, "default pool size /24");
+	CHECK_STR(cstr(def[IPAM_POOL_DEFAULT].base), "10.80.0.0/14", "default networks' pool");
+	CHECK(def[IPAM_POOL_DEFAULT].size == 20, "default networks get a /20");
+	CHECK_STR(cstr(def[IPAM_POOL_USER].base), "10.84.0.0/14", "user networks' pool");
+	CHECK(def[IPAM_POOL_USER].size == 24, "user networks get a /24");
+	struct ipam_pool *user = &def[IPAM_POOL_USER];
 
 	static const struct {
 		const char *used, *want; /* want NULL: none */
 	} t[] = {
-		{NULL, "10.89.0.0/24"},
-		{"10.89.0.0/24", "10.89.1.0/24"},
-		{"10.89.1.0/24", "10.89.0.0/24"},
-		{"10.89.0.0/24,10.89.1.0/24", "10.89.2.0/24"},
-		{"10.89.1.0/24,10.89.0.0/24", "10.89.2.0/24"},
-		{"10.89.0.5/32", "10.89.1.0/24"},                            /* a host address */
-		{"10.89.0.5/24", "10.89.1.0/24"},                            /* address with prefix */
-		{"10.89.0.0/24,10.89.1.128/25,10.89.2.0/23", "10.89.4.0/24"}, /* smaller and larger */
-		{"10.89.0.0/16", "10.90.0.0/24"},
-		{"10.88.0.0/15", "10.90.0.0/24"},
-		{"10.89.0.0/16,10.90.0.0/15", "10.92.0.0/24"},
-		{"10.89.0.0/16,10.90.0.0/16,10.91.0.0/24", "10.91.1.0/24"},
-		{"0.0.0.0/0", "10.89.0.0/24"},                               /* default route ignored */
-		{"fd00::/8,192.168.1.0/24", "10.89.0.0/24"},                 /* other families ignored */
-		{"10.0.0.0/9", "10.128.0.0/24"},
+		{NULL, "10.84.0.0/24"},
+		{"10.84.0.0/24", "10.84.1.0/24"},
+		{"10.84.1.0/24", "10.84.0.0/24"},
+		{"10.84.0.0/24,10.84.1.0/24", "10.84.2.0/24"},
+		{"10.84.1.0/24,10.84.0.0/24", "10.84.2.0/24"},
+		{"10.84.0.5/32", "10.84.1.0/24"},                            /* a host address */
+		{"10.84.0.5/24", "10.84.1.0/24"},                            /* address with prefix */
+		{"10.84.0.0/24,10.84.1.128/25,10.84.2.0/23", "10.84.4.0/24"}, /* smaller and larger */
+		{"10.84.0.0/16", "10.85.0.0/24"},
+		{"10.84.0.0/15", "10.86.0.0/24"},
+		{"10.84.0.0/16,10.85.0.0/16,10.86.0.0/24", "10.86.1.0/24"},
+		{"10.80.0.0/14", "10.84.0.0/24"},                            /* the default networks' pool */
+		{"0.0.0.0/0", "10.84.0.0/24"},                               /* default route ignored */
+		{"fd00::/8,192.168.1.0/24", "10.84.0.0/24"},                 /* other families ignored */
+		{"10.84.0.0/14", NULL},
 		{"10.0.0.0/8", NULL},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		char got[IPAM_STRLEN];
-		int r = pick(def, ipam_default_pool_count, AF_INET, t[i].used, got);
+		int r = pick(user, 1, AF_INET, t[i].used, got);
 		if (t[i].want) {
 			CHECK(r == 0, "pick with used %s", t[i].used ? t[i].used : "-");
 			CHECK_STR(got, t[i].want, "pick with used %s", t[i].used ? t[i].used : "-");
@@ -433,19 +436,24 @@ static void test_pools(void)
 				  "pool exhaustion message");
 		}
 	}
+	char dg[IPAM_STRLEN];
+	CHECK(pick(&def[IPAM_POOL_DEFAULT], 1, AF_INET, NULL, dg) == 0, "default pool pick");
+	CHECK_STR(dg, "10.80.0.0/20", "first default network subnet");
+	CHECK(pick(&def[IPAM_POOL_DEFAULT], 1, AF_INET, "10.80.0.0/20,10.80.17.0/24", dg) == 0, "default pool pick 2");
+	CHECK_STR(dg, "10.80.32.0/20", "default networks skip overlapping /20s");
 
-	/* The 256th /24 of 10.89.0.0/16 is taken with 255 used entries. */
+	/* The 256th /24 of 10.84.0.0/16 is taken with 255 used entries. */
 	struct ipam_cidr used[300];
 	size_t n = 0;
 	for (int i = 0; i < 256; i++) {
 		char s[32];
-		snprintf(s, sizeof(s), "10.89.%d.0/24", (i * 7) % 256); /* a permutation, unsorted */
+		snprintf(s, sizeof(s), "10.84.%d.0/24", (i * 7) % 256); /* a permutation, unsorted */
 		used[n++] = C(s);
 	}
 	struct ipam_cidr r;
-	CHECK(ipam_pool_pick(def, ipam_default_pool_count, AF_INET, used, n, &r, &err) == 0, "pick after 256 used");
+	CHECK(ipam_pool_pick(user, 1, AF_INET, used, n, &r, &err) == 0, "pick after 256 used");
 	take_err(&err);
-	CHECK_STR(cstr(r), "10.90.0.0/24", "full 10.89.0.0/16 moves on to 10.90.0.0/24");
+	CHECK_STR(cstr(r), "10.85.0.0/24", "full 10.84.0.0/16 moves on to 10.85.0.0/24");
 
 	/* Configurable sizes and IPv6. */
 	struct ipam_pool p[3];

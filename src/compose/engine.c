@@ -1,0 +1,961 @@
+/* The compose engine: finds the project's objects by their labels and
+ * converges them on the project model.
+ *
+ * Why worker processes: independent services are created and started in
+ * parallel. The runtime forks a monitor per container and is written for a
+ * single-threaded caller, so the parallel unit is a forked worker process
+ * per service (the parent stays single-threaded); the parent schedules
+ * workers in dependency order and checks the depends_on conditions
+ * (started, healthy, completed) from the containers' state files. */
+#include "compose/engine.h"
+#include "net/network.h"
+#include "runtime/lifecycle.h"
+#include "runtime/volume.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+#include "util/strbuf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *label(json_t *cfg, const char *k)
+{
+	return jsonx_str(json_object_get(json_object_get(cfg, "Config"), "Labels"), k);
+}
+
+static int ctr_cmp(const void *a, const void *b)
+{
+	const struct compose_ctr *x = a, *y = b;
+	int c = strcmp(x->service, y->service);
+	return c ? c : x->number - y->number;
+}
+
+int compose_list_containers(struct ctr_store *cs, const char *project, bool oneoff, struct compose_ctrs *ret,
+			    struct berr **err)
+{
+	_cleanup_json_ json_t *ids = ctr_list(cs);
+	struct compose_ctrs r = {0};
+	r.v = calloc(json_array_size(ids) + 1, sizeof(*r.v));
+	if (!r.v)
+		return berr_set(err, ENOMEM, "listing containers");
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) {
+		const char *id = json_string_value(v);
+		json_t *cfg = ctr_config(cs, id, NULL);
+		const char *pr = label(cfg, CL_PROJECT);
+		if (!pr || strcmp(pr, project)) {
+			json_decref(cfg);
+			continue;
+		}
+		const char *oo = label(cfg, CL_ONEOFF);
+		bool is_oneoff = oo && !strcmp(oo, "True");
+		if (is_oneoff && !oneoff) {
+			json_decref(cfg);
+			continue;
+		}
+		json_t *st = ctr_state(cs, id, NULL);
+		if (!st) {
+			/* removed meanwhile */
+			json_decref(cfg);
+			continue;
+		}
+		struct compose_ctr *c = &r.v[r.n++];
+		snprintf(c->id, sizeof(c->id), "%s", id);
+		const char *nm = jsonx_str(cfg, "Name");
+		c->name = strdup(nm ? (nm[0] == '/' ? nm + 1 : nm) : id);
+		c->service = strdup(label(cfg, CL_SERVICE) ? label(cfg, CL_SERVICE) : "");
+		c->number = label(cfg, CL_NUMBER) ? atoi(label(cfg, CL_NUMBER)) : 0;
+		c->oneoff = is_oneoff;
+		c->config = cfg;
+		c->state = st;
+	}
+	qsort(r.v, r.n, sizeof(*r.v), ctr_cmp);
+	*ret = r;
+	return 0;
+}
+
+void compose_ctrs_release(struct compose_ctrs *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->v[i].name);
+		free(c->v[i].service);
+		json_decref(c->v[i].config);
+		json_decref(c->v[i].state);
+	}
+	free(c->v);
+	c->v = NULL;
+	c->n = 0;
+}
+
+json_t *compose_list_projects(struct ctr_store *cs)
+{
+	_cleanup_json_ json_t *ids = ctr_list(cs);
+	json_t *out = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) {
+		_cleanup_json_ json_t *cfg = ctr_config(cs, json_string_value(v), NULL);
+		const char *pr = label(cfg, CL_PROJECT);
+		if (!pr)
+			continue;
+		json_t *e = json_object_get(out, pr);
+		if (!e) {
+			const char *files = label(cfg, CL_FILES);
+			json_object_set_new(out, pr, e = json_pack("{s:i, s:i, s:s}", "running", 0, "total", 0, "files",
+								    files ? files : ""));
+		}
+		_cleanup_json_ json_t *st = ctr_state(cs, json_string_value(v), NULL);
+		json_object_set_new(e, "total", json_integer(json_integer_value(json_object_get(e, "total")) + 1));
+		if (ctr_is_running(st))
+			json_object_set_new(e, "running", json_integer(json_integer_value(json_object_get(e, "running")) + 1));
+	}
+	return out;
+}
+
+int compose_select_ctrs(struct compose_engine *e, json_t *services, bool oneoff, struct compose_ctrs *ret,
+			struct berr **err)
+{
+	struct compose_ctrs all;
+	if (compose_list_containers(e->cs, e->p->name, oneoff, &all, err) < 0)
+		return -1;
+	if (!services) {
+		*ret = all;
+		return 0;
+	}
+	struct compose_ctrs r = {.v = calloc(all.n + 1, sizeof(*r.v))};
+	for (size_t i = 0; i < all.n; i++) {
+		bool want = false;
+		size_t j;
+		json_t *s;
+		json_array_foreach(services, j, s) want = want || !strcmp(json_string_value(s), all.v[i].service);
+		if (want) {
+			r.v[r.n++] = all.v[i];
+		} else {
+			free(all.v[i].name);
+			free(all.v[i].service);
+			json_decref(all.v[i].config);
+			json_decref(all.v[i].state);
+		}
+	}
+	free(all.v);
+	*ret = r;
+	return 0;
+}
+
+static void progress(struct compose_engine *e, const char *kind, const char *name, const char *status)
+{
+	if (e->ev.progress)
+		e->ev.progress(e->ev.ud, kind, name, status);
+}
+
+static void warn(struct compose_engine *e, const char *msg)
+{
+	if (e->ev.warn)
+		e->ev.warn(e->ev.ud, msg);
+}
+
+/* ---- networks and volumes ---- */
+
+static const char *net_real_name(struct compose_engine *e, const char *key, char *buf, size_t n)
+{
+	const char *nm = jsonx_str(json_object_get(json_object_get(e->p->doc, "networks"), key), "name");
+	if (nm)
+		return nm;
+	snprintf(buf, n, "%s_%s", e->p->name, key);
+	return buf;
+}
+
+static bool is_external(json_t *def)
+{
+	json_t *x = json_object_get(def, "external");
+	return json_is_true(x) || json_is_object(x);
+}
+
+/* The network keys the selected services use. */
+static json_t *used_networks(struct compose_engine *e, json_t *services)
+{
+	json_t *used = json_object();
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	size_t i;
+	json_t *s;
+	json_array_foreach(services, i, s) {
+		json_t *svc = json_object_get(svcs, json_string_value(s));
+		if (jsonx_str(svc, "network_mode"))
+			continue;
+		json_t *nets = json_object_get(svc, "networks");
+		if (!json_object_size(nets)) {
+			json_object_set_new(used, "default", json_true());
+			continue;
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(nets, k, v) json_object_set_new(used, k, json_true());
+	}
+	return used;
+}
+
+static int ensure_networks(struct compose_engine *e, json_t *services, struct berr **err)
+{
+	_cleanup_json_ json_t *used = used_networks(e, services);
+	const char *k;
+	json_t *v;
+	json_object_foreach(used, k, v) {
+		json_t *def = json_object_get(json_object_get(e->p->doc, "networks"), k);
+		char buf[300];
+		const char *real = net_real_name(e, k, buf, sizeof(buf));
+		struct net nw;
+		struct berr *le = NULL;
+		if (net_load(e->root, real, &nw, &le) == 0) {
+			net_release(&nw);
+			continue;
+		}
+		bool notfound = le && le->code == BERR_NOT_FOUND;
+		if (!notfound) {
+			*err = le;
+			return berr_wrap(err, "network %s", real);
+		}
+		berr_free(le);
+		if (is_external(def))
+			return berr_setc(err, BERR_NOT_FOUND,
+					 "network %s declared as external, but could not be found", real);
+		const char *drv = jsonx_str(def, "driver");
+		if (drv && strcmp(drv, "bridge"))
+			return berr_setc(err, BERR_INVALID, "network %s: driver %s is not supported (bridge is)", real, drv);
+		_cleanup_json_ json_t *labels = json_object();
+		json_object_update(labels, json_object_get(def, "labels"));
+		json_object_set_new(labels, CL_PROJECT, json_string(e->p->name));
+		json_object_set_new(labels, CL_NETWORK, json_string(k));
+		json_object_set_new(labels, CL_VERSION, json_string(COMPOSE_VERSION));
+		json_t *ipcfg = json_array_get(json_object_get(json_object_get(def, "ipam"), "config"), 0);
+		struct net_create_opts o = {.name = real, .subnet = jsonx_str(ipcfg, "subnet"),
+					    .gateway = jsonx_str(ipcfg, "gateway"),
+					    .internal = json_is_true(json_object_get(def, "internal")), .labels = labels};
+		progress(e, "Network", real, "Creating");
+		if (net_create(e->root, e->runroot, &o, &nw, err) < 0) {
+			/* a concurrent up may have made it */
+			struct net again;
+			struct berr *ae = NULL;
+			if (net_load(e->root, real, &again, &ae) == 0) {
+				net_release(&again);
+				berr_freep(err);
+				progress(e, "Network", real, "Created");
+				continue;
+			}
+			berr_free(ae);
+			progress(e, "Network", real, "Error");
+			return berr_wrap(err, "network %s", real);
+		}
+		net_release(&nw);
+		progress(e, "Network", real, "Created");
+	}
+	return 0;
+}
+
+static int ensure_volumes(struct compose_engine *e, json_t *services, struct berr **err)
+{
+	/* the named volumes the selected services mount */
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	_cleanup_json_ json_t *used = json_object();
+	size_t i, j;
+	json_t *s, *v;
+	json_array_foreach(services, i, s) {
+		json_array_foreach(json_object_get(json_object_get(svcs, json_string_value(s)), "volumes"), j, v) {
+			const char *t = jsonx_str(v, "type"), *src = jsonx_str(v, "source");
+			if ((!t || !strcmp(t, "volume")) && src && *src)
+				json_object_set_new(used, src, json_true());
+		}
+	}
+	const char *k;
+	json_object_foreach(used, k, v) {
+		json_t *def = json_object_get(json_object_get(e->p->doc, "volumes"), k);
+		const char *real = jsonx_str(def, "name");
+		char buf[300];
+		if (!real) {
+			snprintf(buf, sizeof(buf), "%s_%s", e->p->name, k);
+			real = buf;
+		}
+		struct berr *ie = NULL;
+		json_t *have = volume_inspect(e->root, real, &ie);
+		berr_free(ie);
+		if (have) {
+			json_decref(have);
+			continue;
+		}
+		if (is_external(def))
+			return berr_setc(err, BERR_NOT_FOUND, "external volume \"%s\" not found", real);
+		const char *drv = jsonx_str(def, "driver");
+		if (drv && strcmp(drv, "local"))
+			return berr_setc(err, BERR_INVALID, "volume %s: driver %s is not supported (local is)", real, drv);
+		_cleanup_json_ json_t *labels = json_object();
+		json_object_update(labels, json_object_get(def, "labels"));
+		json_object_set_new(labels, CL_PROJECT, json_string(e->p->name));
+		json_object_set_new(labels, CL_VOLUME, json_string(k));
+		json_object_set_new(labels, CL_VERSION, json_string(COMPOSE_VERSION));
+		char got[256];
+		progress(e, "Volume", real, "Creating");
+		if (volume_create(e->root, real, labels, json_object_get(def, "driver_opts"), got, err) < 0) {
+			progress(e, "Volume", real, "Error");
+			return berr_wrap(err, "volume %s", real);
+		}
+		progress(e, "Volume", real, "Created");
+	}
+	return 0;
+}
+
+/* ---- the plan ---- */
+
+enum act { A_KEEP, A_START, A_CREATE, A_RECREATE, A_REMOVE };
+
+struct action {
+	enum act a;
+	int number;
+	char id[65];  /* existing container */
+	char *name;   /* existing name */
+};
+
+struct svcplan {
+	const char *name;
+	json_t *svc;
+	char hash[65];
+	char *image_id;
+	struct action *acts;
+	size_t nacts;
+	int state; /* 0 pending, 1 working, 2 done, 3 failed, 4 skipped */
+	pid_t pid;
+	int errfd;
+	struct sbuf errmsg;
+};
+
+static int image_id_of(struct compose_engine *e, json_t *idx, const char *service, json_t *svc, char **ret,
+		       struct berr **err)
+{
+	_cleanup_free_ char *img = compose_service_image(e->p, service, svc);
+	struct berr *le = NULL;
+	if (image_store_resolve(idx, img, ret, NULL, &le) == 0)
+		return 0;
+	berr_free(le);
+	if (json_object_get(svc, "build"))
+		return berr_setc(err, BERR_NOT_FOUND,
+				 "service \"%s\" needs image %s built from its build: section, and building is not available yet",
+				 service, img);
+	return berr_setc(err, BERR_NOT_FOUND,
+			 "service \"%s\": image %s not found locally (pulling from a registry is not available yet)", service, img);
+}
+
+static void plan_release(struct svcplan *sp, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < sp[i].nacts; j++)
+			free(sp[i].acts[j].name);
+		free(sp[i].acts);
+		free(sp[i].image_id);
+		sbuf_release(&sp[i].errmsg);
+		if (sp[i].errfd >= 0)
+			close(sp[i].errfd);
+	}
+	free(sp);
+}
+
+static void add_act(struct svcplan *sp, enum act a, int number, const struct compose_ctr *c)
+{
+	struct action *x = &sp->acts[sp->nacts++];
+	x->a = a;
+	x->number = number;
+	if (c) {
+		snprintf(x->id, sizeof(x->id), "%s", c->id);
+		x->name = strdup(c->name);
+	}
+}
+
+/* In a worker: carry out one service's actions. Returns 0 or -1 with err. */
+static int run_service(struct compose_engine *e, struct svcplan *sp, const struct compose_up_opts *o,
+		       struct berr **err)
+{
+	_cleanup_json_ json_t *warns = json_array();
+	for (size_t i = 0; i < sp->nacts; i++) {
+		struct action *a = &sp->acts[i];
+		_cleanup_free_ char *name = compose_container_name(e->p, sp->name, sp->svc, a->number);
+		char id[65];
+		snprintf(id, sizeof(id), "%s", a->id);
+		if (a->a == A_REMOVE || a->a == A_RECREATE) {
+			char ids[1][65];
+			snprintf(ids[0], 65, "%s", a->id);
+			_cleanup_json_ json_t *errs = json_array();
+			progress(e, "Container", a->name, a->a == A_REMOVE ? "Stopping" : "Recreate");
+			ctr_stop_many(e->cs, ids, 1, o->timeout, errs);
+			_cleanup_json_ json_t *cfg = ctr_config(e->cs, a->id, NULL);
+			if (ctr_rm(e->cs, a->id, true, err) < 0)
+				return berr_wrap(err, "removing container %s", a->name);
+			if (cfg)
+				volume_remove_anonymous(e->root, cfg);
+			if (a->a == A_REMOVE) {
+				progress(e, "Container", a->name, "Removed");
+				continue;
+			}
+		}
+		if (a->a == A_CREATE || a->a == A_RECREATE) {
+			_cleanup_json_ json_t *req = NULL;
+			if (compose_service_request(e->p, sp->name, a->number, sp->hash, warns, &req, err) < 0)
+				return -1;
+			json_object_set_new(json_object_get(req, "Labels"), CL_IMAGE, json_string(sp->image_id));
+			if (a->a == A_CREATE)
+				progress(e, "Container", name, "Creating");
+			if (ctr_create_from(e->cs, e->is, req, name, id, err) < 0) {
+				progress(e, "Container", name, "Error");
+				return berr_wrap(err, "creating container %s", name);
+			}
+			progress(e, "Container", name, a->a == A_CREATE ? "Created" : "Recreated");
+		}
+		if (o->no_start || a->a == A_KEEP)
+			continue;
+		progress(e, "Container", name, "Starting");
+		struct monitor_attach ma = {.attach = false, .in = -1, .out = -1, .err = -1};
+		int code;
+		if (ctr_start(e->cs, id, &ma, NULL, &code, err) < 0) {
+			progress(e, "Container", name, "Error");
+			return berr_wrap(err, "starting container %s", name);
+		}
+		progress(e, "Container", name, "Started");
+	}
+	return 0;
+}
+
+static int spawn_worker(struct compose_engine *e, struct svcplan *sp, const struct compose_up_opts *o,
+			struct berr **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "pipe");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return berr_set(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		struct berr *we = NULL;
+		int r = run_service(e, sp, o, &we);
+		if (r < 0 && we)
+			fs_write_full(p[1], we->msg, strlen(we->msg));
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	sp->pid = pid;
+	sp->errfd = p[0];
+	sp->state = 1;
+	return 0;
+}
+
+/* The depends_on condition of dep for its dependent: 1 met, 0 not yet,
+ * -1 never (err says why). */
+static int condition_met(struct compose_engine *e, struct svcplan *dep, const char *cond, struct berr **err)
+{
+	if (dep->state == 3)
+		return berr_setc(err, BERR_GENERIC, "dependency failed to start: service \"%s\"", dep->name);
+	if (dep->state != 2)
+		return 0;
+	if (!cond || !strcmp(cond, "service_started"))
+		return 1;
+	struct compose_ctrs cs;
+	_cleanup_json_ json_t *one = json_pack("[s]", dep->name);
+	if (compose_select_ctrs(e, one, false, &cs, err) < 0)
+		return -1;
+	int r = 1;
+	for (size_t i = 0; i < cs.n && r == 1; i++) {
+		json_t *st = cs.v[i].state;
+		const char *status = jsonx_str(st, "Status");
+		int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+		if (!strcmp(cond, "service_healthy")) {
+			const char *h = jsonx_str(json_object_get(st, "Health"), "Status");
+			if (!h) {
+				r = berr_setc(err, BERR_INVALID, "dependency failed to start: container %s has no healthcheck configured",
+					      cs.v[i].name);
+			} else if (status && (!strcmp(status, "exited") || !strcmp(status, "dead"))) {
+				r = berr_setc(err, BERR_GENERIC, "dependency failed to start: container %s exited (%d)", cs.v[i].name,
+					      code);
+			} else if (!strcmp(h, "healthy")) {
+				;
+			} else if (!strcmp(h, "unhealthy")) {
+				r = berr_setc(err, BERR_GENERIC, "dependency failed to start: container %s is unhealthy", cs.v[i].name);
+			} else {
+				r = 0;
+			}
+		} else if (!strcmp(cond, "service_completed_successfully")) {
+			if (status && (!strcmp(status, "exited") || !strcmp(status, "dead"))) {
+				if (code != 0)
+					r = berr_setc(err, BERR_GENERIC, "service \"%s\" didn't complete successfully: exit %d",
+						      dep->name, code);
+			} else {
+				r = 0;
+			}
+		}
+	}
+	compose_ctrs_release(&cs);
+	return r;
+}
+
+static struct svcplan *find_plan(struct svcplan *sp, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(sp[i].name, name))
+			return &sp[i];
+	return NULL;
+}
+
+static int schedule(struct compose_engine *e, struct svcplan *sp, size_t n, const struct compose_up_opts *o,
+		    struct berr **err)
+{
+	size_t finished = 0;
+	int rc = 0;
+	struct berr *first = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (sp[i].nacts == 0) {
+			sp[i].state = 2;
+			finished++;
+		}
+	while (finished < n) {
+		int active = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (sp[i].state == 1)
+				active++;
+			if (sp[i].state != 0)
+				continue;
+			int ready = 1;
+			const char *d;
+			json_t *dv;
+			json_object_foreach(json_object_get(sp[i].svc, "depends_on"), d, dv) {
+				struct svcplan *dep = find_plan(sp, n, d);
+				if (!dep)
+					continue; /* not selected (--no-deps) or optional and absent */
+				struct berr *ce = NULL;
+				int m = o->no_start ? (dep->state == 2 ? 1 : dep->state == 3 ? -1 : 0)
+						    : condition_met(e, dep, jsonx_str(dv, "condition"), &ce);
+				json_t *req = json_object_get(dv, "required");
+				if (m < 0 && req && !json_is_true(req)) {
+					berr_free(ce);
+					continue;
+				}
+				if (m < 0) {
+					if (!ce)
+						berr_setc(&ce, BERR_GENERIC, "dependency %s failed", d);
+					berr_wrap(&ce, "service \"%s\"", sp[i].name);
+					if (!first)
+						first = ce;
+					else
+						berr_free(ce);
+					sp[i].state = 3;
+					finished++;
+					ready = -1;
+					break;
+				}
+				if (m == 0)
+					ready = 0;
+			}
+			if (ready != 1)
+				continue;
+			struct berr *se = NULL;
+			if (spawn_worker(e, &sp[i], o, &se) < 0) {
+				if (!first)
+					first = se;
+				else
+					berr_free(se);
+				sp[i].state = 3;
+				finished++;
+				continue;
+			}
+			active++;
+		}
+		if (finished >= n)
+			break;
+		/* wait for a worker or poll conditions */
+		struct pollfd pf[n + 1];
+		size_t np = 0;
+		for (size_t i = 0; i < n; i++)
+			if (sp[i].state == 1)
+				pf[np++] = (struct pollfd){.fd = sp[i].errfd, .events = POLLIN};
+		if (np == 0 && active == 0) {
+			/* only conditions pending */
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		int r = poll(pf, np, 50);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (sp[i].state != 1)
+				continue;
+			char buf[1024];
+			ssize_t got;
+			struct pollfd one = {.fd = sp[i].errfd, .events = POLLIN};
+			if (poll(&one, 1, 0) <= 0)
+				continue;
+			got = read(sp[i].errfd, buf, sizeof(buf));
+			if (got > 0) {
+				sbuf_add(&sp[i].errmsg, buf, (size_t)got);
+				continue;
+			}
+			if (got < 0 && errno == EINTR)
+				continue;
+			int status = 0;
+			while (waitpid(sp[i].pid, &status, 0) < 0 && errno == EINTR)
+				;
+			close(sp[i].errfd);
+			sp[i].errfd = -1;
+			finished++;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+				sp[i].state = 2;
+			} else {
+				sp[i].state = 3;
+				if (!first)
+					berr_setc(&first, BERR_GENERIC, "%s",
+						  sp[i].errmsg.len ? sbuf_str(&sp[i].errmsg) : "service failed");
+			}
+		}
+	}
+	if (first) {
+		*err = first;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int wait_ready(struct compose_engine *e, json_t *services, int timeout, struct berr **err)
+{
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct compose_ctrs cs;
+		if (compose_select_ctrs(e, services, false, &cs, err) < 0)
+			return -1;
+		bool all = true;
+		int r = 0;
+		for (size_t i = 0; i < cs.n; i++) {
+			json_t *st = cs.v[i].state;
+			const char *status = jsonx_str(st, "Status");
+			const char *h = jsonx_str(json_object_get(st, "Health"), "Status");
+			if (status && !strcmp(status, "exited")) {
+				int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
+				if (code) {
+					r = berr_setc(err, BERR_GENERIC, "container %s exited (%d)", cs.v[i].name, code);
+					break;
+				}
+				continue;
+			}
+			if (h && !strcmp(h, "unhealthy")) {
+				r = berr_setc(err, BERR_GENERIC, "container %s is unhealthy", cs.v[i].name);
+				break;
+			}
+			if (!ctr_is_running(st) || (h && strcmp(h, "healthy")))
+				all = false;
+		}
+		compose_ctrs_release(&cs);
+		if (r < 0)
+			return -1;
+		if (all)
+			return 0;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timeout > 0 && now.tv_sec - t0.tv_sec >= timeout)
+			return berr_setc(err, BERR_GENERIC, "timeout waiting for the project to be running and healthy");
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct berr **err)
+{
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	/* the whole graph first: a cycle anywhere is an error before anything exists */
+	_cleanup_json_ json_t *waves = NULL;
+	if (compose_graph_waves(svcs, &waves, err) < 0)
+		return -1;
+	size_t n = json_array_size(o->services);
+	struct svcplan *sp = calloc(n + 1, sizeof(*sp));
+	if (!sp)
+		return berr_set(err, ENOMEM, "up");
+	for (size_t i = 0; i < n; i++)
+		sp[i].errfd = -1;
+	struct compose_ctrs have = {0};
+	int rc = -1;
+	_cleanup_json_ json_t *warns = json_array();
+	_cleanup_json_ json_t *idx = image_store_index_read(e->is, err);
+	if (!idx)
+		goto out;
+	/* everything checked before anything is created: requests, images */
+	for (size_t i = 0; i < n; i++) {
+		sp[i].name = json_string_value(json_array_get(o->services, i));
+		sp[i].svc = json_object_get(svcs, sp[i].name);
+		compose_service_hash(sp[i].svc, sp[i].hash);
+		json_t *req = NULL;
+		if (compose_service_request(e->p, sp[i].name, 1, sp[i].hash, warns, &req, err) < 0)
+			goto out;
+		json_decref(req);
+		if (image_id_of(e, idx, sp[i].name, sp[i].svc, &sp[i].image_id, err) < 0)
+			goto out;
+	}
+	{
+		size_t i;
+		json_t *w;
+		json_array_foreach(warns, i, w) warn(e, json_string_value(w));
+	}
+	if (compose_list_containers(e->cs, e->p->name, false, &have, err) < 0)
+		goto out;
+	/* orphans */
+	{
+		struct sbuf orph = SBUF_INIT;
+		for (size_t i = 0; i < have.n; i++) {
+			if (json_object_get(svcs, have.v[i].service))
+				continue;
+			if (o->remove_orphans) {
+				char ids[1][65];
+				snprintf(ids[0], 65, "%s", have.v[i].id);
+				_cleanup_json_ json_t *errs = json_array();
+				progress(e, "Container", have.v[i].name, "Stopping");
+				ctr_stop_many(e->cs, ids, 1, o->timeout, errs);
+				if (ctr_rm(e->cs, have.v[i].id, true, NULL) == 0) {
+					volume_remove_anonymous(e->root, have.v[i].config);
+					progress(e, "Container", have.v[i].name, "Removed");
+				}
+			} else {
+				sbuf_addf(&orph, "%s%s", orph.len ? " " : "", have.v[i].name);
+			}
+		}
+		if (orph.len) {
+			char *m = NULL;
+			if (asprintf(&m, "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+				     sbuf_str(&orph)) >= 0)
+				warn(e, m);
+			free(m);
+		}
+		sbuf_release(&orph);
+	}
+	/* per-service plans */
+	for (size_t i = 0; i < n; i++) {
+		int want = compose_service_replicas(sp[i].svc);
+		json_t *sc = json_object_get(o->scale, sp[i].name);
+		if (json_is_integer(sc))
+			want = (int)json_integer_value(sc);
+		if (want > 1 && jsonx_str(sp[i].svc, "container_name")) {
+			berr_setc(err, BERR_INVALID, "service \"%s\": container_name is set, so it cannot have %d replicas",
+				  sp[i].name, want);
+			goto out;
+		}
+		size_t cnt = 0;
+		for (size_t j = 0; j < have.n; j++)
+			cnt += !strcmp(have.v[j].service, sp[i].name);
+		sp[i].acts = calloc(cnt + (size_t)(want > 0 ? want : 0) + 1, sizeof(*sp[i].acts));
+		bool *taken = calloc((size_t)want + 2, 1);
+		int kept = 0;
+		for (size_t j = 0; j < have.n; j++) {
+			struct compose_ctr *c = &have.v[j];
+			if (strcmp(c->service, sp[i].name))
+				continue;
+			if (c->number < 1 || c->number > want || taken[c->number] || kept >= want) {
+				add_act(&sp[i], A_REMOVE, c->number, c);
+				continue;
+			}
+			taken[c->number] = true;
+			kept++;
+			const char *h = label(c->config, CL_HASH);
+			const char *img = jsonx_str(c->config, "Image");
+			bool same = h && !strcmp(h, sp[i].hash) && img && !strcmp(img, sp[i].image_id);
+			if (o->force_recreate || (!same && !o->no_recreate))
+				add_act(&sp[i], A_RECREATE, c->number, c);
+			else if (!ctr_is_running(c->state) && !o->no_start)
+				add_act(&sp[i], A_START, c->number, c);
+			else
+				progress(e, "Container", c->name, "Running");
+		}
+		for (int num = 1; kept < want && num <= want + (int)cnt; num++) {
+			if (num <= want && taken[num])
+				continue;
+			add_act(&sp[i], A_CREATE, num, NULL);
+			kept++;
+		}
+		free(taken);
+	}
+	if (ensure_networks(e, o->services, err) < 0 || ensure_volumes(e, o->services, err) < 0)
+		goto out;
+	fflush(stdout);
+	if (schedule(e, sp, n, o, err) < 0)
+		goto out;
+	if (o->wait && !o->no_start && wait_ready(e, o->services, o->wait_timeout, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	compose_ctrs_release(&have);
+	plan_release(sp, n);
+	return rc;
+}
+
+int compose_down(struct compose_engine *e, const struct compose_down_opts *o, struct berr **err)
+{
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	struct compose_ctrs have;
+	if (compose_list_containers(e->cs, e->p->name, true, &have, err) < 0)
+		return -1;
+	char(*ids)[65] = calloc(have.n + 1, 65);
+	size_t nid = 0;
+	struct sbuf orph = SBUF_INIT;
+	for (size_t i = 0; i < have.n; i++) {
+		if (!json_object_get(svcs, have.v[i].service) && !o->remove_orphans && !have.v[i].oneoff) {
+			sbuf_addf(&orph, "%s%s", orph.len ? " " : "", have.v[i].name);
+			continue;
+		}
+		snprintf(ids[nid++], 65, "%s", have.v[i].id);
+	}
+	if (orph.len) {
+		char *m = NULL;
+		if (asprintf(&m, "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+			     sbuf_str(&orph)) >= 0)
+			warn(e, m);
+		free(m);
+	}
+	sbuf_release(&orph);
+	int rc = 0;
+	for (size_t i = 0; i < have.n; i++)
+		for (size_t j = 0; j < nid; j++)
+			if (!strcmp(ids[j], have.v[i].id) && ctr_is_running(have.v[i].state))
+				progress(e, "Container", have.v[i].name, "Stopping");
+	_cleanup_json_ json_t *errs = json_array();
+	if (nid)
+		ctr_stop_many(e->cs, ids, nid, o->timeout, errs);
+	/* removals are independent: one worker process each, in parallel */
+	pid_t *pids = calloc(have.n + 1, sizeof(pid_t));
+	int *efds = calloc(have.n + 1, sizeof(int));
+	fflush(stdout);
+	fflush(stderr);
+	for (size_t i = 0; i < have.n; i++) {
+		efds[i] = -1;
+		bool mine = false;
+		for (size_t j = 0; j < nid; j++)
+			mine = mine || !strcmp(ids[j], have.v[i].id);
+		if (!mine)
+			continue;
+		if (ctr_is_running(have.v[i].state))
+			progress(e, "Container", have.v[i].name, "Stopped");
+		progress(e, "Container", have.v[i].name, "Removing");
+		int p[2];
+		pid_t pid = pipe2(p, O_CLOEXEC) == 0 ? fork() : -1;
+		if (pid == 0) {
+			close(p[0]);
+			struct berr *re = NULL;
+			if (ctr_rm(e->cs, have.v[i].id, true, &re) < 0) {
+				progress(e, "Container", have.v[i].name, "Error");
+				fs_write_full(p[1], re->msg, strlen(re->msg));
+				_exit(1);
+			}
+			volume_remove_anonymous(e->root, have.v[i].config);
+			progress(e, "Container", have.v[i].name, "Removed");
+			_exit(0);
+		}
+		if (pid < 0) {
+			if (rc == 0)
+				berr_set(err, errno, "removing %s", have.v[i].name);
+			rc = -1;
+			continue;
+		}
+		close(p[1]);
+		pids[i] = pid;
+		efds[i] = p[0];
+	}
+	for (size_t i = 0; i < have.n; i++) {
+		if (pids[i] <= 0)
+			continue;
+		char msg[1024];
+		ssize_t got = fs_read_full(efds[i], msg, sizeof(msg) - 1);
+		close(efds[i]);
+		int status = 0;
+		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			msg[got > 0 ? got : 0] = 0;
+			if (rc == 0)
+				berr_setc(err, BERR_GENERIC, "removing container %s: %s", have.v[i].name, got > 0 ? msg : "failed");
+			rc = -1;
+		}
+	}
+	free(pids);
+	free(efds);
+	free(ids);
+	compose_ctrs_release(&have);
+	/* networks: those of the project that are not external */
+	const char *k;
+	json_t *def;
+	_cleanup_json_ json_t *nets = json_object();
+	json_object_foreach(json_object_get(e->p->doc, "networks"), k, def) if (!is_external(def))
+		json_object_set_new(nets, k, json_true());
+	json_object_set_new(nets, "default", json_true());
+	json_object_foreach(nets, k, def) {
+		char buf[300];
+		const char *real = net_real_name(e, k, buf, sizeof(buf));
+		struct net nw;
+		struct berr *le = NULL;
+		if (net_load(e->root, real, &nw, &le) < 0) {
+			berr_free(le);
+			continue;
+		}
+		const char *pr = jsonx_str(json_object_get(nw.json, "Labels"), CL_PROJECT);
+		bool ours = pr && !strcmp(pr, e->p->name);
+		net_release(&nw);
+		if (!ours)
+			continue;
+		progress(e, "Network", real, "Removing");
+		if (net_remove(e->root, e->runroot, real, &le) < 0) {
+			progress(e, "Network", real, "Error");
+			if (rc == 0)
+				*err = le;
+			else
+				berr_free(le);
+			rc = -1;
+			continue;
+		}
+		progress(e, "Network", real, "Removed");
+	}
+	if (o->volumes) {
+		json_object_foreach(json_object_get(e->p->doc, "volumes"), k, def) {
+			if (is_external(def))
+				continue;
+			const char *real = jsonx_str(def, "name");
+			char buf[300];
+			if (!real) {
+				snprintf(buf, sizeof(buf), "%s_%s", e->p->name, k);
+				real = buf;
+			}
+			struct berr *ve = NULL;
+			_cleanup_json_ json_t *vi = volume_inspect(e->root, real, &ve);
+			berr_free(ve);
+			ve = NULL;
+			if (!vi)
+				continue;
+			const char *pr = jsonx_str(json_object_get(vi, "Labels"), CL_PROJECT);
+			if (!pr || strcmp(pr, e->p->name))
+				continue;
+			progress(e, "Volume", real, "Removing");
+			if (volume_remove(e->root, real, &ve) < 0) {
+				progress(e, "Volume", real, "Error");
+				if (rc == 0)
+					*err = ve;
+				else
+					berr_free(ve);
+				rc = -1;
+				continue;
+			}
+			progress(e, "Volume", real, "Removed");
+		}
+	}
+	return rc;
+}

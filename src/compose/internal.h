@@ -1,0 +1,103 @@
+/* Internals of the compose loader, shared by its files (yaml.c, interp.c,
+ * dotenv.c, schema.c, merge.c, normalize.c, loader.c). Not for the engine:
+ * it uses project.h and hash.h only. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+#include "util/err.h"
+#include "util/strbuf.h"
+
+/* ---- marks: where each parsed node came from ----
+ * A side table node pointer -> (file, line, tag flags). It holds a
+ * reference on every node it knows, so a pointer is never reused for
+ * another node while the table lives (one load). */
+enum { CM_RESET = 1, CM_OVERRIDE = 2 };
+
+struct cmarks;
+struct cmarks *cmarks_new(void);
+void cmarks_free(struct cmarks *m);
+/* Register a file name; returns its index. */
+int cmarks_file(struct cmarks *m, const char *file);
+void cmarks_set(struct cmarks *m, json_t *node, int file, int line, unsigned flags);
+/* Copy the mark of src to dst (if src has one and dst has none). */
+void cmarks_copy(struct cmarks *m, json_t *dst, const json_t *src);
+/* File name and line of a node (file NULL, line 0 when unknown). */
+bool cmarks_get(const struct cmarks *m, const json_t *node, const char **file, int *line, unsigned *flags);
+void cmarks_clear_flags(struct cmarks *m, const json_t *node);
+/* "FILE:LINE: " for node, or "FILE: " / "" (caller frees). */
+char *cmarks_where(const struct cmarks *m, const json_t *node, const char *fallback_file);
+/* Deep copy keeping marks (limits are the caller's). */
+json_t *cm_dup(struct cmarks *m, json_t *v);
+
+/* ---- yaml.c ---- */
+#define CY_MAX_NODES (1u << 18) /* after alias expansion: billion laughs stop here */
+#define CY_MAX_DEPTH 128
+#define CY_MAX_BYTES (8u << 20)
+/* Parse YAML 1.2 (core schema: only true/false are booleans) into jansson
+ * values with anchors, aliases, << merge keys; !reset / !override become
+ * mark flags. Several documents in one stream are returned as an array
+ * when ret_docs is used; compose_yaml_parse returns the first document or
+ * NULL (empty input). */
+int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cmarks *m, json_t **ret,
+		       struct berr **err);
+/* Serialize a value as block YAML (docker compose config style). */
+void compose_yaml_emit(const json_t *v, struct sbuf *out);
+
+/* ---- dotenv.c ---- */
+typedef const char *(*cenv_lookup)(const char *name, void *ctx);
+/* Parse .env text into obj (keys in order). lookup resolves ${VAR} and bare
+ * KEY lines (after the file's own earlier values when lookup misses). */
+int compose_dotenv_parse(const char *buf, size_t len, const char *file, cenv_lookup lookup, void *ctx,
+			 json_t *obj, struct berr **err);
+int compose_dotenv_load(const char *path, cenv_lookup lookup, void *ctx, json_t *obj, struct berr **err);
+
+/* ---- interp.c ---- */
+struct cinterp {
+	cenv_lookup lookup;  /* NULL when unset */
+	void *ctx;
+	json_t *warned;      /* object: names already warned about (may be NULL: no warnings) */
+	void (*warn)(const char *msg, void *ctx);
+	void *warn_ctx;
+	bool lenient;        /* .env values: a lone '$' stays literal */
+};
+/* Substitute one string; *ret is a new string. err names the variable. */
+int compose_interp_str(struct cinterp *ci, const char *in, char **ret, struct berr **err);
+/* Interpolate every string value of a document in place (keys are left
+ * alone); errors are "FILE:LINE: path: ...". */
+int compose_interp_doc(struct cinterp *ci, struct cmarks *m, json_t *doc, const char *file, struct berr **err);
+
+/* ---- schema.c ---- */
+/* The compose schema berth embeds (parsed once, borrowed). */
+json_t *compose_schema(struct berr **err);
+/* Validate doc against schema (root = the whole schema, for $ref). On the
+ * first error: -1 with "FILE:LINE: path: message". */
+int compose_schema_validate(const json_t *schema, const json_t *doc, const struct cmarks *m, const char *file,
+			    struct berr **err);
+
+/* ---- merge.c ---- */
+/* Merge the override file's top-level document into base (both raw
+ * documents, before normalization), following compose's rules. Returns a
+ * new value. */
+json_t *compose_merge(struct cmarks *m, json_t *base, json_t *over);
+/* Merge one service definition onto another (used by extends too). */
+json_t *compose_merge_service(struct cmarks *m, json_t *base, json_t *over);
+/* Drop !reset nodes left in a single document. */
+void compose_drop_resets(struct cmarks *m, json_t *doc);
+
+/* ---- normalize.c ---- */
+struct cnorm {
+	struct cmarks *m;
+	const char *workdir;  /* project dir */
+	const char *name;     /* project name */
+	json_t *env;          /* resolved env (for env_file lookups) */
+	bool resolve_paths;
+};
+/* Turn every short syntax into the long one, in place (doc is owned). */
+int compose_normalize(struct cnorm *n, json_t *doc, struct berr **err);
+/* Short port syntax -> array of long-form objects. */
+int compose_parse_port(const char *spec, json_t *out, char **why);
+/* Short volume syntax -> long-form object. */
+json_t *compose_parse_volume(const char *spec, const char *workdir, bool resolve, char **why);
+/* Path helpers */
+char *compose_abs_path(const char *base, const char *p);

@@ -1,0 +1,388 @@
+/* Unit tests for the compose loader's pieces: YAML (typing, anchors,
+ * merge keys, tags, alias bombs, nesting), interpolation, .env files
+ * (including the compose-go fixtures and EXPECTED.json from
+ * ../shared/conformance when present), the schema validator and the merge
+ * rules. */
+#include "compose/internal.h"
+#include "util/cleanup.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fails;
+#define CHECK(cond, ...)                                                                                                  \
+	do {                                                                                                               \
+		if (!(cond)) {                                                                                             \
+			fails++;                                                                                           \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                             \
+			fprintf(stderr, __VA_ARGS__);                                                                      \
+			fputc('\n', stderr);                                                                               \
+		}                                                                                                          \
+	} while (0)
+
+static json_t *y(struct cmarks *m, const char *text, struct berr **err)
+{
+	json_t *v = NULL;
+	if (compose_yaml_parse(text, strlen(text), "t.yaml", m, &v, err) < 0)
+		return NULL;
+	return v;
+}
+
+static void test_yaml(void)
+{
+	struct cmarks *m = cmarks_new();
+	struct berr *e = NULL;
+	json_t *v = y(m, "a: yes\nb: on\nc: true\nd: 012\ne: 0x1f\nf: 1.5\ng: ~\nh: null\ni: '1'\nj: 1e3\nk: False\n80: x\n", &e);
+	CHECK(v, "parse: %s", e ? e->msg : "");
+	CHECK(json_is_string(json_object_get(v, "a")), "yes is a string");
+	CHECK(json_is_string(json_object_get(v, "b")), "on is a string");
+	CHECK(json_is_true(json_object_get(v, "c")), "true is a boolean");
+	CHECK(json_integer_value(json_object_get(v, "d")) == 10, "012 is octal, as compose-go reads it");
+	CHECK(json_integer_value(json_object_get(v, "e")) == 31, "0x1f");
+	CHECK(json_is_real(json_object_get(v, "f")), "1.5 float");
+	CHECK(json_is_null(json_object_get(v, "g")) && json_is_null(json_object_get(v, "h")), "nulls");
+	CHECK(json_is_string(json_object_get(v, "i")), "quoted stays a string");
+	CHECK(json_is_real(json_object_get(v, "j")), "1e3 float");
+	CHECK(json_is_false(json_object_get(v, "k")), "False");
+	CHECK(json_object_get(v, "80") != NULL, "numeric key is its text");
+	int line = 0;
+	cmarks_get(m, json_object_get(v, "f"), NULL, &line, NULL);
+	CHECK(line == 6, "line of f is 6, got %d", line);
+	json_decref(v);
+
+	/* anchors, aliases, merge keys (single and list; explicit keys win, earlier merges win) */
+	v = y(m, "x: &a {p: 1, q: 2}\ny: &b {q: 3, r: 4}\nz:\n  <<: [*a, *b]\n  p: 9\nw:\n  <<: *b\n", &e);
+	CHECK(v, "merge parse");
+	json_t *z = json_object_get(v, "z");
+	CHECK(json_integer_value(json_object_get(z, "p")) == 9, "explicit key wins");
+	CHECK(json_integer_value(json_object_get(z, "q")) == 2, "first merge source wins");
+	CHECK(json_integer_value(json_object_get(z, "r")) == 4, "second source fills");
+	CHECK(json_integer_value(json_object_get(json_object_get(v, "w"), "r")) == 4, "single merge");
+	json_decref(v);
+
+	/* tags */
+	v = y(m, "a: !reset []\nb: !override {x: 1}\n", &e);
+	unsigned fl = 0;
+	cmarks_get(m, json_object_get(v, "a"), NULL, NULL, &fl);
+	CHECK(fl & CM_RESET, "!reset flag");
+	cmarks_get(m, json_object_get(v, "b"), NULL, NULL, &fl);
+	CHECK(fl & CM_OVERRIDE, "!override flag");
+	json_decref(v);
+
+	/* errors: duplicate keys, unknown anchors, syntax with a line */
+	v = y(m, "a: 1\na: 2\n", &e);
+	CHECK(!v && e && strstr(e->msg, "t.yaml:2:") && strstr(e->msg, "already defined"), "duplicate key: %s",
+	      e ? e->msg : "");
+	berr_freep(&e);
+	v = y(m, "a: *nope\n", &e);
+	CHECK(!v && e && strstr(e->msg, "unknown anchor"), "unknown anchor");
+	berr_freep(&e);
+	v = y(m, "a:\n  b: [1,\n", &e);
+	CHECK(!v && e && strstr(e->msg, "t.yaml:"), "syntax error has file:line: %s", e ? e->msg : "");
+	berr_freep(&e);
+
+	/* billion laughs stops */
+	const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+			   "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+			   "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+			   "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n";
+	v = y(m, bomb, &e);
+	CHECK(!v && e && strstr(e->msg, "too large"), "alias bomb refused");
+	berr_freep(&e);
+	/* deep nesting stops */
+	struct sbuf deep = SBUF_INIT;
+	for (int i = 0; i < 500; i++)
+		sbuf_addc(&deep, '[');
+	for (int i = 0; i < 500; i++)
+		sbuf_addc(&deep, ']');
+	v = y(m, sbuf_str(&deep), &e);
+	CHECK(!v && e && strstr(e->msg, "nesting"), "deep nesting refused: %s", e ? e->msg : "");
+	berr_freep(&e);
+	sbuf_release(&deep);
+	cmarks_free(m);
+}
+
+static const char *obj_lookup(const char *name, void *ctx)
+{
+	return json_string_value(json_object_get((json_t *)ctx, name));
+}
+
+static void test_interp(void)
+{
+	json_t *env = json_pack("{ssssss}", "A", "a", "E", "", "N", "5");
+	json_t *warned = json_object();
+	json_t *warns = json_array();
+	struct cinterp ci = {.lookup = obj_lookup, .ctx = env, .warned = warned};
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{"$A", "a"}, {"${A}", "a"}, {"x${A}y", "xay"}, {"$$A", "$A"}, {"${U:-d}", "d"}, {"${E:-d}", "d"},
+		{"${E-d}", ""}, {"${U-d}", "d"}, {"${A:+r}", "r"}, {"${E:+r}", ""}, {"${E+r}", "r"}, {"${U+r}", ""},
+		{"${U:-${A}}", "a"}, {"${U:-${V:-deep}}", "deep"}, {"$U", ""}, {"${A}_${N}", "a_5"}, {"no vars", "no vars"},
+		{"${A:?must}", "a"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *r = NULL;
+		struct berr *e = NULL;
+		int rc = compose_interp_str(&ci, cases[i].in, &r, &e);
+		CHECK(rc == 0 && r && !strcmp(r, cases[i].out), "interp %s -> %s (got %s)", cases[i].in, cases[i].out,
+		      r ? r : e ? e->msg : "?");
+		free(r);
+		berr_free(e);
+	}
+	char *r = NULL;
+	struct berr *e = NULL;
+	CHECK(compose_interp_str(&ci, "${U:?it is needed}", &r, &e) < 0 && strstr(e->msg, "U") &&
+		      strstr(e->msg, "it is needed"),
+	      "${U:?err}");
+	berr_freep(&e);
+	CHECK(compose_interp_str(&ci, "${E?x}", &r, &e) == 0 && !strcmp(r, ""), "${E?x} set but empty is fine");
+	free(r);
+	CHECK(compose_interp_str(&ci, "${E:?x}", &r, &e) < 0, "${E:?x} empty fails");
+	berr_freep(&e);
+	CHECK(compose_interp_str(&ci, "a $ b", &r, &e) < 0 && strstr(e->msg, "invalid interpolation"), "lone $");
+	berr_freep(&e);
+	CHECK(compose_interp_str(&ci, "${A", &r, &e) < 0, "unclosed brace");
+	berr_freep(&e);
+	json_decref(env);
+	json_decref(warned);
+	json_decref(warns);
+}
+
+static char *shared_dir(void)
+{
+	const char *s = getenv("BERTH_SHARED");
+	if (s)
+		return strdup(s);
+	char buf[PATH_MAX];
+	/* __FILE__ is relative to the build dir or absolute */
+	_cleanup_free_ char *p = NULL;
+	if (asprintf(&p, "%s/../../../shared", __FILE__) < 0)
+		return NULL;
+	if (realpath(p, buf))
+		return strdup(buf);
+	static const char *const rel[] = {"../shared", "../../shared"};
+	for (size_t i = 0; i < ARRAY_SIZE(rel); i++)
+		if (realpath(rel[i], buf))
+			return strdup(buf);
+	return NULL;
+}
+
+static void test_dotenv(void)
+{
+	json_t *o = json_object();
+	struct berr *e = NULL;
+	const char *txt = "# c\nexport A=1\nB = 'x y' # c\nC=\"multi\nline\\n\"\nD=${A}-$A\nE=v # comment\nF=a#b\nG:yaml\n";
+	CHECK(compose_dotenv_parse(txt, strlen(txt), "t.env", NULL, NULL, o, &e) == 0, "dotenv parse: %s",
+	      e ? e->msg : "");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "A")) ?: "", "1"), "export");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "B")) ?: "", "x y"), "single quotes");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "C")) ?: "", "multi\nline\n"), "multi-line double");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "D")) ?: "", "1-1"), "earlier values");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "E")) ?: "", "v"), "comment");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "F")) ?: "", "a#b"), "# inside a value");
+	CHECK(!strcmp(json_string_value(json_object_get(o, "G")) ?: "", "yaml"), "yaml style");
+	json_decref(o);
+
+	_cleanup_free_ char *sh = shared_dir();
+	_cleanup_free_ char *dir = NULL, *exp = NULL;
+	if (!sh || asprintf(&dir, "%s/conformance/compose/compose-go/dotenv", sh) < 0 ||
+	    asprintf(&exp, "%s/EXPECTED.json", dir) < 0 || access(exp, R_OK) != 0) {
+		printf("# skip: dotenv conformance data not found\n");
+		return;
+	}
+	json_error_t je;
+	_cleanup_json_ json_t *expd = json_load_file(exp, 0, &je);
+	json_t *cases = json_object_get(expd, "cases");
+	size_t i, passed = 0;
+	json_t *c;
+	json_array_foreach(cases, i, c)
+	{
+		_cleanup_free_ char *f = NULL;
+		if (asprintf(&f, "%s/fixtures/%s", dir, json_string_value(json_object_get(c, "file"))) < 0)
+			continue;
+		json_t *res = json_object();
+		struct berr *e2 = NULL;
+		int rc = compose_dotenv_load(f, obj_lookup, json_object_get(c, "lookup_env"), res, &e2);
+		const char *want_err = json_string_value(json_object_get(c, "error_contains"));
+		bool ok;
+		if (want_err) {
+			ok = rc < 0 && strstr(e2->msg, want_err);
+		} else {
+			ok = rc == 0;
+			json_t *expv = json_object_get(c, "expected");
+			const char *k;
+			json_t *v;
+			json_object_foreach(expv, k, v) if (!json_equal(v, json_object_get(res, k))) ok = false;
+			if (!strcmp(json_string_value(json_object_get(c, "match")) ?: "", "exact") &&
+			    json_object_size(res) != json_object_size(expv))
+				ok = false;
+			size_t j;
+			json_t *a;
+			json_array_foreach(json_object_get(c, "absent"), j, a) if (json_object_get(res, json_string_value(a)))
+				ok = false;
+		}
+		if (ok)
+			passed++;
+		else {
+			char *got = json_dumps(res, JSON_COMPACT);
+			CHECK(ok, "dotenv case %zu (%s): got %s %s", i, json_string_value(json_object_get(c, "file")), got,
+			      e2 ? e2->msg : "");
+			free(got);
+		}
+		berr_free(e2);
+		json_decref(res);
+	}
+	printf("# dotenv conformance: %zu/%zu cases\n", passed, json_array_size(cases));
+}
+
+static void test_schema(void)
+{
+	struct berr *e = NULL;
+	json_t *schema = compose_schema(&e);
+	CHECK(schema, "embedded schema loads: %s", e ? e->msg : "");
+	if (!schema)
+		return;
+	struct cmarks *m = cmarks_new();
+	static const struct {
+		const char *doc;
+		const char *err; /* NULL: valid */
+	} cases[] = {
+		{"services:\n  web:\n    image: x\n    ports: [\"80:80\", 90]\n", NULL},
+		{"services:\n  web:\n    image: x\n    bogus: 1\n", "t.yaml:4: services.web: additional property \"bogus\""},
+		{"services:\n  web:\n    image: x\n    restart: ${R}\n    scale: ${N}\n", NULL},
+		{"services:\n  web:\n    image: 5\n", "services.web.image: must be a string"},
+		{"services:\n  web:\n    image: x\n    depends_on: [a, a]\n", "unique"},
+		{"x-any:\n  whatever: [1]\nservices:\n  w:\n    image: x\n    x-ext: {a: 1}\n", NULL},
+		{"services:\n  w:\n    image: x\n    ports:\n      - target: 80\n        published: {a: 1}\n", "services.w.ports[0]"},
+		{"services:\n  w:\n    image: x\n    healthcheck:\n      retries: {a: 1}\n", "services.w.healthcheck.retries"},
+		{"nope: 1\n", "additional property \"nope\""},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *d = y(m, cases[i].doc, &e);
+		CHECK(d, "schema case %zu parses", i);
+		int rc = compose_schema_validate(schema, d, m, "t.yaml", &e);
+		if (!cases[i].err)
+			CHECK(rc == 0, "schema case %zu valid: %s", i, e ? e->msg : "");
+		else
+			CHECK(rc < 0 && e && strstr(e->msg, cases[i].err), "schema case %zu: want %s got %s", i,
+			      cases[i].err, e ? e->msg : "(valid)");
+		berr_freep(&e);
+		json_decref(d);
+	}
+	/* the upstream schema (draft 2020-12 and draft-07) agree with ours on these */
+	_cleanup_free_ char *sh = shared_dir();
+	static const char *const ups[] = {"conformance/compose/compose-go/schema/compose-spec.json",
+					  "conformance/compose/compose-spec/schema/compose-spec.json"};
+	for (size_t u = 0; sh && u < ARRAY_SIZE(ups); u++) {
+		_cleanup_free_ char *p = NULL;
+		if (asprintf(&p, "%s/%s", sh, ups[u]) < 0 || access(p, R_OK) != 0)
+			continue;
+		json_error_t je;
+		json_t *up = json_load_file(p, 0, &je);
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+			json_t *d = y(m, cases[i].doc, &e);
+			int a = compose_schema_validate(schema, d, m, "t.yaml", &e);
+			berr_freep(&e);
+			int b = compose_schema_validate(up, d, m, "t.yaml", &e);
+			berr_freep(&e);
+			CHECK(a == b, "upstream schema %s disagrees on case %zu", ups[u], i);
+			json_decref(d);
+		}
+		json_decref(up);
+	}
+	cmarks_free(m);
+}
+
+static void test_merge(void)
+{
+	struct cmarks *m = cmarks_new();
+	struct berr *e = NULL;
+	json_t *a = y(m, "services:\n  web:\n    image: a\n    command: [x, y]\n    environment: [A=1, B=2]\n"
+			 "    ports: [\"80:80\"]\n    volumes: [\"./a:/data\", \"v:/v\"]\n    cap_add: [NET_ADMIN]\n"
+			 "    labels: {l: 1}\n    dns: 1.1.1.1\n",
+		      &e);
+	json_t *b = y(m, "services:\n  web:\n    image: b\n    command: z\n    environment: {B: 3, C: 4}\n"
+			 "    ports: [\"80:80\", \"81:81\"]\n    volumes: [\"./b:/data\"]\n    cap_add: [SYS_ADMIN]\n"
+			 "    labels: !reset {}\n    dns: 8.8.8.8\n",
+		      &e);
+	json_t *r = compose_merge(m, a, b);
+	json_t *w = json_object_get(json_object_get(r, "services"), "web");
+	CHECK(!strcmp(json_string_value(json_object_get(w, "image")), "b"), "scalar replaced");
+	CHECK(json_is_string(json_object_get(w, "command")), "command replaced whole");
+	json_t *env = json_object_get(w, "environment");
+	CHECK(json_is_object(env) && json_object_size(env) == 3 && json_integer_value(json_object_get(env, "B")) == 3,
+	      "environment merged as a mapping");
+	CHECK(json_array_size(json_object_get(w, "ports")) == 2, "ports de-duplicated");
+	json_t *vols = json_object_get(w, "volumes");
+	CHECK(json_array_size(vols) == 2 && !strcmp(json_string_value(json_array_get(vols, 0)), "./b:/data"),
+	      "volumes by target, later wins in place");
+	CHECK(json_array_size(json_object_get(w, "cap_add")) == 2, "sequences appended");
+	CHECK(!json_object_get(w, "labels"), "!reset removes");
+	CHECK(json_array_size(json_object_get(w, "dns")) == 2, "string-or-list appended");
+	json_decref(r);
+	json_decref(a);
+	json_decref(b);
+	a = y(m, "services:\n  w:\n    image: a\n    ports: [\"1:1\"]\n", &e);
+	b = y(m, "services:\n  w:\n    ports: !override [\"2:2\"]\n", &e);
+	r = compose_merge(m, a, b);
+	w = json_object_get(json_object_get(r, "services"), "w");
+	CHECK(json_array_size(json_object_get(w, "ports")) == 1, "!override replaces");
+	json_decref(r);
+	json_decref(a);
+	json_decref(b);
+	cmarks_free(m);
+}
+
+static void test_ports_volumes(void)
+{
+	json_t *out = json_array();
+	char *why = NULL;
+	CHECK(compose_parse_port("127.0.0.1:8000-8001:80-81/udp", out, &why) == 0 && json_array_size(out) == 2,
+	      "port range");
+	json_t *p1 = json_array_get(out, 1);
+	CHECK(json_integer_value(json_object_get(p1, "target")) == 81 &&
+		      !strcmp(json_string_value(json_object_get(p1, "published")), "8001"),
+	      "pairwise range");
+	CHECK(compose_parse_port("80:x", out, &why) < 0, "bad port");
+	free(why);
+	why = NULL;
+	CHECK(compose_parse_port("1-3:80-81", out, &why) < 0, "mismatched ranges");
+	free(why);
+	why = NULL;
+	json_decref(out);
+	json_t *v = compose_parse_volume("./x:/y:ro", "/p", true, &why);
+	CHECK(v && !strcmp(json_string_value(json_object_get(v, "source")), "/p/x") &&
+		      json_is_true(json_object_get(v, "read_only")),
+	      "bind volume");
+	json_decref(v);
+	v = compose_parse_volume("data:/y:bogus", "/p", true, &why);
+	CHECK(!v && why && strstr(why, "bogus"), "unknown volume option");
+	free(why);
+	why = NULL;
+	v = compose_parse_volume("a:relative", "/p", true, &why);
+	CHECK(!v, "relative target refused");
+	free(why);
+	char *a = compose_abs_path("/p/q", "../r/./s/");
+	CHECK(a && !strcmp(a, "/p/r/s"), "path cleaned: %s", a);
+	free(a);
+}
+
+int main(void)
+{
+	test_yaml();
+	test_interp();
+	test_dotenv();
+	test_schema();
+	test_merge();
+	test_ports_volumes();
+	if (fails) {
+		fprintf(stderr, "%d failures\n", fails);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
