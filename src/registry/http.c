@@ -442,6 +442,7 @@ int reg_client_new(const char *domain, struct reg_client **ret, struct berr **er
 /* ---- blob streams ---- */
 
 #define BLOB_BUF_MAX (4u << 20)
+#define BLOB_RETRIES 3
 
 struct reg_blob {
 	struct reg_client *c;
@@ -453,6 +454,8 @@ struct reg_blob {
 	char *buf;
 	size_t off, len, cap;
 	bool done, started, auth_retried, need_auth, paused;
+	bool resumed; /* this transfer asked for the rest (Range) */
+	int retries;
 	long status;
 	uint64_t got, size;
 	struct sbuf errbody;
@@ -461,6 +464,8 @@ struct reg_blob {
 	char ebuf[CURL_ERROR_SIZE];
 	struct timespec last_report;
 };
+
+static void blob_fail(struct reg_blob *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static size_t blob_header_cb(char *buf, size_t sz, size_t nm, void *ud)
 {
@@ -480,7 +485,12 @@ static size_t blob_write_cb(char *data, size_t sz, size_t nm, void *ud)
 	long st = 0;
 	curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &st);
 	b->status = st;
-	if (st != 200) {
+	if (b->resumed && st == 200) {
+		/* the server ignored the Range: the bytes so far are in the pipeline already */
+		blob_fail(b, "%s: the registry cannot resume the download (no Range support)", b->what);
+		return 0;
+	}
+	if (st != 200 && !(st == 206 && b->resumed)) {
 		if (st == 401 && !b->auth_retried && b->got == 0) {
 			b->need_auth = true;
 			return 0;
@@ -538,6 +548,12 @@ static int blob_start(struct reg_blob *b, struct berr **err)
 	_cleanup_free_ char *auth = reg_auth_header(b->c, b->scope);
 	if (auth)
 		b->hs = curl_slist_append(b->hs, auth);
+	b->resumed = b->got > 0;
+	if (b->resumed) {
+		char range[64];
+		snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)b->got);
+		b->hs = curl_slist_append(b->hs, range);
+	}
 	reg_curl_setup(b->c, b->h);
 	curl_easy_setopt(b->h, CURLOPT_URL, b->url);
 	curl_easy_setopt(b->h, CURLOPT_HTTPHEADER, b->hs);
@@ -581,7 +597,6 @@ int reg_blob_open(struct reg_client *c, const char *repo, const char *digest, ui
 	return 0;
 }
 
-static void blob_fail(struct reg_blob *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void blob_fail(struct reg_blob *b, const char *fmt, ...)
 {
 	if (b->error)
@@ -609,19 +624,28 @@ static int blob_finished(struct reg_blob *b, CURLcode rc)
 	}
 	if (b->error)
 		return -1;
+	if (rc != CURLE_OK && rc != CURLE_COULDNT_CONNECT && b->got > 0 && b->retries < BLOB_RETRIES) {
+		/* cut mid-blob: ask for the rest; every byte still goes through
+		 * the same digest, so a wrong resume cannot go unnoticed */
+		b->retries++;
+		struct berr *e = NULL;
+		if (blob_start(b, &e) == 0)
+			return 1;
+		berr_free(e);
+	}
 	if (rc != CURLE_OK) {
 		if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT)
 			blob_fail(b, "%s: cannot reach registry %s: %s", b->what, b->c->host,
 				  *b->ebuf ? b->ebuf : curl_easy_strerror(rc));
 		else
-			blob_fail(b, "%s: connection failed after %llu of %llu bytes: %s", b->what,
-				  (unsigned long long)b->got, (unsigned long long)b->size,
-				  *b->ebuf ? b->ebuf : curl_easy_strerror(rc));
+			blob_fail(b, "%s: connection failed after %llu of %llu bytes (%d resumes): %s",
+				  b->what, (unsigned long long)b->got, (unsigned long long)b->size,
+				  b->retries, *b->ebuf ? b->ebuf : curl_easy_strerror(rc));
 		return -1;
 	}
 	long st = 0;
 	curl_easy_getinfo(b->h, CURLINFO_RESPONSE_CODE, &st);
-	if (st != 200) {
+	if (st != 200 && !(st == 206 && b->resumed)) {
 		struct reg_req r = {.status = st, .body = b->errbody};
 		_cleanup_free_ char *t = reg_error_text(&r);
 		blob_fail(b, "%s: %s", b->what, t ? t : "error");

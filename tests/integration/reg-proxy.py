@@ -4,6 +4,7 @@
   reg-proxy.py LISTEN_PORT UPSTREAM_PORT MODE [ARG]
     MODE cut DIGEST     GET of that blob: headers and half the body, then
                         the connection is closed
+    MODE cutonce DIGEST the same, for the first GET of that blob only
     MODE badmanifest    GET of any manifest answers 200 with a body that
                         is not JSON
     MODE redirect       GET of any blob answers 307 to the registry itself
@@ -14,6 +15,7 @@ import http.client, http.server, socketserver, sys
 
 LISTEN, UP, MODE = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 ARG = sys.argv[4] if len(sys.argv) > 4 else ""
+CUT_DONE = False
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -43,7 +45,10 @@ class H(http.server.BaseHTTPRequestHandler):
         c.request(self.command, self.path, body, hdrs)
         r = c.getresponse()
         data = r.read()
-        cut = MODE == "cut" and self.command == "GET" and self.path.endswith("/blobs/" + ARG)
+        global CUT_DONE
+        cut = MODE in ("cut", "cutonce") and self.command == "GET" and self.path.endswith("/blobs/" + ARG)
+        if cut and MODE == "cutonce":
+            cut, CUT_DONE = not CUT_DONE, True
         self.send_response(r.status)
         for k, v in r.getheaders():
             if k.lower() not in ("connection", "transfer-encoding", "content-length"):

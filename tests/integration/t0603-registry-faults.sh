@@ -47,6 +47,11 @@ start_proxy cut "$big"
 fails "connection cut mid-blob" "127.0.0.1:$PROXY/app:v1: blob $big: connection failed after [0-9]+ of [0-9]+ bytes" \
 	b pull "127.0.0.1:$PROXY/app:v1"
 no_image "connection cut" "127.0.0.1:$PROXY/app:v1"
+# cut once: the download resumes where it stopped (Range) and verifies
+start_proxy cutonce "$big"
+check "one cut mid-blob is resumed" "$BERTH" --root "$T_DIR/root-resume" --runroot "$RUNROOT" pull "127.0.0.1:$PROXY/app:v1"
+is "resumed image is complete" "$("$BERTH" --root "$T_DIR/root-resume" images -q --no-trunc "127.0.0.1:$PROXY/app:v1")" \
+	"$(python3 -c 'import json,sys,urllib.request as u; r=u.Request(sys.argv[1], headers={"Accept": "application/vnd.oci.image.manifest.v1+json"}); print(json.load(u.urlopen(r))["config"]["digest"])' "http://$R/v2/app/manifests/v1")"
 check "rerun from the registry itself" b pull "$R/app:v1"
 like "rerun resumes: the small layer is not fetched again" "$OUT" ': Already exists'
 like "rerun fetches the big layer" "$OUT" "${big:7:12}: Pull complete"
