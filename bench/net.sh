@@ -182,6 +182,7 @@ cleanup() {
         # shellcheck disable=SC2086
         [ -z "$ids" ] || "${B[@]}" rm -f $ids >/dev/null 2>&1
         "${B[@]}" network rm "$NET" >/dev/null 2>&1
+        "${B[@]}" network prune -f >/dev/null 2>&1 # the idle default bridge too
     fi
     if [ "${#POD[@]}" -gt 0 ]; then
         "${POD[@]}" rm -af -t 0 >/dev/null 2>&1

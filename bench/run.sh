@@ -149,6 +149,8 @@ berth_rm_all() {
     ids=$("$BERTH" --root "$BR" --runroot "$BRR" ps -aq --no-trunc 2>/dev/null) || return 0
     # shellcheck disable=SC2086
     [ -z "$ids" ] || "$BERTH" --root "$BR" --runroot "$BRR" rm -f $ids >/dev/null 2>&1 || true
+    # the default bridge outlives the containers (as docker0 does)
+    "$BERTH" --root "$BR" --runroot "$BRR" network prune -f >/dev/null 2>&1 || true
 }
 podman_rm_all() {
     [ "${#POD[@]}" -gt 0 ] && [ -d "$STORE/podman-root" ] || return 0

@@ -1,46 +1,33 @@
 #!/usr/bin/env bash
-# berth's main job, end to end, as far as it goes today: build berth, make a
-# busybox image from Debian's busybox-static, import it, run containers from
-# it (foreground, detached with a healthcheck, exec, logs, stop, rm), and
-# save/load the image. Compose comes with a later issue; this script grows
-# with it.
+# berth's main job, end to end: install what is needed, build berth, make a
+# Debian base image (debootstrap, cached), then bring up the compose app in
+# examples/visits (Flask web + worker, PostgreSQL, Redis; images built from
+# Debian packages by berth's builder), check that it answers, and show how to
+# take it down. Uses berth's default store (/var/lib/berth) so that the
+# commands it prints work as they are.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/setup.sh" --test
+"$top/scripts/setup.sh"
 berth=$top/build/berth
-demo=${BERTH_DEMO_DIR:-/var/tmp/berth-demo}
-if [ -d "$demo/store" ]; then
-	"$berth" --root "$demo/store" rm -f demo-web demo-db >/dev/null 2>&1 || true
-	"$berth" --root "$demo/store" network rm demo-net >/dev/null 2>&1 || true
+if [ "$(readlink -f /usr/local/bin/berth 2>/dev/null)" != "$berth" ]; then
+	ln -sf "$berth" /usr/local/bin/berth
+	echo "demo: /usr/local/bin/berth -> $berth"
 fi
-rm -rf "$demo"
-mkdir -p "$demo"
-tar=$("$top/tests/fixtures/make.sh" "$demo/fixtures")
-b() { echo "+ berth $*"; "$berth" --root "$demo/store" "$@"; }
-b import -c 'CMD ["sh"]' "$tar" busybox:latest
-b images
-b run --rm busybox sh -c 'echo "hello from $(hostname), pid $$"; grep -E "^(CapEff|Seccomp)" /proc/self/status'
-b run -d --name demo-web --health-cmd 'test -f /tmp/ready' --health-interval 500ms \
-	busybox sh -c 'trap "echo bye; exit 0" TERM; echo started; touch /tmp/ready; while :; do sleep 0.2; done'
-sleep 1.5
-b ps
-b exec demo-web sh -c 'echo "exec in $(hostname): $(ls /tmp)"'
-b logs demo-web
-b stop demo-web
-b ps -a
-b inspect -f '{{.State.Status}} exit={{.State.ExitCode}} health={{.State.Health.Status}}' demo-web
-b rm demo-web
-# two containers on a user-defined network find each other by name
-"$berth" --root "$demo/store" rm -f demo-db >/dev/null 2>&1 || true
-"$berth" --root "$demo/store" network rm demo-net >/dev/null 2>&1 || true
-b network create demo-net
-b run -d --name demo-db --network demo-net --network-alias db busybox sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'
-b run --rm --network demo-net busybox sh -c 'nslookup db 2>/dev/null | grep -E "^(Name|Address)" | tail -n 2; ping -c 1 -W 2 demo-db | head -n 2'
-b network ls
-b rm -f demo-db
-b network rm demo-net
-b save -o "$demo/busybox.tar" busybox
-echo "+ berth --root $demo/store2 load -i $demo/busybox.tar"
-"$berth" --root "$demo/store2" load -i "$demo/busybox.tar"
-b system df
-echo "demo: stores under $demo (remove with: rm -rf $demo)"
+"$top/scripts/debian-base.sh"
+cd "$top/examples/visits"
+run() { echo "+ $*"; "$@"; }
+run berth compose up -d --wait --wait-timeout 300
+run berth compose ps
+for i in 1 2 3; do
+	page=$(curl -fsS --retry 20 --retry-delay 1 --retry-connrefused http://127.0.0.1:8080/)
+	echo "GET http://127.0.0.1:8080/ -> $(grep -o 'seen [0-9]* times' <<<"$page" || echo "$page" | head -n 3)"
+done
+sleep 2
+run berth compose logs --tail 5 worker
+cat <<MSG
+
+demo: the visits app is up at http://localhost:8080/ (project "visits").
+  see it:        cd $top/examples/visits && berth compose ps && berth compose logs -f
+  take it down:  cd $top/examples/visits && berth compose down   (add -v --rmi local to drop images too)
+  the runtime tour without compose: bash scripts/tour.sh
+MSG

@@ -74,3 +74,13 @@ struct brun {
  * changes. *ret_code gets the exit code on failure (-1: not run). */
 int brun_exec(struct image_store *is, struct ctr_store *cs, struct bprog *p, const struct brun *r,
 	      struct layer_stage *ret, int *ret_code, struct berr **err);
+
+/* ---- ADD URL (fetch.c) ---- */
+struct btar_opts;
+/* Download url into an unnamed temp file (*ret_fd), checked against
+ * checksum ("sha256:HEX") when given; ret_hex gets its sha256. */
+int bfetch_url(struct image_store *is, const char *url, const char *checksum, int *ret_fd, char ret_hex[65],
+	       int64_t *ret_mtime, struct berr **err);
+/* The one-file layer for it (dest: absolute; dest_dir: ends in '/'). */
+int bfetch_layer(struct image_store *is, int fd, const char *url, const char *dest, bool dest_dir, int64_t mtime,
+		 const struct btar_opts *o, struct layer_stage *ret, struct berr **err);

@@ -9,6 +9,7 @@
  * nothing changed therefore only re-derives keys, checks the context and
  * finds every image in the cache. */
 #include "build/bint.h"
+#include "build/btar.h"
 #include "build/ignore.h"
 #include "build/shlex.h"
 #include "image/image.h"
@@ -1103,8 +1104,8 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 			line_err(b, n, err, "source can't be a URL for COPY");
 			goto out;
 		}
-		if (add && (!strncmp(srcs[i], "http://", 7) || !strncmp(srcs[i], "https://", 8))) {
-			line_err(b, n, err, "ADD from a URL (%s) is not supported by berth yet", srcs[i]);
+		if (add && (!strncmp(srcs[i], "http://", 7) || !strncmp(srcs[i], "https://", 8)) && nsrcs > 1) {
+			line_err(b, n, err, "ADD of a URL takes one source (%s)", srcs[i]);
 			goto out;
 		}
 		if (add && !strncmp(srcs[i], "git@", 4)) {
@@ -1160,6 +1161,8 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 		c.ctxfd = -1;
 		c.src_lower = lowerdir_of(b, layers);
 		sbuf_addf(&keyt, "\n%s", from_id_text ? from_id_text : "");
+	} else if (add && nsrcs == 1 && (!strncmp(srcs[0], "http://", 7) || !strncmp(srcs[0], "https://", 8))) {
+		/* hashed after the download */
 	} else {
 		char hex[65];
 		if (bcopy_hash(&c, hex, err) < 0) {
@@ -1169,18 +1172,61 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 		}
 		sbuf_addf(&keyt, "\ncontent=%s", hex);
 	}
+	struct layer_stage ls = {0};
+	if (add && nsrcs == 1 && (!strncmp(srcs[0], "http://", 7) || !strncmp(srcs[0], "https://", 8))) {
+		/* downloaded every build; the cache key is the content */
+		int ufd = -1;
+		char hex[65];
+		int64_t mtime = 0;
+		if (bfetch_url(b->is, srcs[0], flag_val(n, "checksum"), &ufd, hex, &mtime, err) < 0) {
+			line_err(b, n, err, "ADD failed");
+			bprog_error(&b->prog, (*err)->msg);
+			goto out;
+		}
+		sbuf_addf(&keyt, "\nurl-content=%s mtime=%lld", hex, (long long)mtime);
+		key_step(s->key, sbuf_str(&keyt), NULL);
+		if (cache_hit(b, s, err)) {
+			close(ufd);
+			bprog_cached(&b->prog);
+			rc = 0;
+			goto out;
+		}
+		struct btar_opts bo = {.epoch = b->epoch, .chmod = c.chmod, .chmod_dirs = true};
+		if (chown) {
+			char *end;
+			unsigned long u = strtoul(chown, &end, 10), g = u;
+			if (*end == ':')
+				g = strtoul(end + 1, &end, 10);
+			if (*end || !*chown) {
+				close(ufd);
+				line_err(b, n, err, "ADD --chown=%s of a URL: give numeric ids", chown);
+				goto out;
+			}
+			bo.chown = true;
+			bo.uid = u;
+			bo.gid = g;
+		}
+		int r = bfetch_layer(b->is, ufd, srcs[0], dest, c.dest_dir, mtime, &bo, &ls, err);
+		close(ufd);
+		if (r < 0) {
+			line_err(b, n, err, "ADD failed");
+			bprog_error(&b->prog, (*err)->msg);
+			goto out;
+		}
+		goto commit;
+	}
 	key_step(s->key, sbuf_str(&keyt), NULL);
 	if (cache_hit(b, s, err)) {
 		bprog_cached(&b->prog);
 		rc = 0;
 		goto out;
 	}
-	struct layer_stage ls = {0};
 	if (bcopy_layer(b->is, &c, &ls, err) < 0) {
 		line_err(b, n, err, "%s failed", add ? "ADD" : "COPY");
 		bprog_error(&b->prog, (*err)->msg);
 		goto out;
 	}
+commit:
 	{
 		_cleanup_free_ char *hist = NULL;
 		if (asprintf(&hist, "%s # buildkit", title) < 0)

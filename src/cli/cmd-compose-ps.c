@@ -66,7 +66,7 @@ COMPOSE_CMD(ps)
 		return 0;
 	}
 	struct compose_ctrs cs;
-	if (compose_cli_ctrs(cc, sel, false, &cs) < 0)
+	if (compose_cli_ctrs(cc, sel, true, &cs) < 0)
 		return 1;
 	_cleanup_json_ json_t *rows = json_array();
 	for (size_t i = 0; i < cs.n; i++) {
@@ -110,7 +110,10 @@ COMPOSE_CMD(ps)
 		time_human_duration(difftime(now.tv_sec, created.tv_sec), hd, sizeof(hd));
 		snprintf(ago, sizeof(ago), "%s ago", hd);
 		char ports[1024] = "";
-		if (running) {
+		json_t *hcfg = json_object_get(cfg, "HostConfig");
+		/* only containers that publish ports have port rules to read */
+		if (running && (json_object_size(json_object_get(hcfg, "PortBindings")) ||
+				json_is_true(json_object_get(hcfg, "PublishAllPorts")))) {
 			json_t *pp = net_ctr_ports(cc->c->root, cc->c->runroot, c->id);
 			ports_format_ps(pp, ports, sizeof(ports));
 			json_decref(pp);

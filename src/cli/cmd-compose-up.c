@@ -1,6 +1,7 @@
 /* berth compose up / create: converge the project, then (up without -d)
  * follow every service's output until the containers stop or Ctrl-C. */
 #include "cli/compose.h"
+#include "compose/images.h"
 #include "runtime/lifecycle.h"
 #include "util/cleanup.h"
 
@@ -31,24 +32,33 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 	struct compose_logs_opts lo = {.follow = true, .tail = -1, .stop_when_all_exit = true};
 	_cleanup_json_ json_t *scale = json_object();
 	uo.scale = scale;
-	bool detach = !is_up, build = false, no_deps = false;
+	bool detach = !is_up, no_deps = false;
+	int build = COMPOSE_BUILD_AUTO;
+	const char *pull = NULL;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "dt:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'd': detach = true; break;
-		case O_BUILD: build = true; break;
-		case O_NOBUILD: case O_QUIETPULL: case O_ATTACHDEPS: break;
+		case O_BUILD:
+			if (build == COMPOSE_BUILD_NEVER)
+				goto build_conflict;
+			build = COMPOSE_BUILD_ALWAYS;
+			break;
+		case O_NOBUILD:
+			if (build == COMPOSE_BUILD_ALWAYS)
+				goto build_conflict;
+			build = COMPOSE_BUILD_NEVER;
+			break;
+		case O_QUIETPULL: cc->quiet_pull = true; break;
+		case O_ATTACHDEPS: break;
 		case O_PULL:
 			if (strcmp(optarg, "missing") && strcmp(optarg, "never") && strcmp(optarg, "always") &&
 			    strcmp(optarg, "build")) {
 				fprintf(stderr, "Error: invalid --pull option \"%s\"\n", optarg);
 				return 1;
 			}
-			if (!strcmp(optarg, "always")) {
-				fprintf(stderr, "Error: --pull always needs the registry client, which is not available yet\n");
-				return 1;
-			}
+			pull = optarg;
 			break;
 		case O_FORCE: uo.force_recreate = true; break;
 		case O_NORECREATE: uo.no_recreate = true; break;
@@ -90,10 +100,6 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 		fprintf(stderr, "Error: --abort-on-container-exit and --detach are incompatible\n");
 		return 1;
 	}
-	if (build) {
-		fprintf(stderr, "Error: --build: building is not available yet (the builder is not in this version of berth)\n");
-		return 1;
-	}
 	if (lo.exit_code_from && !json_object_get(json_object_get(cc->p->doc, "services"), lo.exit_code_from)) {
 		fprintf(stderr, "Error: no such service: %s\n", lo.exit_code_from);
 		return 1;
@@ -106,6 +112,13 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 			   &e) < 0)
 		return cli_fail(e);
 	uo.services = sel;
+	/* images first (after the graph is known good): nothing is created
+	 * when a build or a pull fails */
+	_cleanup_json_ json_t *waves = NULL;
+	if (compose_graph_waves(json_object_get(cc->p->doc, "services"), &waves, &e) < 0)
+		return cli_fail(e);
+	if (compose_cli_images(cc, sel, build, pull) < 0)
+		return 1;
 	/* attached: only what the containers print from now on */
 	clock_gettime(CLOCK_REALTIME, &lo.since_ts);
 	if (compose_up(&cc->e, &uo, &e) < 0)
@@ -155,6 +168,9 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 	free(ids);
 	compose_ctrs_release(&cs);
 	return code;
+build_conflict:
+	fprintf(stderr, "Error: --build and --no-build are incompatible\n");
+	return 1;
 }
 
 COMPOSE_CMD(up) { return up_or_create(cc, argc, argv, true); }

@@ -27,18 +27,6 @@ struct compose_sub {
 	bool needs_project;
 };
 
-static int not_yet(struct compose_cli *cc, int argc, char **argv)
-{
-	(void)cc;
-	(void)argc;
-	if (!strcmp(argv[0], "build") || !strcmp(argv[0], "pull") || !strcmp(argv[0], "push"))
-		fprintf(stderr, "Error: berth compose %s is not available yet (it needs the %s, which is not in this version of berth)\n",
-			argv[0], !strcmp(argv[0], "build") ? "builder" : "registry client");
-	else
-		fprintf(stderr, "Error: berth compose %s is not implemented in this version of berth yet\n", argv[0]);
-	return 1;
-}
-
 static const struct compose_sub subs[] = {
 	{"up", cmd_compose_up, "Create and start containers", true},
 	{"create", cmd_compose_create, "Creates containers for a service", true},
@@ -56,13 +44,13 @@ static const struct compose_sub subs[] = {
 	{"ls", cmd_compose_ls, "List running compose projects", false},
 	{"version", cmd_compose_version, "Show the Docker Compose version information", false},
 	{"config", cmd_compose_config, "Parse, resolve and render compose file in canonical format", false},
-	{"build", not_yet, "Build or rebuild services", false},
-	{"pull", not_yet, "Pull service images", false},
-	{"push", not_yet, "Push service images", false},
-	{"run", not_yet, "Run a one-off command on a service", false},
+	{"build", cmd_compose_build, "Build or rebuild services", true},
+	{"pull", cmd_compose_pull, "Pull service images", true},
+	{"push", cmd_compose_push, "Push service images", true},
+	{"run", cmd_compose_run, "Run a one-off command on a service", true},
 	{"top", cmd_compose_top, "Display the running processes", true},
 	{"port", cmd_compose_port, "Print the public port for a port binding", true},
-	{"images", not_yet, "List images used by the created containers", false},
+	{"images", cmd_compose_images, "List images used by the created containers", true},
 };
 
 static void usage(FILE *out)
@@ -127,12 +115,17 @@ int cmd_compose(struct cli *c, int argc, char **argv)
 	c->cmd = cmdname;
 	int sargc = argc - optind;
 	char **sargv = argv + optind;
-	for (int i = 1; i < sargc; i++)
+	bool passthrough = !strcmp(sub->name, "run") || !strcmp(sub->name, "exec");
+	for (int i = 1; i < sargc; i++) {
+		/* run/exec: what follows the service is the container's command */
+		if (passthrough && (sargv[i][0] != '-' || !strcmp(sargv[i], "--")))
+			break;
 		if (!strcmp(sargv[i], "--help") || !strcmp(sargv[i], "-h")) {
 			printf("\nUsage:  berth compose %s [OPTIONS] [SERVICE...]\n\n%s\n", sub->name, sub->summary);
 			rc = 0;
 			goto out;
 		}
+	}
 	if (sub->needs_project && compose_cli_load(&cc) < 0)
 		goto out;
 	rc = sub->fn(&cc, sargc, sargv);
@@ -193,7 +186,8 @@ void compose_cli_progress(void *ud, const char *kind, const char *name, const ch
 	bool done = !strcmp(status, "Created") || !strcmp(status, "Started") || !strcmp(status, "Stopped") ||
 		    !strcmp(status, "Removed") || !strcmp(status, "Running") || !strcmp(status, "Recreated") ||
 		    !strcmp(status, "Healthy") || !strcmp(status, "Killed") || !strcmp(status, "Paused") ||
-		    !strcmp(status, "Unpaused") || !strcmp(status, "Restarted");
+		    !strcmp(status, "Unpaused") || !strcmp(status, "Restarted") || !strcmp(status, "Built") ||
+		    !strcmp(status, "Pulled") || !strcmp(status, "Pushed") || !strcmp(status, "Skipped");
 	if (cc->tty) {
 		if (!done && strcmp(status, "Error"))
 			return; /* a terminal shows the outcome of each step */

@@ -31,7 +31,7 @@ enum {
 	O_HCMD, O_HINT, O_HTIMEOUT, O_HRETRIES, O_HSTART, O_HSTARTINT, O_NOHC, O_CAPADD, O_CAPDROP,
 	O_PRIV, O_SECOPT, O_RO, O_TMPFS, O_ULIMIT, O_SYSCTL, O_SHM, O_INIT, O_MEMSWAP, O_CPUS, O_PIDS,
 	O_CPUSET, O_LOGOPT, O_LOGDRIVER, O_GROUPADD, O_EXPOSE, O_PULL, O_PLATFORM, O_DOMAIN, O_SIGPROXY,
-	O_PUBLISH_ALL, O_MOUNT, O_NETALIAS, O_IP, O_DNS, O_DETACHKEYS, O_HELP,
+	O_PUBLISH_ALL, O_MOUNT, O_NETALIAS, O_IP, O_DNS, O_DETACHKEYS, O_HELP, O_ADDHOST,
 };
 
 static const struct option run_opts[] = {
@@ -57,6 +57,7 @@ static const struct option run_opts[] = {
 	{"net-alias", required_argument, 0, O_NETALIAS},
 	{"ip", required_argument, 0, O_IP},
 	{"dns", required_argument, 0, O_DNS},
+	{"add-host", required_argument, 0, O_ADDHOST},
 	{"health-cmd", required_argument, 0, O_HCMD},
 	{"health-interval", required_argument, 0, O_HINT},
 	{"health-timeout", required_argument, 0, O_HTIMEOUT},
@@ -430,6 +431,22 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			json_object_set_new(hc, "IPv4Address", json_string(optarg));
 			break;
 		}
+		case O_ADDHOST: {
+			/* HOST:IP or HOST=IP; IP may be host-gateway (resolved below) */
+			const char *sep = strpbrk(optarg, "=:");
+			struct ipam_addr ia;
+			if (!sep || sep == optarg ||
+			    (strcmp(sep + 1, "host-gateway") && ipam_addr_parse(sep + 1, &ia, &e) < 0)) {
+				berr_freep(&e);
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--add-host\" flag: want HOST:IP", optarg);
+				goto fail;
+			}
+			json_t *eh = json_object_get(hc, "ExtraHosts");
+			if (!eh)
+				json_object_set_new(hc, "ExtraHosts", eh = json_array());
+			json_array_append_new(eh, json_sprintf("%.*s:%s", (int)(sep - optarg), optarg, sep + 1));
+			break;
+		}
 		case O_DNS: {
 			struct ipam_addr ia;
 			if (ipam_addr_parse(optarg, &ia, &e) < 0) {
@@ -682,6 +699,16 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		if (net_load(c->root, !strcmp(netmode, "default") ? NET_DEFAULT_NAME : netmode, &nw, &e) < 0)
 			goto fail;
 		bool dflt = nw.is_default;
+		/* --add-host NAME:host-gateway: the network's gateway, the host's side */
+		size_t hi;
+		json_t *hv;
+		json_array_foreach(json_object_get(hc, "ExtraHosts"), hi, hv) {
+			const char *s = json_string_value(hv);
+			const char *colon = strchr(s, ':');
+			if (!strcmp(colon + 1, "host-gateway"))
+				json_array_set_new(json_object_get(hc, "ExtraHosts"), hi,
+						   json_sprintf("%.*s:%s", (int)(colon - s), s, nw.gateway));
+		}
 		net_release(&nw);
 		if (dflt && json_object_get(hc, "NetworkAliases")) {
 			berr_setc(&e, BERR_INVALID, "network-scoped alias is supported only for containers in user defined networks");
@@ -690,6 +717,15 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 	} else if (json_object_get(hc, "NetworkAliases") || json_object_get(hc, "IPv4Address")) {
 		berr_setc(&e, BERR_INVALID, "--network-alias and --ip need a bridge network (--network)");
 		goto fail;
+	} else if (json_object_get(hc, "ExtraHosts")) {
+		size_t hi;
+		json_t *hv;
+		json_array_foreach(json_object_get(hc, "ExtraHosts"), hi, hv) {
+			if (strstr(json_string_value(hv), ":host-gateway")) {
+				berr_setc(&e, BERR_INVALID, "--add-host %s: host-gateway needs a bridge network", json_string_value(hv));
+				goto fail;
+			}
+		}
 	}
 	/* published ports: a bridge network, host ports free now */
 	if (json_object_get(hc, "PortBindings") || json_is_true(json_object_get(hc, "PublishAllPorts"))) {

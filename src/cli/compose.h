@@ -16,6 +16,7 @@ struct compose_cli {
 	struct compose_project *p;
 	struct compose_engine e;
 	bool tty; /* stderr is a terminal: " ✔ Container x  Started" */
+	bool quiet_pull; /* --quiet-pull: no per-layer lines */
 };
 
 /* Load the project and open the stores; prints the error (exit code 1). */
@@ -44,6 +45,10 @@ struct compose_logs_opts {
 	int *ret_exit_code;
 };
 int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o);
+/* Build or pull what the selected services lack before containers are
+ * created (cmd-compose-build.c); prints the error. mode is enum
+ * compose_build_mode (compose/images.h), pull the --pull value or NULL. */
+int compose_cli_images(struct compose_cli *cc, json_t *services, int mode, const char *pull);
 
 #define COMPOSE_CMD(name) int cmd_compose_##name(struct compose_cli *cc, int argc, char **argv)
 COMPOSE_CMD(up);
@@ -64,5 +69,10 @@ COMPOSE_CMD(top);
 COMPOSE_CMD(port);
 COMPOSE_CMD(version);
 COMPOSE_CMD(config);
+COMPOSE_CMD(build);
+COMPOSE_CMD(pull);
+COMPOSE_CMD(push);
+COMPOSE_CMD(run);
+COMPOSE_CMD(images);
 
 #endif

@@ -144,6 +144,7 @@ static const struct cli_command commands[] = {
 	 "      --network-alias list     Add a network-scoped alias for the container\n"
 	 "      --ip string              IPv4 address (e.g., 172.30.100.104)\n"
 	 "      --dns list               Set custom DNS servers\n"
+	 "      --add-host list          Add a custom host-to-IP mapping (host:ip)\n"
 	 "      --health-cmd string      Command to run to check health\n"
 	 "      --health-interval, --health-timeout, --health-start-period, --health-start-interval duration\n"
 	 "      --health-retries int     Consecutive failures needed to report unhealthy\n"

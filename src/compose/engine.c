@@ -35,7 +35,11 @@ static int ctr_cmp(const void *a, const void *b)
 {
 	const struct compose_ctr *x = a, *y = b;
 	int c = strcmp(x->service, y->service);
-	return c ? c : x->number - y->number;
+	if (c)
+		return c;
+	if (x->oneoff != y->oneoff)
+		return x->oneoff ? 1 : -1; /* one-off containers after the service's own */
+	return x->number != y->number ? x->number - y->number : strcmp(x->name, y->name);
 }
 
 int compose_list_containers(struct ctr_store *cs, const char *project, bool oneoff, struct compose_ctrs *ret,
@@ -311,6 +315,91 @@ static int ensure_volumes(struct compose_engine *e, json_t *services, struct ber
 	return 0;
 }
 
+int compose_ensure_resources(struct compose_engine *e, json_t *services, struct berr **err)
+{
+	if (ensure_networks(e, services, err) < 0 || ensure_volumes(e, services, err) < 0)
+		return -1;
+	return 0;
+}
+
+int compose_resolve_host_gateway(struct compose_engine *e, json_t *req, struct berr **err)
+{
+	json_t *hc = json_object_get(req, "HostConfig");
+	json_t *eh = json_object_get(hc, "ExtraHosts");
+	size_t i;
+	json_t *v;
+	json_array_foreach(eh, i, v) {
+		const char *s = json_string_value(v);
+		const char *colon = s ? strchr(s, ':') : NULL;
+		if (!colon || strcmp(colon + 1, "host-gateway"))
+			continue;
+		const char *mode = jsonx_str(hc, "NetworkMode");
+		struct net nw;
+		if (!net_mode_is_network(mode))
+			return berr_setc(err, BERR_INVALID, "extra_hosts %s: host-gateway needs a bridge network", s);
+		if (net_load(e->root, !strcmp(mode, "default") ? NET_DEFAULT_NAME : mode, &nw, err) < 0)
+			return -1;
+		json_array_set_new(eh, i, json_sprintf("%.*s:%s", (int)(colon - s), s, nw.gateway));
+		net_release(&nw);
+	}
+	return 0;
+}
+
+int compose_connect_networks(struct compose_engine *e, const char *service, const char *id, bool aliases,
+			     struct berr **err)
+{
+	json_t *svc = json_object_get(json_object_get(e->p->doc, "services"), service);
+	json_t *nets = json_object_get(svc, "networks");
+	if (json_object_size(nets) < 2 || jsonx_str(svc, "network_mode"))
+		return 0;
+	const char *primary = compose_primary_network(svc);
+	/* the order docker compose connects them in: priority, then name */
+	_cleanup_json_ json_t *todo = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach(nets, k, v) if (strcmp(k, primary)) json_array_append_new(todo, json_string(k));
+	size_t n = json_array_size(todo);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			const char *a = json_string_value(json_array_get(todo, i)), *b = json_string_value(json_array_get(todo, j));
+			json_t *pa = json_object_get(json_object_get(nets, a), "priority"),
+			       *pb = json_object_get(json_object_get(nets, b), "priority");
+			json_int_t xa = json_integer_value(pa), xb = json_integer_value(pb);
+			if (xb > xa || (xb == xa && strcmp(b, a) < 0)) {
+				json_t *ta = json_incref(json_array_get(todo, i));
+				json_array_set(todo, i, json_array_get(todo, j));
+				json_array_set_new(todo, j, ta);
+			}
+		}
+	char dir[4200];
+	snprintf(dir, sizeof(dir), "%s/containers/%s", e->root, id);
+	int lk = ctr_lock(e->cs, id, err);
+	if (lk < 0)
+		return -1;
+	int rc = 0;
+	size_t i;
+	json_array_foreach(todo, i, v) {
+		const char *key = json_string_value(v);
+		json_t *ncfg = json_object_get(nets, key);
+		char buf[300];
+		const char *real = net_real_name(e, key, buf, sizeof(buf));
+		_cleanup_json_ json_t *al = json_array();
+		if (aliases) {
+			json_array_append_new(al, json_string(service));
+			size_t j;
+			json_t *a;
+			json_array_foreach(json_object_get(ncfg, "aliases"), j, a) if (json_is_string(a)) json_array_append(al, a);
+		}
+		_cleanup_json_ json_t *cfg = ctr_config(e->cs, id, err);
+		if (!cfg || net_connect(e->root, e->runroot, cfg, id, dir, 0, real, al, jsonx_str(ncfg, "ipv4_address"), err) < 0) {
+			rc = berr_wrap(err, "connecting to network %s", real);
+			break;
+		}
+	}
+	close(lk);
+	return rc;
+}
+
 /* ---- the plan ---- */
 
 enum act { A_KEEP, A_START, A_CREATE, A_RECREATE, A_REMOVE };
@@ -345,10 +434,9 @@ static int image_id_of(struct compose_engine *e, json_t *idx, const char *servic
 	berr_free(le);
 	if (json_object_get(svc, "build"))
 		return berr_setc(err, BERR_NOT_FOUND,
-				 "service \"%s\" needs image %s built from its build: section, and building is not available yet",
-				 service, img);
-	return berr_setc(err, BERR_NOT_FOUND,
-			 "service \"%s\": image %s not found locally (pulling from a registry is not available yet)", service, img);
+				 "service \"%s\": image %s has not been built (berth compose build %s)", service, img, service);
+	return berr_setc(err, BERR_NOT_FOUND, "service \"%s\": image %s not found locally (berth compose pull %s)",
+			 service, img, service);
 }
 
 static void plan_release(struct svcplan *sp, size_t n)
@@ -407,10 +495,17 @@ static int run_service(struct compose_engine *e, struct svcplan *sp, const struc
 			if (compose_service_request(e->p, sp->name, a->number, sp->hash, warns, &req, err) < 0)
 				return -1;
 			json_object_set_new(json_object_get(req, "Labels"), CL_IMAGE, json_string(sp->image_id));
+			if (compose_resolve_host_gateway(e, req, err) < 0)
+				return berr_wrap(err, "service \"%s\"", sp->name);
 			if (a->a == A_CREATE)
 				progress(e, "Container", name, "Creating");
 			if (ctr_create_from(e->cs, e->is, req, name, id, err) < 0) {
 				progress(e, "Container", name, "Error");
+				return berr_wrap(err, "creating container %s", name);
+			}
+			if (compose_connect_networks(e, sp->name, id, true, err) < 0) {
+				progress(e, "Container", name, "Error");
+				ctr_rm(e->cs, id, true, NULL);
 				return berr_wrap(err, "creating container %s", name);
 			}
 			progress(e, "Container", name, a->a == A_CREATE ? "Created" : "Recreated");
@@ -632,6 +727,44 @@ static int schedule(struct compose_engine *e, struct svcplan *sp, size_t n, cons
 	return rc;
 }
 
+int compose_wait_deps(struct compose_engine *e, const char *service, int timeout, struct berr **err)
+{
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	json_t *deps = json_object_get(json_object_get(svcs, service), "depends_on");
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		bool all = true;
+		const char *d;
+		json_t *dv;
+		json_object_foreach(deps, d, dv) {
+			if (!json_object_get(svcs, d))
+				continue;
+			struct svcplan dep = {.name = d, .state = 2, .errfd = -1};
+			struct berr *ce = NULL;
+			int m = condition_met(e, &dep, jsonx_str(dv, "condition"), &ce);
+			json_t *req = json_object_get(dv, "required");
+			if (m < 0 && req && !json_is_true(req)) {
+				berr_free(ce);
+				continue;
+			}
+			if (m < 0) {
+				*err = ce;
+				return berr_wrap(err, "service \"%s\"", service);
+			}
+			all = all && m == 1;
+		}
+		if (all)
+			return 0;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (timeout > 0 && now.tv_sec - t0.tv_sec >= timeout)
+			return berr_setc(err, BERR_GENERIC, "service \"%s\": timeout waiting for its dependencies", service);
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int wait_ready(struct compose_engine *e, json_t *services, int timeout, struct berr **err)
 {
 	struct timespec t0;
@@ -787,7 +920,7 @@ int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct
 		}
 		free(taken);
 	}
-	if (ensure_networks(e, o->services, err) < 0 || ensure_volumes(e, o->services, err) < 0)
+	if (compose_ensure_resources(e, o->services, err) < 0)
 		goto out;
 	fflush(stdout);
 	if (schedule(e, sp, n, o, err) < 0)

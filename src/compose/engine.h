@@ -125,6 +125,46 @@ int compose_down(struct compose_engine *e, const struct compose_down_opts *o, st
 int compose_select_ctrs(struct compose_engine *e, json_t *services, bool oneoff, struct compose_ctrs *ret,
 			struct berr **err);
 
+/* The network a service's containers join first (eth0, published ports):
+ * the highest priority, then the first name; "default" without networks. */
+const char *compose_primary_network(json_t *svc);
+/* Join a created container of service to the service's other networks
+ * (after the primary one of its create request), with the service name
+ * and the network's aliases when aliases is set. */
+int compose_connect_networks(struct compose_engine *e, const char *service, const char *id, bool aliases,
+			     struct berr **err);
+/* extra_hosts HOST:host-gateway in a create request: the gateway of its
+ * network (the host's side of the bridge). */
+int compose_resolve_host_gateway(struct compose_engine *e, json_t *req, struct berr **err);
+/* Create what the services need before their containers: networks and
+ * named volumes (external ones must exist). */
+int compose_ensure_resources(struct compose_engine *e, json_t *services, struct berr **err);
+
+/* Wait until the depends_on conditions of service hold for the
+ * dependencies that exist (service_started, service_healthy,
+ * service_completed_successfully); timeout in seconds (0: none). */
+int compose_wait_deps(struct compose_engine *e, const char *service, int timeout, struct berr **err);
+
+/* ---- one-off containers (compose run) ---- */
+struct compose_run_opts {
+	const char *service;
+	json_t *command;        /* array; NULL or empty: the service's */
+	const char *entrypoint; /* NULL: the service's; else split into words */
+	json_t *env;            /* array of "K=V" or "K" (from the environment) */
+	json_t *labels;         /* array of "K=V" */
+	const char *user, *workdir, *name;
+	json_t *volumes;        /* array of "SRC:DST[:MODE]" or "DST" */
+	json_t *ports;          /* array of -p specs */
+	bool service_ports, use_aliases, rm, tty, interactive;
+};
+/* Create the one-off container PROJECT-SERVICE-run-<12 hex> (or name),
+ * labelled oneoff=True, on the service's networks (aliases only with
+ * use_aliases), its published ports only with service_ports, no restart
+ * policy. Networks and volumes are created as needed. ret_name: caller
+ * frees. */
+int compose_run_create(struct compose_engine *e, const struct compose_run_opts *o, char ret_id[65], char **ret_name,
+		       struct berr **err);
+
 /* The image a service runs (image:, or PROJECT-SERVICE for build:). */
 char *compose_service_image(const struct compose_project *p, const char *service, json_t *svc);
 

@@ -18,6 +18,26 @@
 #include <string.h>
 #include <sys/stat.h>
 
+const char *compose_primary_network(json_t *svc)
+{
+	json_t *nets = json_object_get(svc, "networks");
+	if (!json_object_size(nets))
+		return "default";
+	/* the highest priority first, then the name order docker compose uses */
+	const char *first = NULL, *k;
+	json_t *v;
+	long best = -1;
+	json_object_foreach(nets, k, v) {
+		json_t *pv = json_object_get(v, "priority");
+		long pr = json_is_integer(pv) ? (long)json_integer_value(pv) : 0;
+		if (!first || pr > best || (pr == best && strcmp(k, first) < 0)) {
+			first = k;
+			best = pr;
+		}
+	}
+	return first;
+}
+
 int compose_service_replicas(json_t *svc)
 {
 	json_t *s = json_object_get(svc, "scale");
@@ -244,7 +264,7 @@ static const char *const known_keys[] = {
 	"image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
 	"networks", "network_mode", "depends_on", "healthcheck", "restart", "deploy", "scale", "container_name",
 	"hostname", "domainname", "user", "working_dir", "labels", "tmpfs", "read_only", "init", "stop_signal",
-	"stop_grace_period", "cap_add", "cap_drop", "privileged", "ulimits", "sysctls", "dns", "shm_size", "tty",
+	"stop_grace_period", "cap_add", "cap_drop", "privileged", "ulimits", "sysctls", "extra_hosts", "dns", "shm_size", "tty",
 	"stdin_open", "pull_policy", "profiles", "secrets", "configs", "logging", "security_opt", "group_add",
 	"mem_limit", "cpus", "pids_limit", "extends", "platform", "x-", NULL,
 };
@@ -408,27 +428,17 @@ static int map_network(const struct compose_project *p, const char *service, jso
 				 service, mode);
 	}
 	json_t *nets = json_object_get(svc, "networks");
-	const char *first = NULL;
-	json_t *ncfg = NULL;
-	if (!json_object_size(nets)) {
-		first = "default";
-	} else {
-		/* the highest priority first, then the name order docker compose uses */
-		const char *k;
-		json_t *v;
-		long best = -1;
-		json_object_foreach(nets, k, v) {
-			long pr = json_is_integer(json_object_get(v, "priority")) ? (long)json_integer_value(json_object_get(v, "priority")) : 0;
-			if (!first || pr > best || (pr == best && strcmp(k, first) < 0)) {
-				first = k;
-				best = pr;
-				ncfg = v;
-			}
-		}
-		if (json_object_size(nets) > 1)
-			warnf(warnings, service,
-			      "berth attaches a container to one network; using \"%s\", the other networks are ignored", first);
+	const char *nk;
+	json_t *nv;
+	json_object_foreach(nets, nk, nv) {
+		if (strcmp(nk, "default") && !json_object_get(json_object_get(p->doc, "networks"), nk))
+			return berr_setc(err, BERR_INVALID, "service \"%s\" refers to undefined network %s: invalid compose project",
+					 service, nk);
+		if (jsonx_str(nv, "ipv6_address"))
+			warnf(warnings, service, "networks.%s.ipv6_address is not supported by berth and is ignored", nk);
 	}
+	const char *first = compose_primary_network(svc);
+	json_t *ncfg = json_object_get(nets, first);
 	json_t *topnet = json_object_get(json_object_get(p->doc, "networks"), first);
 	const char *real = jsonx_str(topnet, "name");
 	char dflt[300];
@@ -451,8 +461,49 @@ static int map_network(const struct compose_project *p, const char *service, jso
 	const char *ip = jsonx_str(ncfg, "ipv4_address");
 	if (ip)
 		json_object_set_new(hc, "IPv4Address", json_string(ip));
-	if (jsonx_str(ncfg, "ipv6_address"))
-		warnf(warnings, service, "ipv6_address is not supported by berth and is ignored");
+	return 0;
+}
+
+/* extra_hosts: ["host:ip" | "host=ip"] or {"host": "ip" | ["ip", ...]} to
+ * Docker's HostConfig.ExtraHosts ["host:ip"]. */
+static int add_host(const char *service, const char *host, const char *ip, json_t *out, struct berr **err)
+{
+	while (*ip == ' ')
+		ip++;
+	if (!*host || !*ip || strchr(host, ' ') || strchr(host, '\t'))
+		return berr_setc(err, BERR_INVALID, "service \"%s\": extra_hosts: invalid entry \"%s:%s\"", service, host, ip);
+	json_array_append_new(out, json_sprintf("%s:%s", host, ip));
+	return 0;
+}
+
+static int map_extra_hosts(const char *service, json_t *svc, json_t *hc, struct berr **err)
+{
+	json_t *eh = json_object_get(svc, "extra_hosts");
+	if (!eh || json_is_null(eh))
+		return 0;
+	json_t *out = json_array();
+	json_object_set_new(hc, "ExtraHosts", out);
+	size_t i;
+	json_t *v;
+	json_array_foreach(eh, i, v) {
+		const char *s = json_string_value(v);
+		const char *sep = s ? strpbrk(s, "=:") : NULL;
+		if (!sep)
+			return berr_setc(err, BERR_INVALID, "service \"%s\": extra_hosts[%zu]: want HOST:IP or HOST=IP", service, i);
+		_cleanup_free_ char *h = strndup(s, (size_t)(sep - s));
+		if (add_host(service, h, sep + 1, out, err) < 0)
+			return -1;
+	}
+	const char *k;
+	json_object_foreach(eh, k, v) {
+		if (json_is_string(v)) {
+			if (add_host(service, k, json_string_value(v), out, err) < 0)
+				return -1;
+			continue;
+		}
+		json_t *a;
+		json_array_foreach(v, i, a) if (json_is_string(a) && add_host(service, k, json_string_value(a), out, err) < 0) return -1;
+	}
 	return 0;
 }
 
@@ -768,8 +819,8 @@ int compose_service_request(const struct compose_project *p, const char *service
 		}
 		json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:o}", "Type", "json-file", "Config", opts));
 	}
-	if (json_object_get(svc, "extra_hosts"))
-		warnf(warnings, service, "extra_hosts is not supported by berth yet and is ignored");
+	if (map_extra_hosts(service, svc, hc, err) < 0)
+		return -1;
 	if (map_restart(service, svc, hc, err) < 0 || map_resources(service, svc, hc, warnings, err) < 0 ||
 	    map_health(service, svc, req, err) < 0 || map_network(p, service, svc, hc, warnings, err) < 0 ||
 	    map_ports(service, svc, req, hc, err) < 0 || map_volumes(p, service, svc, req, hc, warnings, err) < 0)

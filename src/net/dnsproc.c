@@ -100,6 +100,8 @@ static bool linger_over(const char *dir, const char *records, struct timespec *i
 	char lp[4200];
 	snprintf(lp, sizeof(lp), "%s/lock", dir);
 	int fd = open(lp, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return true; /* the network's run dir is gone (network removed, run root deleted) */
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (fd >= 0)
 			close(fd);

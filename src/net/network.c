@@ -199,11 +199,12 @@ static int host_lock(struct berr **err)
 
 /* ---- the host-wide bridge registry ----
  *
- * NET_BRIDGES_DIR/<bridge>: {"Root", "Network", "Subnet"} of every bridge
+ * NET_BRIDGES_DIR/<bridge>: {"Root", "Network", "Subnet", "MountNS"} of every bridge
  * berth set up, written (host lock held) before the bridge exists and
  * removed after it is gone. A bridge whose store no longer has that
  * network (a killed `network create`, a store deleted with rm -rf) is
- * stale: sweep_stale_bridges removes it, its rules and its entry. */
+ * stale: sweep_stale_bridges removes it, its rules and its entry. Only
+ * entries made in the sweeper's own mount namespace are judged. */
 
 static bool bridge_name_ok(const char *b)
 {
@@ -216,6 +217,15 @@ static bool bridge_name_ok(const char *b)
 	return true;
 }
 
+/* "mnt:[INODE]" of the calling process: a store path only means something
+ * in the mount namespace it was seen in (a store mounted in a private
+ * namespace is invisible from the host's, not gone). */
+static void mntns_id(char out[64])
+{
+	ssize_t k = readlink("/proc/self/ns/mnt", out, 63);
+	out[k > 0 ? k : 0] = 0;
+}
+
 static int reg_add(const char *root, struct net *n, struct berr **err)
 {
 	if (fs_mkdir_p(NET_BRIDGES_DIR, 0700, err) < 0)
@@ -226,7 +236,10 @@ static int reg_add(const char *root, struct net *n, struct berr **err)
 	char rp[PATH_MAX];
 	if (!realpath(root, rp))
 		snprintf(rp, sizeof(rp), "%s", root);
-	_cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s}", "Root", rp, "Network", n->id, "Subnet", n->subnet);
+	char mns[64];
+	mntns_id(mns);
+	_cleanup_json_ json_t *j =
+		json_pack("{s:s, s:s, s:s, s:s}", "Root", rp, "Network", n->id, "Subnet", n->subnet, "MountNS", mns);
 	_cleanup_free_ char *txt = jsonx_dumps(j, 0);
 	if (!txt)
 		return berr_set(err, ENOMEM, "registering bridge %s", n->bridge);
@@ -284,17 +297,20 @@ static int sweep_stale_bridges(void)
 	if (!d)
 		return 0;
 	int gone = 0;
+	char mns[64];
+	mntns_id(mns);
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !bridge_name_ok(de->d_name))
 			continue;
 		_cleanup_json_ json_t *j = jsonx_load_at(dirfd(d), de->d_name, 1 << 16, NULL);
 		const char *root = jsonx_str(j, "Root"), *nid = jsonx_str(j, "Network");
+		const char *ens = jsonx_str(j, "MountNS");
 		if (j && (!root || !nid)) {
 			reg_del(de->d_name); /* corrupt entry: forget it, touch nothing */
 			continue;
 		}
-		if (!j || reg_owner_alive(root, nid, de->d_name))
+		if (!j || (ens && strcmp(ens, mns)) || reg_owner_alive(root, nid, de->d_name))
 			continue;
 		bridge_purge(de->d_name);
 		gone++;

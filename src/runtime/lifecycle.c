@@ -108,11 +108,28 @@ static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 	bool host = nm && !strcmp(nm, "host");
 	char buf[8192];
 	int n;
+	/* --add-host entries ("HOST:IP") follow the base lines, as in Docker */
+	struct sbuf extra = SBUF_INIT;
+	size_t ei;
+	json_t *ev;
+	json_array_foreach(json_object_get(json_object_get(cfg, "HostConfig"), "ExtraHosts"), ei, ev) {
+		const char *hv = json_string_value(ev);
+		const char *colon = hv ? strchr(hv, ':') : NULL;
+		if (colon)
+			sbuf_addf(&extra, "%s\t%.*s\n", colon + 1, (int)(colon - hv), hv);
+	}
 	if (host) {
 		_cleanup_free_ char *h = NULL;
 		size_t len = 0;
-		if (fs_read_file_at(AT_FDCWD, "/etc/hosts", 1 << 20, &h, &len, NULL) == 0)
-			put_file(dfd, "hosts", h, len);
+		if (fs_read_file_at(AT_FDCWD, "/etc/hosts", 1 << 20, &h, &len, NULL) == 0) {
+			struct sbuf all = SBUF_INIT;
+			sbuf_add(&all, h, len);
+			if (len && h[len - 1] != '\n')
+				sbuf_addc(&all, '\n');
+			sbuf_add(&all, extra.s, extra.len);
+			put_file(dfd, "hosts", all.s, all.len);
+			sbuf_release(&all);
+		}
 		char host_name[256] = "";
 		gethostname(host_name, sizeof(host_name) - 1);
 		n = snprintf(buf, sizeof(buf), "%s\n", host_name);
@@ -120,11 +137,13 @@ static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 	} else {
 		n = snprintf(buf, sizeof(buf),
 			     "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-			     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n");
-		put_file(dfd, "hosts", buf, (size_t)n);
+			     "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n%s",
+			     extra.len ? sbuf_str(&extra) : "");
+		put_file(dfd, "hosts", buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 		n = snprintf(buf, sizeof(buf), "%s\n", hn ? hn : "");
 		put_file(dfd, "hostname", buf, (size_t)n);
 	}
+	sbuf_release(&extra);
 	/* resolv.conf: the host's, without loopback resolvers the container
 	 * cannot reach (Docker falls back to public DNS when none is left) */
 	_cleanup_free_ char *rc = NULL;

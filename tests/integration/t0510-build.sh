@@ -120,6 +120,22 @@ check "context as a tar on stdin" sh -c "tar -C '$T_DIR/tarctx' -cz . | '$BERTH'
 check "it runs" b run --rm --network none fromtar cat /f
 is "stdin tar content" "$OUT" in-tar
 
+# ---- ADD of a URL (a local HTTP server), with --checksum ----
+mkdir -p "$T_DIR/www" && echo served >"$T_DIR/www/data.txt"
+port=$((20000 + RANDOM % 20000))
+(cd "$T_DIR/www" && exec python3 -m http.server "$port" --bind 127.0.0.1 >/dev/null 2>&1) &
+www_pid=$!
+trap 'kill $www_pid 2>/dev/null; t_cleanup' EXIT
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+sum=$(sha256sum "$T_DIR/www/data.txt" | cut -d' ' -f1)
+printf 'FROM busybox\nADD --checksum=sha256:%s http://127.0.0.1:%s/data.txt /srv/\n' "$sum" "$port" >"$T_DIR/Dockerfile.url"
+check "ADD URL with --checksum" env -u http_proxy -u HTTP_PROXY "$BERTH" --root "$ROOT" --runroot "$RUNROOT" build --network none -t fromurl -f "$T_DIR/Dockerfile.url" "$C"
+check "the downloaded file" b run --rm --network none fromurl sh -c 'stat -c %a /srv/data.txt; cat /srv/data.txt'
+is "mode 600 and content" "$OUT" $'600\nserved'
+printf 'FROM busybox\nADD --checksum=sha256:%064d http://127.0.0.1:%s/data.txt /srv/\n' 0 "$port" >"$T_DIR/Dockerfile.url"
+fails "ADD URL with a wrong checksum" 'Dockerfile:2: ADD failed: .*checksum mismatch' env -u http_proxy -u HTTP_PROXY "$BERTH" --root "$ROOT" --runroot "$RUNROOT" build --network none -f "$T_DIR/Dockerfile.url" "$C"
+kill "$www_pid" 2>/dev/null
+
 # ---- reproducible with SOURCE_DATE_EPOCH ----
 cat >"$T_DIR/Dockerfile.repro" <<'EOF'
 FROM busybox
@@ -145,7 +161,7 @@ like "rmi says Deleted" "$OUT" 'Deleted: sha256:'
 is "images hides the cache" "$(b images -q --filter reference=built 2>&1)" ""
 check "rebuild after rmi" b build --network none --build-arg GREETING=hey -t built:1 "$C"
 if grep -Eq '^#[0-9]+ [0-9.]+ ' <<<"$OUT"; then notok "rmi dropped the cache"; else ok "cache survived rmi"; fi
-b rmi built:1 fromstdin fromtar obbase obchild >/dev/null 2>&1
+b rmi built:1 fromstdin fromtar fromurl obbase obchild >/dev/null 2>&1
 check "builder prune -a -f" b builder prune -a -f
 like "reports the space" "$OUT" '^Total:'
 left=$(ls "$ROOT/layers" | wc -l)

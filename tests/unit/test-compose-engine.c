@@ -138,8 +138,44 @@ static void test_request(void)
 	json_decref(p.doc);
 }
 
+/* several networks: the primary by priority then name, no warning (the
+ * others are joined after create); extra_hosts in both forms; bad input */
+static void test_networks_hosts(void)
+{
+	struct compose_project p = {.name = "proj", .working_dir = "/srv/proj"};
+	p.doc = J("{\"name\":\"proj\",\"services\":{\"web\":{\"image\":\"busybox\","
+		  "\"networks\":{\"zeta\":{\"priority\":5},\"alpha\":null,\"beta\":{\"aliases\":[\"b\"]}},"
+		  "\"extra_hosts\":[\"a:10.0.0.1\",\"b=10.0.0.2\"]}},"
+		  "\"networks\":{\"zeta\":{},\"alpha\":{},\"beta\":{}}}");
+	json_t *svc = json_object_get(json_object_get(p.doc, "services"), "web");
+	CHECK_STR(compose_primary_network(svc), "zeta", "the highest priority network is the primary one");
+	json_object_set_new(json_object_get(json_object_get(svc, "networks"), "zeta"), "priority", json_integer(0));
+	CHECK_STR(compose_primary_network(svc), "alpha", "equal priorities: the first name");
+	json_t *warns = json_array(), *req = NULL;
+	struct berr *e = NULL;
+	int r = compose_service_request(&p, "web", 1, "abc", warns, &req, &e);
+	CHECK(r == 0 && json_array_size(warns) == 0, "several networks: no warning %s", e ? e->msg : "");
+	char *eh = jsonx_dumps(json_object_get(json_object_get(req, "HostConfig"), "ExtraHosts"), 0);
+	CHECK_STR(eh, "[\"a:10.0.0.1\",\"b:10.0.0.2\"]", "extra_hosts as HOST:IP");
+	free(eh);
+	json_decref(req);
+	req = NULL;
+	json_object_set_new(json_object_get(svc, "networks"), "nowhere", json_null());
+	CHECK(compose_service_request(&p, "web", 1, "abc", warns, &req, &e) < 0 && strstr(e->msg, "undefined network nowhere"),
+	      "an undefined second network is an error");
+	berr_freep(&e);
+	json_object_del(json_object_get(svc, "networks"), "nowhere");
+	json_object_set_new(svc, "extra_hosts", J("[\"nohost\"]"));
+	CHECK(compose_service_request(&p, "web", 1, "abc", warns, &req, &e) < 0 && strstr(e->msg, "extra_hosts[0]"),
+	      "an extra_hosts entry without an IP is an error");
+	berr_freep(&e);
+	json_decref(warns);
+	json_decref(p.doc);
+}
+
 int main(void)
 {
+	test_networks_hosts();
 	test_graph();
 	test_select();
 	test_hash();
