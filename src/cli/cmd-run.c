@@ -406,12 +406,6 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			break;
 		}
 		case O_NETWORK:
-			if (!strncmp(optarg, "container:", 10)) {
-				berr_setc(&e, BERR_INVALID,
-					  "--network %s: sharing another container's network is not supported in this version",
-					  optarg);
-				goto fail;
-			}
 			json_object_set_new(hc, "NetworkMode", json_string(optarg));
 			break;
 		case O_NETALIAS: {
@@ -754,6 +748,29 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		char hn[256] = "";
 		if (!jsonx_str(req, "Hostname") && gethostname(hn, sizeof(hn) - 1) == 0 && *hn)
 			json_object_set_new(req, "Hostname", json_string(hn));
+	}
+	if (netmode && !strncmp(netmode, "container:", 10)) {
+		/* share a container's network namespace; /etc/hosts, resolv.conf
+		 * and the hostname are that container's (start copies them) */
+		if (jsonx_str(req, "Hostname")) {
+			berr_setc(&e, BERR_INVALID, "conflicting options: hostname and the network mode");
+			goto fail;
+		}
+		struct ctr_store *cs = cli_ctr_store(c);
+		char nid[65];
+		if (!cs) {
+			berr_setc(&e, 0, "--network %s: cannot open the container store", netmode);
+			goto fail;
+		}
+		if (ctr_resolve(cs, netmode + 10, nid, &e) < 0)
+			goto fail;
+		_cleanup_json_ json_t *ncfg = ctr_config(cs, nid, &e);
+		if (!ncfg)
+			goto fail;
+		const char *nhn = jsonx_str(json_object_get(ncfg, "Config"), "Hostname");
+		if (nhn)
+			json_object_set_new(req, "Hostname", json_string(nhn));
+		json_object_set_new(hc, "NetworkMode", json_sprintf("container:%s", nid));
 	}
 	json_object_set_new(hc, "AutoRemove", json_boolean(f->rm));
 	json_object_set_new(req, "Image", json_string(argv[optind]));

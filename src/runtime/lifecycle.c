@@ -108,6 +108,18 @@ static void write_etc_files(struct ctr_store *s, const char *id, json_t *cfg)
 	bool host = nm && !strcmp(nm, "host");
 	char buf[8192];
 	int n;
+	if (nm && !strncmp(nm, "container:", 10)) {
+		/* a shared network namespace shares the name files too */
+		_cleanup_close_ int tfd = ctr_dirfd(s, nm + 10);
+		static const char *const files[] = {"hosts", "resolv.conf", "hostname"};
+		for (size_t i = 0; tfd >= 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+			_cleanup_free_ char *data = NULL;
+			size_t len = 0;
+			if (fs_read_file_at(tfd, files[i], 1 << 20, &data, &len, NULL) == 0)
+				put_file(dfd, files[i], data, len);
+		}
+		return;
+	}
 	/* --add-host entries ("HOST:IP") follow the base lines, as in Docker */
 	struct sbuf extra = SBUF_INIT;
 	size_t ei;

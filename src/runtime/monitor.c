@@ -4,6 +4,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/health.h"
 #include "runtime/init.h"
+#include "runtime/lifecycle.h"
 #include "runtime/logs.h"
 #include "runtime/plan.h"
 #include "runtime/volume.h"
@@ -188,6 +189,28 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		snprintf(msg, msglen, "creating pipes: %s", strerror(errno));
 		return 125;
 	}
+	/* --network container:ID: join that container's network namespace,
+	 * which must be running now (as Docker requires). */
+	_cleanup_close_ int joinfd = -1;
+	if (m->plan->net_container) {
+		struct berr *je = NULL;
+		_cleanup_json_ json_t *ts = ctr_state(m->s, m->plan->net_container, &je);
+		if (!ts || !ctr_is_running(ts)) {
+			snprintf(msg, msglen, "cannot join network of a non running container: %.12s",
+				 m->plan->net_container);
+			berr_free(je);
+			return 125;
+		}
+		char nspath[64];
+		snprintf(nspath, sizeof(nspath), "/proc/%lld/ns/net",
+			 (long long)json_integer_value(json_object_get(ts, "Pid")));
+		joinfd = open(nspath, O_RDONLY | O_CLOEXEC);
+		if (joinfd < 0) {
+			snprintf(msg, msglen, "joining the network of container %.12s: %s", m->plan->net_container,
+				 strerror(errno));
+			return 125;
+		}
+	}
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | SIGCHLD;
 	if (m->plan->new_net)
 		flags |= CLONE_NEWNET;
@@ -209,6 +232,8 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		for (int sig = 1; sig < NSIG; sig++)
 			signal(sig, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, 0);
+		if (joinfd >= 0 && setns(joinfd, CLONE_NEWNET) < 0)
+			_exit(125);
 		int in = -1, out, er;
 		if (m->tty) {
 			setsid();

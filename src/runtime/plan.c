@@ -212,8 +212,10 @@ int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **e
 	const char *hn = jsonx_str(c, "Hostname");
 	p->hostname = strdup(hn ? hn : "");
 	const char *nm = jsonx_str(hc, "NetworkMode");
-	p->new_net = !(nm && !strcmp(nm, "host"));
-	p->new_uts = p->new_net;
+	p->new_net = !(nm && (!strcmp(nm, "host") || !strncmp(nm, "container:", 10)));
+	p->new_uts = !(nm && !strcmp(nm, "host"));
+	if (nm && !strncmp(nm, "container:", 10))
+		p->net_container = strdup(nm + 10);
 	p->shm_size = json_integer_value(json_object_get(hc, "ShmSize"));
 	if (p->shm_size <= 0)
 		p->shm_size = 64 << 20;
@@ -371,6 +373,7 @@ void plan_free(struct plan *p)
 	free(p->lowerdir);
 	free(p->ctr_dir);
 	free(p->hostname);
+	free(p->net_container);
 	for (size_t i = 0; i < p->nmounts; i++) {
 		free(p->mounts[i].source);
 		free(p->mounts[i].target);

@@ -52,7 +52,8 @@ struct plan {
 	bool readonly_root;
 	bool privileged;
 	char *hostname;
-	bool new_net;      /* false for --network host */
+	bool new_net;      /* false for --network host and container:ID */
+	char *net_container; /* --network container:ID: the ID whose netns to join, else NULL */
 	bool new_uts;
 	int64_t shm_size;
 	struct pmount *mounts;
