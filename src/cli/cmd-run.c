@@ -764,13 +764,6 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		}
 		if (ctr_resolve(cs, netmode + 10, nid, &e) < 0)
 			goto fail;
-		_cleanup_json_ json_t *ncfg = ctr_config(cs, nid, &e);
-		if (!ncfg)
-			goto fail;
-		const char *nhn = jsonx_str(json_object_get(ncfg, "Config"), "Hostname");
-		if (nhn)
-			json_object_set_new(req, "Hostname", json_string(nhn));
-		json_object_set_new(hc, "NetworkMode", json_sprintf("container:%s", nid));
 	}
 	json_object_set_new(hc, "AutoRemove", json_boolean(f->rm));
 	json_object_set_new(req, "Image", json_string(argv[optind]));

@@ -632,6 +632,16 @@ static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr
 		if (nm && !strncmp(nm, "service:", 8) && !json_object_get(svcs, nm + 8))
 			return berr_setc(err, BERR_INVALID, "%sservice \"%s\" uses network_mode of undefined service \"%s\"",
 					 where, name, nm + 8);
+		if (nm && !strncmp(nm, "service:", 8)) {
+			/* sharing a service's network implies starting it first */
+			json_t *deps = json_object_get(s, "depends_on");
+			if (!json_is_object(deps))
+				json_object_set_new(s, "depends_on", deps = json_object());
+			if (!json_object_get(deps, nm + 8))
+				json_object_set_new(deps, nm + 8,
+						    json_pack("{s:s, s:b, s:b}", "condition", "service_started", "required", 1,
+							      "restart", 0));
+		}
 	}
 	_cleanup_json_ json_t *done = json_object();
 	json_object_foreach(svcs, name, s)

@@ -419,12 +419,24 @@ static int map_network(const struct compose_project *p, const char *service, jso
 {
 	const char *mode = jsonx_str(svc, "network_mode");
 	if (mode) {
-		if (!strcmp(mode, "host") || !strcmp(mode, "none") || !strcmp(mode, "bridge")) {
+		if (!strcmp(mode, "host") || !strcmp(mode, "none") || !strcmp(mode, "bridge") ||
+		    !strncmp(mode, "container:", 10)) {
 			json_object_set_new(hc, "NetworkMode", json_string(mode));
 			return 0;
 		}
+		if (!strncmp(mode, "service:", 8)) {
+			/* the first container of that service, as docker compose does */
+			json_t *other = json_object_get(json_object_get(p->doc, "services"), mode + 8);
+			if (!other)
+				return berr_setc(err, BERR_INVALID, "service \"%s\": network_mode %s: no such service",
+						 service, mode);
+			const char *cn = jsonx_str(other, "container_name");
+			json_object_set_new(hc, "NetworkMode", cn ? json_sprintf("container:%s", cn)
+								  : json_sprintf("container:%s-%s-1", p->name, mode + 8));
+			return 0;
+		}
 		return berr_setc(err, BERR_INVALID,
-				 "service \"%s\": network_mode \"%s\" is not supported by berth (host, none and bridge are)",
+				 "service \"%s\": network_mode \"%s\" is not supported by berth (host, none, bridge, service:NAME and container:NAME are)",
 				 service, mode);
 	}
 	json_t *nets = json_object_get(svc, "networks");

@@ -292,6 +292,21 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 	}
 	if (!jsonx_str(hostcfg, "NetworkMode"))
 		json_object_set_new(hostcfg, "NetworkMode", json_string("default"));
+	const char *nmode = jsonx_str(hostcfg, "NetworkMode");
+	if (!strncmp(nmode, "container:", 10)) {
+		/* store the owner by ID, as Docker does */
+		char nid[65];
+		if (ctr_resolve(cs, nmode + 10, nid, err) < 0) {
+			json_decref(hostcfg);
+			return -1;
+		}
+		json_object_set_new(hostcfg, "NetworkMode", json_sprintf("container:%s", nid));
+		/* and its hostname, as Docker does */
+		_cleanup_json_ json_t *ocfg = ctr_config(cs, nid, NULL);
+		const char *ohn = jsonx_str(json_object_get(ocfg, "Config"), "Hostname");
+		if (ohn)
+			json_object_set_new(c, "Hostname", json_string(ohn));
+	}
 	if (!json_object_get(hostcfg, "RestartPolicy"))
 		json_object_set_new(hostcfg, "RestartPolicy", json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0));
 	if (!json_object_get(hostcfg, "LogConfig"))

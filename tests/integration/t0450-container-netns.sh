@@ -29,4 +29,20 @@ fails "ports need a bridge" 'port publishing needs a bridge network' b run --rm 
 check "a stopped container" b create --name stopped bb true
 fails "the owner must run" 'cannot join network of a non running container' b run --rm --network container:stopped bb true
 is "nothing left by the failures" "$(b ps -a -q | wc -l)" "$((before + 1))"
+# compose: network_mode "service:NAME" shares that service's first container
+mkdir -p "$T_DIR/proj"
+cat >"$T_DIR/proj/compose.yaml" <<'YAML'
+services:
+  side:
+    image: bb
+    network_mode: "service:app"
+    command: sleep 300
+  app:
+    image: bb
+    command: sleep 300
+YAML
+check "compose up with network_mode service:" b compose --project-directory "$T_DIR/proj" -p nm up -d
+is "side shares app's address" "$(b exec nm-side-1 hostname -i 2>&1)" "$(b exec nm-app-1 hostname -i 2>&1)"
+like "config adds the implied dependency" "$(b compose --project-directory "$T_DIR/proj" -p nm config --format json | tr -d " \n")" '"depends_on":\{"app":\{"condition":"service_started"'
+check "compose down" b compose --project-directory "$T_DIR/proj" -p nm down
 t_done
