@@ -167,6 +167,17 @@ bool health_tick(struct health *h, pid_t ctr, const struct plan *p)
 	return false;
 }
 
+bool health_child_discard(struct health *h, pid_t pid)
+{
+	if (!h || pid != h->check)
+		return false;
+	if (h->check_out >= 0)
+		close(h->check_out);
+	h->check_out = -1;
+	h->check = 0;
+	return true;
+}
+
 bool health_child_exited(struct health *h, pid_t pid, int status)
 {
 	if (!h || pid != h->check)

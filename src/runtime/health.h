@@ -23,6 +23,8 @@ int health_fd(struct health *h);
 bool health_tick(struct health *h, pid_t ctr_pid, const struct plan *p);
 /* A child of the monitor exited: if it is the running check, record it.
  * True when the state changed. */
+/* Forget the probe PID's result (it ran while the container died). */
+bool health_child_discard(struct health *h, pid_t pid);
 bool health_child_exited(struct health *h, pid_t pid, int status);
 /* The container exited: stop checking (kill a running check). */
 void health_stop(struct health *h);

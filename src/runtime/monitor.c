@@ -18,7 +18,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pty.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -162,6 +164,51 @@ static void set_health(json_t *st, void *arg)
 		json_object_set_new(st, "Health", health_state_json(m->health));
 }
 
+/* Moving the new process into its cgroups: on v1 the first write to a
+ * cgroup.procs waits for an RCU grace period (the cgroup threadgroup
+ * rwsem; 5-20 ms here), so it runs in a thread while the monitor sets up
+ * the network and the child builds its root filesystem. */
+struct cg_move {
+	struct cgroup *cg;
+	pid_t pid;
+	struct berr *err;
+};
+
+static void *cg_move_main(void *arg)
+{
+	struct cg_move *mv = arg;
+	cgroup_enter(mv->cg, mv->pid, &mv->err);
+	return NULL;
+}
+
+/* The container's pid 1 in its new namespaces. On cgroup v2 it is born in
+ * its cgroup (clone3 CLONE_INTO_CGROUP: no migration, no grace period);
+ * *ret_in_cgroup says so. */
+static pid_t clone_container(struct mon *m, unsigned long flags, bool *ret_in_cgroup)
+{
+	*ret_in_cgroup = false;
+	int cgfd = m->cg && cgroup_version_of(m->cg) == 2 ? cgroup_dirfd(m->cg) : -1;
+	if (cgfd >= 0) {
+		struct clone_args ca = {.flags = (flags & ~0xffUL) | CLONE_INTO_CGROUP,
+					.exit_signal = flags & 0xff,
+					.cgroup = (uint64_t)cgfd};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0) {
+			*ret_in_cgroup = true;
+			return pid;
+		}
+		/* an older kernel, or a cgroup clone3 cannot enter: migrate */
+	}
+	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
+/* Has pid 1 exited (reaped already, or a zombie not yet reaped)? */
+static bool exited_or_zombie(struct mon *m, bool reaped)
+{
+	siginfo_t si = {0};
+	return reaped || (waitid(P_PID, m->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == m->pid);
+}
+
 /* Start the container's pid 1. On failure returns the exit code to report
  * and fills msg. */
 static int launch(struct mon *m, char *msg, size_t msglen)
@@ -216,7 +263,8 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		flags |= CLONE_NEWNET;
 	if (m->plan->new_uts)
 		flags |= CLONE_NEWUTS;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	bool in_cgroup;
+	pid_t pid = clone_container(m, flags, &in_cgroup);
 	if (pid < 0) {
 		snprintf(msg, msglen, "creating the container's namespaces: %s", strerror(errno));
 		return 125;
@@ -271,19 +319,22 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		}
 	}
 	struct berr *e = NULL;
-	if (m->cg && cgroup_enter(m->cg, pid, &e) < 0) {
-		snprintf(msg, msglen, "%s", e->msg);
-		berr_free(e);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		close(sync[1]);
-		close(errpipe[0]);
-		return 125;
+	struct cg_move mv = {.cg = m->cg, .pid = pid};
+	pthread_t mover;
+	bool moving = false;
+	if (m->cg && !in_cgroup) {
+		moving = pthread_create(&mover, NULL, cg_move_main, &mv) == 0;
+		if (!moving)
+			cg_move_main(&mv);
 	}
 	/* the container's network: its netns exists, it waits for the sync byte */
-	if (net_attach(m->s->root, m->s->runroot, m->cfg, m->id, m->plan->ctr_dir, pid, &e) < 0) {
-		snprintf(msg, msglen, "%s", e->msg);
+	int r = net_attach(m->s->root, m->s->runroot, m->cfg, m->id, m->plan->ctr_dir, pid, &e);
+	if (moving)
+		pthread_join(mover, NULL);
+	if (r < 0 || mv.err) {
+		snprintf(msg, msglen, "%s", mv.err ? mv.err->msg : e->msg);
 		berr_free(e);
+		berr_free(mv.err);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(sync[1]);
@@ -654,6 +705,10 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 						if (w == m->pid) {
 							status = st;
 							exited = true;
+						} else if (m->health && exited_or_zombie(m, exited) &&
+							   health_child_discard(m->health, w)) {
+							/* a probe that ran while the container died says
+							 * nothing about its health */
 						} else if (m->health && health_child_exited(m->health, w, st)) {
 							state_update(m, set_health, m);
 						}
