@@ -19,8 +19,9 @@ run() { echo "+ $*"; "$@"; }
 run berth compose up -d --wait --wait-timeout 300
 run berth compose ps
 for i in 1 2 3; do
-	page=$(curl -fsS --retry 20 --retry-delay 1 --retry-connrefused http://127.0.0.1:8080/)
-	echo "GET http://127.0.0.1:8080/ -> $(grep -o 'seen [0-9]* times' <<<"$page" || echo "$page" | head -n 3)"
+	page=$(curl -fsS --retry 30 --retry-delay 1 --retry-connrefused http://127.0.0.1:8080/ 2>/dev/null) ||
+		{ echo "demo: http://127.0.0.1:8080/ does not answer" >&2; exit 1; }
+	echo "GET http://127.0.0.1:8080/ -> $(sed -n 's/<[^>]*>//g; s/^ *//; /seen .* times/p; /has stored/p' <<<"$page" | tr '\n' ' ')"
 done
 sleep 2
 run berth compose logs --tail 5 worker
