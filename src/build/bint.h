@@ -57,6 +57,11 @@ struct bcopy {
 int bcopy_hash(struct bcopy *c, char ret_hex[65], struct berr **err);
 /* Write the step's layer (in a child with its own mount namespace). */
 int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret, struct berr **err);
+/* WORKDIR: a layer with c->dest (absolute) and its missing parents, owned
+ * by c->chown (the USER) when set; *ret_made is false (and no layer) when
+ * the directory exists in c->dst_lower already. */
+int bcopy_workdir_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret, bool *ret_made,
+			struct berr **err);
 /* Lexical clean of a path inside a root: "a/./b/../c" -> "a/c"; -1 when it
  * climbs above the root. */
 int bpath_clean(const char *in, char *out, size_t outsz);

@@ -27,12 +27,15 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 volatile int build_interrupted;
 
 #define MAX_DOCKERFILE (4u << 20)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct stage {
 	size_t first, end;  /* node range: FROM .. end (exclusive) */
@@ -1030,6 +1033,86 @@ static int parse_chmod(const char *v, int *ret)
 
 static bool ctx_ignored(void *ctx, const char *relpath, bool is_dir);
 
+/* "<<EOF", "<<-EOF", "<<'EOF'", "<<\"EOF\"": the delimiter; else NULL. Points
+ * into a static buffer. */
+static const char *heredoc_source_name(const char *arg)
+{
+	static char name[256];
+	if (strncmp(arg, "<<", 2))
+		return NULL;
+	const char *p = arg + 2;
+	if (*p == '-')
+		p++;
+	size_t l = strlen(p);
+	if (l >= 2 && (p[0] == '\'' || p[0] == '"') && p[l - 1] == p[0]) {
+		p++;
+		l -= 2;
+	}
+	if (!l || l >= sizeof(name))
+		return NULL;
+	memcpy(name, p, l);
+	name[l] = 0;
+	return name;
+}
+
+/* The heredoc bodies as files in a fresh directory under the store's tmp/
+ * (the COPY then reads it as its context): names[i] is the i-th heredoc's
+ * delimiter, its body expanded unless the delimiter was quoted. */
+static int heredoc_dir(struct bctx *b, struct stage *s, const struct df_node *n, char **names, size_t nnames,
+		       int *ret_fd, char **ret_name, struct berr **err)
+{
+	if (nnames != n->nheredocs)
+		return line_err(b, n, err, "%zu heredoc sources but %zu heredoc bodies", nnames, n->nheredocs);
+	char *dname = fs_tmp_name("heredoc-");
+	if (!dname)
+		return berr_set(err, ENOMEM, "COPY");
+	if (mkdirat(b->is->tmpfd, dname, 0700) < 0) {
+		free(dname);
+		return berr_set(err, errno, "creating a directory in %s/tmp", b->is->root);
+	}
+	int dfd = openat(b->is->tmpfd, dname, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = dfd < 0 ? berr_set(err, errno, "opening %s/tmp/%s", b->is->root, dname) : 0;
+	for (size_t i = 0; i < nnames && rc == 0; i++) {
+		const struct df_heredoc *h = &n->heredocs[i];
+		if (strcmp(names[i], h->name) || strchr(h->name, '/') || !strcmp(h->name, ".") || !strcmp(h->name, "..")) {
+			rc = line_err(b, n, err, "heredoc <<%s: not usable as a file name", h->name);
+			break;
+		}
+		_cleanup_free_ char *body = NULL;
+		if (h->expand) {
+			/* variables only: quotes and backslashes stay as written */
+			char **env = expand_env(b, s);
+			struct shlex_opts so = {.escape = b->df->escape, .raw_quotes = true, .raw_escapes = true};
+			rc = shlex_process(h->content, strlen(h->content), &so, (const char *const *)env, &body, NULL, NULL, err);
+			strv_free(env);
+			if (rc < 0) {
+				rc = line_err(b, n, err, "heredoc <<%s", h->name);
+				break;
+			}
+		}
+		const char *data = body ? body : h->content;
+		int fd = openat(dfd, h->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			rc = errno == EEXIST ? line_err(b, n, err, "heredoc <<%s given twice", h->name)
+					     : berr_set(err, errno, "writing heredoc <<%s", h->name);
+			break;
+		}
+		if (fchmod(fd, 0644) < 0 || fs_write_full(fd, data, strlen(data)) < 0)
+			rc = berr_set(err, errno, "writing heredoc <<%s", h->name);
+		close(fd);
+	}
+	if (rc < 0) {
+		if (dfd >= 0)
+			close(dfd);
+		fs_rm_rf_at(b->is->tmpfd, dname);
+		free(dname);
+		return -1;
+	}
+	*ret_fd = dfd;
+	*ret_name = dname;
+	return 0;
+}
+
 static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, struct berr **err)
 {
 	bool add = !strcmp(n->cmd, "add");
@@ -1039,8 +1122,8 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 		return -1;
 	if (n->nargs < 2 && !(n->nheredocs && n->nargs >= 1))
 		return line_err(b, n, err, "%s requires at least two arguments, but only one was provided. Destination could not be determined", add ? "ADD" : "COPY");
-	if (n->nheredocs)
-		return line_err(b, n, err, "%s with a heredoc is not supported by berth yet", add ? "ADD" : "COPY");
+	if (n->nheredocs && flag_val(n, "from"))
+		return line_err(b, n, err, "%s --from cannot take a heredoc source", add ? "ADD" : "COPY");
 	if (flag_val(n, "exclude") || flag_val(n, "parents"))
 		return line_err(b, n, err, "--exclude and --parents are not supported by berth yet");
 	struct bcopy c = {.add = add, .ctxfd = b->ctxfd, .ignored = ctx_ignored, .ignore_ctx = b, .layers_dir = b->layers_dir,
@@ -1052,6 +1135,8 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 	_cleanup_free_ char *chown = NULL, *rawdest = NULL;
 	struct sbuf keyt = SBUF_INIT;
 	_cleanup_free_ char *title = NULL;
+	int hdfd = -1;
+	_cleanup_free_ char *hdname = NULL;
 	const char *fromv = flag_val(n, "from");
 	const char *chmodv = flag_val(n, "chmod");
 	const char *chownv = flag_val(n, "chown");
@@ -1071,9 +1156,32 @@ static int do_copy(struct bctx *b, struct stage *s, const struct df_node *n, str
 		goto out;
 	}
 	for (size_t i = 0; i + 1 < n->nargs; i++) {
+		if (n->nheredocs) {
+			/* COPY <<EOF /dest: the sources are the heredocs, each a file
+			 * named after its delimiter */
+			const char *hn = heredoc_source_name(n->args[i]);
+			if (!hn) {
+				line_err(b, n, err, "%s: mixing heredocs with context files (%s) is not supported by berth yet",
+					 add ? "ADD" : "COPY", n->args[i]);
+				goto out;
+			}
+			if (!(srcs[nsrcs] = strdup(hn))) {
+				berr_set(err, ENOMEM, "COPY");
+				goto out;
+			}
+			nsrcs++;
+			continue;
+		}
 		if (expand(b, s, n, n->args[i], &srcs[nsrcs], err) < 0)
 			goto out;
 		nsrcs++;
+	}
+	if (n->nheredocs) {
+		if (heredoc_dir(b, s, n, srcs, nsrcs, &hdfd, &hdname, err) < 0)
+			goto out;
+		c.ctxfd = hdfd;
+		c.ignored = NULL;
+		c.statcache_dir = NULL; /* a new temp dir each time: nothing to remember */
 	}
 	if (expand(b, s, n, n->args[n->nargs - 1], &rawdest, err) < 0)
 		goto out;
@@ -1241,6 +1349,10 @@ commit:
 	bprog_done(&b->prog);
 	rc = 0;
 out:
+	if (hdfd >= 0) {
+		close(hdfd);
+		fs_rm_rf_at(b->is->tmpfd, hdname);
+	}
 	sbuf_release(&keyt);
 	for (size_t i = 0; i < nsrcs; i++)
 		free(srcs[i]);
@@ -1321,7 +1433,7 @@ static int start_stage(struct bctx *b, struct stage *s, size_t k, struct berr **
 		s->dirty = dep->dirty;
 	} else if (!strcasecmp(s->base, "scratch")) {
 		json_t *img = json_pack("{s:s, s:s, s:{s:[s]}, s:{s:s, s:[]}, s:[]}", "architecture", image_host_arch(), "os",
-					"linux", "config", "Env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+					"linux", "config", "Env", "PATH=" DEFAULT_PATH,
 					"rootfs", "type", "layers", "diff_ids", "history");
 		stage_set_img(s, img);
 		s->id[0] = 0;
@@ -1343,6 +1455,15 @@ static int start_stage(struct bctx *b, struct stage *s, size_t k, struct berr **
 		snprintf(s->id, sizeof(s->id), "%s", id);
 		key_step(s->key, "FROM", id);
 		s->dirty = false;
+		/* Docker's builders give a base without PATH the default one, for
+		 * expansion (ENV PATH=/x:$PATH), RUN and the image they write */
+		json_t *benv = json_object_get(cfg_of(s), "Env");
+		if (!json_is_array(benv))
+			json_object_set_new(cfg_of(s), "Env", benv = json_array());
+		if (!env_get(benv, "PATH")) {
+			env_set(benv, "PATH", DEFAULT_PATH);
+			s->dirty = true;
+		}
 		/* the base's ONBUILD triggers run now, then are not inherited */
 		json_t *ob = json_incref(json_object_get(cfg_of(s), "OnBuild"));
 		json_object_set_new(cfg_of(s), "OnBuild", json_null());
@@ -1374,6 +1495,55 @@ static int start_stage(struct bctx *b, struct stage *s, size_t k, struct berr **
 	return 0;
 }
 
+/* WORKDIR after its config change (hist: "WORKDIR /abs"): the directory is
+ * made in the image as Docker's builders do, a layer when it was missing
+ * (owned by USER), an empty-layer history entry when it was there. The
+ * check mounts the image, so it is a cached step like COPY. */
+static int do_workdir(struct bctx *b, struct stage *s, const char *hist, struct berr **err)
+{
+	const char *wd = jsonx_str(cfg_of(s), "WorkingDir");
+	const char *user = jsonx_str(cfg_of(s), "User");
+	s->step++;
+	bprog_start(&b->prog, "[%s%s%d/%d] %s", s->label, *s->label ? " " : "", s->step, s->nsteps, hist);
+	_cleanup_free_ char *keyt = NULL;
+	if (asprintf(&keyt, "%s\nuser=%s", hist, user ? user : "") < 0)
+		return berr_set(err, ENOMEM, "WORKDIR");
+	key_step(s->key, keyt, NULL);
+	if (!wd || !strcmp(wd, "/")) {
+		add_history(b, s, hist, true);
+		s->dirty = true;
+		bprog_done(&b->prog);
+		return 0;
+	}
+	if (cache_hit(b, s, err)) {
+		bprog_cached(&b->prog);
+		return 0;
+	}
+	struct bcopy c = {.ctxfd = -1, .layers_dir = b->layers_dir, .chmod = -1, .epoch = b->epoch, .dest = wd,
+			  .chown = user && *user ? user : NULL};
+	c.dst_lower = lowerdir_of(b, s->layers);
+	struct layer_stage ls = {0};
+	bool made = false;
+	int r = bcopy_workdir_layer(b->is, &c, &ls, &made, err);
+	free(c.dst_lower);
+	if (r < 0) {
+		bprog_error(&b->prog, (*err)->msg);
+		return -1;
+	}
+	add_history(b, s, hist, !made);
+	if (commit_stage(b, s, made ? &ls : NULL, err) < 0) {
+		if (made)
+			layer_stage_release(b->is, &ls);
+		json_array_remove(json_object_get(s->img, "history"), json_array_size(json_object_get(s->img, "history")) - 1);
+		bprog_error(&b->prog, (*err)->msg);
+		return -1;
+	}
+	if (made)
+		layer_stage_release(b->is, &ls);
+	bprog_done(&b->prog);
+	return 0;
+}
+
 static int exec_node(struct bctx *b, struct stage *s, const struct df_node *n, bool trigger, struct berr **err)
 {
 	if (build_interrupted)
@@ -1391,12 +1561,14 @@ static int exec_node(struct bctx *b, struct stage *s, const struct df_node *n, b
 		r = do_arg(b, s, n, &hist, err);
 	else
 		r = do_meta(b, s, n, &hist, err);
+	if (r == 0 && !strcmp(c, "workdir")) {
+		r = do_workdir(b, s, sbuf_str(&hist), err);
+		if (r < 0)
+			line_err(b, n, err, "WORKDIR");
+		sbuf_release(&hist);
+		return r;
+	}
 	if (r == 0) {
-		if (!strcmp(c, "workdir")) {
-			s->step++;
-			bprog_start(&b->prog, "[%s%s%d/%d] %s", s->label, *s->label ? " " : "", s->step, s->nsteps, sbuf_str(&hist));
-			bprog_done(&b->prog);
-		}
 		if (strcmp(c, "arg"))
 			add_history(b, s, sbuf_str(&hist), true);
 		/* the ARG's value is part of the key (it changes RUN's env) */
@@ -1419,6 +1591,185 @@ static int build_stage(struct bctx *b, size_t k, struct berr **err)
 			return -1;
 	s->done = true;
 	return 0;
+}
+
+/* ---- independent stages in parallel ----
+ *
+ * Stages whose base and COPY --from stages are all built are ready; when
+ * several are, all but the first build in forked children while the first
+ * builds here (the store's index and cache writes are locked and atomic, so
+ * processes can commit side by side). A child sends its stage's result
+ * (image config, last image, cache key, the build args it used) back as
+ * one JSON document on a pipe. Progress lines come from every process at
+ * once, each step keeping its own #number; on a terminal the children print
+ * plain lines, since a live view cannot be redrawn from several processes.
+ * When one stage fails, the others are interrupted like a Ctrl-C (their
+ * containers and temp files go) and the first failure, in Dockerfile order,
+ * is the build's error. */
+#define MAX_PARALLEL_STAGES 4
+
+struct stage_child {
+	pid_t pid;
+	int fd;
+	size_t k;
+};
+
+static bool stage_ready(struct bctx *b, size_t k)
+{
+	struct stage *s = &b->st[k];
+	struct stage *dep = find_stage(b, s->base, k);
+	if (dep && !dep->done)
+		return false;
+	for (size_t i = s->first + 1; i < s->end; i++) {
+		const struct df_node *n = &b->df->nodes[i];
+		if (strcmp(n->cmd, "copy") && strcmp(n->cmd, "add"))
+			continue;
+		const char *f = flag_val(n, "from");
+		if (f && (dep = find_stage(b, f, k)) && !dep->done)
+			return false;
+	}
+	return true;
+}
+
+static void __attribute__((noreturn)) stage_child_main(struct bctx *b, size_t k, int wfd)
+{
+	struct stage *s = &b->st[k];
+	struct berr *e = NULL;
+	int r = build_stage(b, k, &e);
+	json_t *msg = r < 0 ? json_pack("{s:s}", "error", e && e->msg ? e->msg : "the stage failed")
+			    : json_pack("{s:s, s:s, s:b, s:O, s:O}", "id", s->id, "key", s->key, "dirty", s->dirty,
+					"img", s->img, "used_args", b->used_args);
+	char *txt = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+	if (txt)
+		(void)fs_write_full(wfd, txt, strlen(txt));
+	if (b->o->out)
+		fflush(b->o->out);
+	_exit(r < 0 || !txt ? 1 : 0);
+}
+
+/* Wait for a child and take its stage's result (or its error). */
+static int stage_child_finish(struct bctx *b, struct stage_child *c, struct berr **err)
+{
+	struct sbuf sb = SBUF_INIT;
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		sbuf_add(&sb, buf, (size_t)n);
+	}
+	close(c->fd);
+	c->fd = -1;
+	int status = 0;
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	struct stage *s = &b->st[c->k];
+	struct berr *e = NULL;
+	json_t *msg = sb.len ? jsonx_parse(sbuf_str(&sb), sb.len, "stage result", &e) : NULL;
+	berr_free(e);
+	sbuf_release(&sb);
+	int rc = 0;
+	const char *emsg = jsonx_str(msg, "error");
+	json_t *img = json_object_get(msg, "img");
+	const char *id = jsonx_str(msg, "id"), *key = jsonx_str(msg, "key");
+	if (emsg) {
+		rc = berr_setc(err, BERR_INVALID, "%s", emsg);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) || !json_is_object(img) || !id || !key ||
+		   strlen(id) >= sizeof(s->id) || strlen(key) >= sizeof(s->key)) {
+		rc = berr_set(err, 0, "building stage %s: the builder process failed (status %d)",
+			      s->name ? s->name : s->base, status);
+	} else {
+		stage_set_img(s, json_incref(img));
+		snprintf(s->id, sizeof(s->id), "%s", id);
+		snprintf(s->key, sizeof(s->key), "%s", key);
+		s->dirty = json_is_true(json_object_get(msg, "dirty"));
+		json_object_update(b->used_args, json_object_get(msg, "used_args"));
+		s->done = true;
+	}
+	json_decref(msg);
+	return rc;
+}
+
+static int build_stages(struct bctx *b, size_t target, struct berr **err)
+{
+	for (;;) {
+		size_t ready[MAX_PARALLEL_STAGES], nready = 0;
+		bool left = false;
+		for (size_t k = 0; k <= target; k++) {
+			if (!b->st[k].needed || b->st[k].done)
+				continue;
+			left = true;
+			if (nready < MAX_PARALLEL_STAGES && stage_ready(b, k))
+				ready[nready++] = k;
+		}
+		if (!left)
+			return 0;
+		if (!nready) /* cannot happen: a stage only names stages before it */
+			return berr_set(err, 0, "no build stage can start");
+		if (nready == 1 || getenv("BERTH_BUILD_SEQUENTIAL")) {
+			if (build_stage(b, ready[0], err) < 0)
+				return -1;
+			continue;
+		}
+		/* step numbers: each stage its own range, as many as it has steps */
+		int base = b->prog.next;
+		int next = base + count_steps(b, &b->st[ready[0]]);
+		struct stage_child ch[MAX_PARALLEL_STAGES];
+		size_t nch = 0;
+		/* a live view redrawn in place would erase the other processes' lines */
+		const enum build_progress mode0 = b->prog.mode;
+		if (mode0 == BUILD_PROGRESS_TTY)
+			b->prog.mode = BUILD_PROGRESS_PLAIN;
+		int rc = 0;
+		for (size_t i = 1; i < nready && rc == 0; i++) {
+			int pfd[2];
+			if (pipe2(pfd, O_CLOEXEC) < 0) {
+				rc = berr_set(err, errno, "pipe");
+				break;
+			}
+			b->prog.next = next;
+			next += count_steps(b, &b->st[ready[i]]);
+			if (b->o->out)
+				fflush(b->o->out);
+			fflush(NULL);
+			pid_t pid = fork();
+			if (pid < 0) {
+				close(pfd[0]);
+				close(pfd[1]);
+				rc = berr_set(err, errno, "fork");
+				break;
+			}
+			if (pid == 0) {
+				close(pfd[0]);
+				stage_child_main(b, ready[i], pfd[1]);
+			}
+			close(pfd[1]);
+			ch[nch++] = (struct stage_child){.pid = pid, .fd = pfd[0], .k = ready[i]};
+		}
+		b->prog.next = base;
+		if (rc == 0)
+			rc = build_stage(b, ready[0], err);
+		b->prog.mode = mode0;
+		if (rc < 0) {
+			for (size_t i = 0; i < nch; i++)
+				kill(ch[i].pid, SIGINT);
+		}
+		for (size_t i = 0; i < nch; i++) {
+			struct berr *e = NULL;
+			if (stage_child_finish(b, &ch[i], &e) < 0 && rc == 0) {
+				*err = e;
+				e = NULL;
+				rc = -1;
+			}
+			berr_free(e);
+		}
+		if (b->prog.next < next)
+			b->prog.next = next;
+		if (rc < 0)
+			return -1;
+	}
 }
 
 /* ---- the whole build ---- */
@@ -1760,12 +2111,8 @@ int build_run(struct image_store *is, struct ctr_store *cs, const struct build_o
 			}
 		}
 	}
-	for (size_t k = 0; k <= target; k++) {
-		if (!b.st[k].needed)
-			continue;
-		if (build_stage(&b, k, err) < 0)
-			goto out;
-	}
+	if (build_stages(&b, target, err) < 0)
+		goto out;
 	struct stage *t = &b.st[target];
 	if (o->labels && json_object_size(o->labels)) {
 		json_t *c = cfg_of(t);

@@ -757,7 +757,140 @@ static int write_copy(struct bcopy *c, int srcroot, int dstroot, int tarfd, stru
 	return rc;
 }
 
-int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret, struct berr **err)
+/* WORKDIR: the directory and its missing parents, created as Docker's
+ * builders do (mode 0755, owned by USER when one is set). The parents that
+ * exist are written with their own metadata, and a symlink on the way is
+ * followed inside the image (WORKDIR /var/run/x on /var/run -> /run makes
+ * /run/x), so the layer changes nothing but the new directories. Exit code
+ * 3 from the child: the directory is there already, no layer. */
+#define MKDIR_EXISTS 3
+static int write_mkdir(struct bcopy *c, int dstroot, int tarfd, struct berr **err)
+{
+	const char *dest = c->dest + 1;
+	char real[PATH_MAX] = "";
+	const char *missing = dest; /* the part of dest that does not exist */
+	if (dstroot >= 0) {
+		char mnt[PATH_MAX], proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", dstroot);
+		ssize_t ml0 = readlink(proc, mnt, sizeof(mnt) - 1);
+		if (ml0 < 0)
+			return berr_set(err, errno, "mkdir %s: the image's root", c->dest);
+		mnt[ml0] = 0;
+		char prefix[PATH_MAX];
+		size_t pl = 0;
+		const char *p = dest;
+		while (*p) {
+			const char *e = strchr(p, '/');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			if (pl + l + 2 > sizeof(prefix))
+				return berr_setc(err, BERR_INVALID, "WORKDIR %s: path too long", c->dest);
+			if (pl)
+				prefix[pl++] = '/';
+			memcpy(prefix + pl, p, l);
+			pl += l;
+			prefix[pl] = 0;
+			int fd = open_in_root(dstroot, prefix, O_PATH, false);
+			if (fd < 0) {
+				if (errno == ENOENT)
+					break;
+				return berr_set(err, errno, "mkdir %s", c->dest);
+			}
+			struct stat st;
+			if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				close(fd);
+				return berr_setc(err, BERR_INVALID, "mkdir /%s: not a directory", prefix);
+			}
+			/* where it really is inside the image, symlinks resolved */
+			char target[PATH_MAX];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			ssize_t tl = readlink(proc, target, sizeof(target) - 1);
+			close(fd);
+			size_t ml = strlen(mnt);
+			if (tl < 0 || (size_t)tl < ml || memcmp(target, mnt, ml) || (target[ml] && target[ml] != '/'))
+				return berr_setc(err, BERR_INVALID, "mkdir %s: cannot resolve /%s in the image", c->dest, prefix);
+			target[tl] = 0;
+			snprintf(real, sizeof(real), "%s", target[ml] ? target + ml + 1 : "");
+			p += l;
+			while (*p == '/')
+				p++;
+			missing = p;
+		}
+		if (!*missing)
+			return MKDIR_EXISTS;
+	}
+	uint64_t uid = 0, gid = 0;
+	if (c->chown && *c->chown && parse_ids(c->chown, &uid, &gid, dstroot, err) < 0)
+		return berr_wrap(err, "WORKDIR %s: USER", c->dest);
+	struct timespec now = {0};
+	if (c->epoch >= 0)
+		now.tv_sec = c->epoch;
+	else
+		clock_gettime(CLOCK_REALTIME, &now);
+	struct tarw w;
+	tarw_init(&w, tarfd);
+	int rc = 0;
+	/* the existing part, each directory as it is */
+	char path[2 * PATH_MAX + 2];
+	size_t plen = 0;
+	for (const char *p = real; *p && rc == 0;) {
+		const char *e = strchr(p, '/');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (plen + l + 2 > PATH_MAX) {
+			rc = berr_setc(err, BERR_INVALID, "WORKDIR %s: path too long", c->dest);
+			break;
+		}
+		if (plen)
+			path[plen++] = '/';
+		memcpy(path + plen, p, l);
+		plen += l;
+		path[plen] = 0;
+		struct stat st;
+		int fd = open_in_root(dstroot, path, O_PATH | O_NOFOLLOW, true);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			rc = berr_setc(err, BERR_INVALID, "mkdir %s: /%s changed while being read", c->dest, path);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		close(fd);
+		struct tarw_entry te = {.name = path, .type = '5', .mode = st.st_mode & 07777, .uid = st.st_uid,
+					.gid = st.st_gid, .mtime = st.st_mtim};
+		if (c->epoch >= 0 && te.mtime.tv_sec > c->epoch) {
+			te.mtime.tv_sec = c->epoch;
+			te.mtime.tv_nsec = 0;
+		}
+		rc = tarw_header(&w, &te, err);
+		p += l;
+		while (*p == '/')
+			p++;
+	}
+	/* the new directories */
+	for (const char *p = missing; *p && rc == 0;) {
+		const char *e = strchr(p, '/');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (plen + l + 2 > PATH_MAX) {
+			rc = berr_setc(err, BERR_INVALID, "WORKDIR %s: path too long", c->dest);
+			break;
+		}
+		if (plen)
+			path[plen++] = '/';
+		memcpy(path + plen, p, l);
+		plen += l;
+		path[plen] = 0;
+		struct tarw_entry te = {.name = path, .type = '5', .mode = 0755, .uid = uid, .gid = gid, .mtime = now};
+		rc = tarw_header(&w, &te, err);
+		p += l;
+		while (*p == '/')
+			p++;
+	}
+	if (rc == 0)
+		rc = tarw_finish(&w, err);
+	tarw_release(&w);
+	return rc;
+}
+
+static int copy_in_child(struct image_store *is, struct bcopy *c, bool mkdir_only, struct layer_stage *ret,
+			 bool *ret_made, struct berr **err)
 {
 	_cleanup_close_ int tarfd = -1;
 	if (btar_open_tmp(is, &tarfd, err) < 0)
@@ -809,17 +942,20 @@ int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret
 			goto child_out;
 		int dstroot = (rdst && *rdst) ? open(pdst, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 		int srcroot = c->from ? open(psrc, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : c->ctxfd;
-		if (srcroot < 0) {
+		if (srcroot < 0 && !mkdir_only) {
 			berr_set(&e, errno, "opening the sources");
 			goto child_out;
 		}
-		r = write_copy(c, srcroot, dstroot, tarfd, &e);
+		if (mkdir_only)
+			r = write_mkdir(c, dstroot, tarfd, &e);
+		else
+			r = write_copy(c, srcroot, dstroot, tarfd, &e);
 	child_out:
 		if (r < 0 && e) {
 			ssize_t wr = write(ep[1], e->msg, strlen(e->msg));
 			(void)wr;
 		}
-		_exit(r < 0 ? 1 : 0);
+		_exit(r < 0 ? 1 : r == MKDIR_EXISTS ? MKDIR_EXISTS : 0);
 	}
 	close(ep[1]);
 	struct sbuf msg = SBUF_INIT;
@@ -834,6 +970,11 @@ int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret
 		;
 	unlinkat(is->tmpfd, mdst, AT_REMOVEDIR);
 	unlinkat(is->tmpfd, msrc, AT_REMOVEDIR);
+	if (mkdir_only && WIFEXITED(status) && WEXITSTATUS(status) == MKDIR_EXISTS) {
+		sbuf_release(&msg);
+		*ret_made = false;
+		return 0;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		if (msg.len)
 			berr_setc(err, BERR_INVALID, "%s", sbuf_str(&msg));
@@ -843,5 +984,18 @@ int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret
 		return -1;
 	}
 	sbuf_release(&msg);
+	if (ret_made)
+		*ret_made = true;
 	return btar_stage(is, tarfd, "layer", ret, err);
+}
+
+int bcopy_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret, struct berr **err)
+{
+	return copy_in_child(is, c, false, ret, NULL, err);
+}
+
+int bcopy_workdir_layer(struct image_store *is, struct bcopy *c, struct layer_stage *ret, bool *ret_made,
+			struct berr **err)
+{
+	return copy_in_child(is, c, true, ret, ret_made, err);
 }

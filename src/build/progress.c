@@ -30,6 +30,30 @@ void bprog_init(struct bprog *p, FILE *f, enum build_progress mode)
 
 static bool on(struct bprog *p) { return p->f && p->mode != BUILD_PROGRESS_QUIET; }
 
+/* One line ("#N " + text + "\n") in one write: parallel stages print from
+ * several processes to the same (often unbuffered) stream. */
+static void vput_line(struct bprog *p, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	int n = snprintf(buf, sizeof(buf), "#%d ", p->cur);
+	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof(buf) - 2)
+		len = sizeof(buf) - 2;
+	buf[len++] = '\n';
+	fwrite(buf, 1, len, p->f);
+	fflush(p->f);
+}
+
+static void put_line(struct bprog *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_line(struct bprog *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vput_line(p, fmt, ap);
+	va_end(ap);
+}
+
 int bprog_start(struct bprog *p, const char *fmt, ...)
 {
 	p->cur = p->next++;
@@ -40,11 +64,8 @@ int bprog_start(struct bprog *p, const char *fmt, ...)
 		return p->cur;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(p->f, "#%d ", p->cur);
-	vfprintf(p->f, fmt, ap);
-	fputc('\n', p->f);
+	vput_line(p, fmt, ap);
 	va_end(ap);
-	fflush(p->f);
 	return p->cur;
 }
 
@@ -54,19 +75,15 @@ void bprog_line(struct bprog *p, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(p->f, "#%d ", p->cur);
-	vfprintf(p->f, fmt, ap);
-	fputc('\n', p->f);
+	vput_line(p, fmt, ap);
 	va_end(ap);
-	fflush(p->f);
 }
 
 void bprog_cached(struct bprog *p)
 {
 	if (!on(p))
 		return;
-	fprintf(p->f, "#%d CACHED\n\n", p->cur);
-	fflush(p->f);
+	put_line(p, "CACHED\n");
 }
 
 static void tty_clear_tail(struct bprog *p)
@@ -83,8 +100,7 @@ void bprog_done(struct bprog *p)
 	if (!on(p))
 		return;
 	tty_clear_tail(p);
-	fprintf(p->f, "#%d DONE %.1fs\n\n", p->cur, since(&p->t0));
-	fflush(p->f);
+	put_line(p, "DONE %.1fs\n", since(&p->t0));
 }
 
 void bprog_error(struct bprog *p, const char *msg)
@@ -92,8 +108,7 @@ void bprog_error(struct bprog *p, const char *msg)
 	if (!on(p))
 		return;
 	const char *nl = strchr(msg, '\n');
-	fprintf(p->f, "#%d ERROR: %.*s\n", p->cur, nl ? (int)(nl - msg) : (int)strlen(msg), msg);
-	fflush(p->f);
+	put_line(p, "ERROR: %.*s", nl ? (int)(nl - msg) : (int)strlen(msg), msg);
 }
 
 static void keep_line(struct bprog *p, const char *s, size_t n)
@@ -122,7 +137,7 @@ static void emit_line(struct bprog *p, const char *s, size_t n)
 			fprintf(p->f, "#%d   %.100s\n", p->cur, p->tail[idx]);
 		}
 	} else {
-		fprintf(p->f, "#%d %.3f %.*s\n", p->cur, since(&p->t0), (int)n, s);
+		put_line(p, "%.3f %.*s", since(&p->t0), (int)n, s);
 	}
 	fflush(p->f);
 }

@@ -69,6 +69,15 @@ int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, j
  * indented JSON array when format is NULL. */
 int cli_print_inspect(json_t *objs, const char *format);
 
+/* A --filter label=KEY or label=KEY=VALUE against a Labels object
+ * (filters.c). */
+bool cli_label_match(json_t *labels, const char *want);
+
+/* Remove unused images (dangling ones, or with all every image no container
+ * uses; never the build cache's own): "untagged: REF"/"deleted: ID" lines
+ * appended to out, bytes freed in *freed (prune.c). */
+int cli_prune_images(struct image_store *s, bool all, json_t *out, uint64_t *freed, struct berr **err);
+
 /* ---- registry (pullimg.c) ---- */
 struct cli_progress;
 struct reg_opts;

@@ -111,6 +111,13 @@ CMD(login)
 		berr_wrap(&e, "login to %s", server);
 		return cli_fail(e);
 	}
+	/* Docker's warning (on stderr): the password is kept in the file as base64 */
+	_cleanup_free_ char *file = reg_creds_path();
+	fprintf(stderr,
+		"\nWARNING! Your credentials are stored unencrypted in '%s'.\n"
+		"Configure a credential helper to remove this warning. See\n"
+		"https://docs.docker.com/go/credential-store/\n\n",
+		file ? file : "config.json");
 	printf("Login Succeeded\n");
 	return 0;
 }

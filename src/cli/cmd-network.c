@@ -7,6 +7,7 @@
 #include "util/jsonx.h"
 
 #include <getopt.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,7 +53,7 @@ CMD(network_create)
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error(c, "\"%s\" requires exactly 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires exactly 1 argument.");
 	if (subnets > 1 || gws > 1) {
 		fprintf(stderr, "Error: only one --subnet and one --gateway are supported\n");
 		return 1;
@@ -68,30 +69,120 @@ CMD(network_create)
 	return 0;
 }
 
+/* network ls --filter, as Docker's daemon reads it: values of one key are
+ * alternatives, different keys must all match; name and id are regular
+ * expressions found anywhere in the value. */
+struct net_filter {
+	json_t *by_key; /* key -> array of values */
+};
+
+static int net_filter_add(struct net_filter *f, const char *arg, struct berr **e)
+{
+	static const char *const keys[] = {"name", "id", "driver", "label", "type", "scope", "dangling"};
+	const char *eq = strchr(arg, '=');
+	if (!eq)
+		return berr_setc(e, BERR_INVALID, "bad format of filter (expected name=value)");
+	char key[32];
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - arg), arg);
+	const char *v = eq + 1;
+	bool known = false;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		known |= !strcmp(key, keys[i]);
+	if (!known)
+		return berr_setc(e, BERR_INVALID, "Invalid filter '%s'", key);
+	if (!strcmp(key, "type") && strcmp(v, "custom") && strcmp(v, "builtin"))
+		return berr_setc(e, BERR_INVALID, "invalid filter: 'type'='%s'", v);
+	if (!strcmp(key, "dangling"))
+		return berr_setc(e, BERR_INVALID, "network ls --filter dangling is not supported yet");
+	if (!strcmp(key, "name") || !strcmp(key, "id")) {
+		regex_t re;
+		if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+			return berr_setc(e, BERR_INVALID, "invalid filter '%s': not a regular expression", arg);
+		regfree(&re);
+	}
+	json_t *vals = json_object_get(f->by_key, key);
+	if (!vals) {
+		vals = json_array();
+		json_object_set_new(f->by_key, key, vals);
+	}
+	json_array_append_new(vals, json_string(v));
+	return 0;
+}
+
+static bool net_filter_value(const char *key, const char *want, json_t *net)
+{
+	if (!strcmp(key, "name") || !strcmp(key, "id")) {
+		regex_t re;
+		if (regcomp(&re, want, REG_EXTENDED | REG_NOSUB) != 0)
+			return false;
+		bool hit = regexec(&re, jsonx_str(net, !strcmp(key, "id") ? "Id" : "Name") ?: "", 0, NULL, 0) == 0;
+		regfree(&re);
+		return hit;
+	}
+	if (!strcmp(key, "driver"))
+		return !strcmp(want, jsonx_str(net, "Driver") ?: "bridge");
+	if (!strcmp(key, "scope"))
+		return !strcmp(want, jsonx_str(net, "Scope") ?: "local");
+	if (!strcmp(key, "label"))
+		return cli_label_match(json_object_get(net, "Labels"), want);
+	/* type: the default network is the one builtin network berth lists */
+	bool builtin = !strcmp(jsonx_str(net, "Name") ?: "", "bridge");
+	return !strcmp(want, builtin ? "builtin" : "custom");
+}
+
+static bool net_filter_match(const struct net_filter *f, json_t *net)
+{
+	const char *key;
+	json_t *vals;
+	json_object_foreach(f->by_key, key, vals) {
+		bool any = false;
+		size_t i;
+		json_t *v;
+		json_array_foreach(vals, i, v) any = any || net_filter_value(key, json_string_value(v), net);
+		/* labels must all match; other keys any of their values */
+		if (!strcmp(key, "label")) {
+			json_array_foreach(vals, i, v) if (!net_filter_value(key, json_string_value(v), net)) any = false;
+		}
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
 CMD(network_ls)
 {
 	static const struct option lo[] = {{"quiet", no_argument, 0, 'q'}, {"format", required_argument, 0, 'F'},
-					   {"no-trunc", no_argument, 0, 'T'}, {"help", no_argument, 0, 'h'}, {0}};
+					   {"filter", required_argument, 0, 'f'}, {"no-trunc", no_argument, 0, 'T'},
+					   {"help", no_argument, 0, 'h'}, {0}};
 	bool quiet = false, notrunc = false;
 	const char *format = NULL;
+	_cleanup_json_ json_t *filters = json_object();
+	struct net_filter flt = {.by_key = filters};
+	struct berr *e = NULL;
 	int op;
 	optind = 0;
-	while ((op = getopt_long(argc, argv, "qh", lo, NULL)) != -1) {
+	while ((op = getopt_long(argc, argv, "qf:h", lo, NULL)) != -1) {
 		switch (op) {
 		case 'q': quiet = true; break;
 		case 'F': format = optarg; break;
+		case 'f':
+			if (net_filter_add(&flt, optarg, &e) < 0)
+				return cli_fail(e);
+			break;
 		case 'T': notrunc = true; break;
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}
 	}
 	if (argc - optind != 0)
-		return cli_usage_error(c, "\"%s\" accepts no arguments.", c->cmd);
+		return cli_usage_error(c, "accepts no arguments.");
 	_cleanup_json_ json_t *all = net_list(c->root);
 	_cleanup_json_ json_t *rows = json_array();
 	size_t i;
 	json_t *j;
 	json_array_foreach(all, i, j) {
+		if (!net_filter_match(&flt, j))
+			continue;
 		char id[65];
 		snprintf(id, sizeof(id), notrunc ? "%s" : "%.12s", jsonx_str(j, "Id") ?: "");
 		json_t *c0 = json_array_get(json_object_get(json_object_get(j, "IPAM"), "Config"), 0);
@@ -125,7 +216,7 @@ CMD(network_inspect)
 		}
 	}
 	if (argc - optind < 1)
-		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires at least 1 argument.");
 	struct berr *e = NULL;
 	_cleanup_json_ json_t *out = json_array();
 	int rc = 0;
@@ -159,7 +250,7 @@ CMD(network_rm)
 		}
 	}
 	if (argc - optind < 1)
-		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires at least 1 argument.");
 	int rc = 0;
 	for (int k = optind; k < argc; k++) {
 		struct berr *e = NULL;
@@ -210,29 +301,42 @@ CMD(network_prune)
 	return 0;
 }
 
-/* The container of a connect/disconnect: ID, config, directory, and its
- * pid 1 when it runs (0 otherwise). Its lock is held (fd returned). */
-static int ctr_for_net(struct cli *c, struct ctr_store *s, const char *ref, char id[65], json_t **ret_cfg,
-		       char *dir, size_t dirlen, pid_t *ret_pid, struct berr **e)
+/* The container and the network of a connect/disconnect. The container
+ * comes first, as in Docker: a missing one is the error even for an
+ * unknown network. The container's lock is held (fd returned); pid is its
+ * pid 1 when it runs (0 otherwise). */
+struct net_target {
+	char id[65];
+	json_t *cfg;
+	char dir[4200];
+	pid_t pid;
+};
+
+static int net_target_open(struct cli *c, struct ctr_store *s, const char *net, const char *ref,
+			   struct net_target *t, struct berr **e)
 {
-	if (ctr_resolve(s, ref, id, e) < 0)
+	if (ctr_resolve(s, ref, t->id, e) < 0)
 		return -1;
-	int lk = ctr_lock(s, id, e);
+	struct net n;
+	if (net_load(c->root, net, &n, e) < 0)
+		return -1;
+	net_release(&n);
+	int lk = ctr_lock(s, t->id, e);
 	if (lk < 0)
 		return -1;
-	*ret_cfg = ctr_config(s, id, e);
-	_cleanup_json_ json_t *st = *ret_cfg ? ctr_state(s, id, e) : NULL;
+	t->cfg = ctr_config(s, t->id, e);
+	_cleanup_json_ json_t *st = t->cfg ? ctr_state(s, t->id, e) : NULL;
 	if (!st) {
-		json_decref(*ret_cfg);
-		*ret_cfg = NULL;
+		json_decref(t->cfg);
+		t->cfg = NULL;
 		close(lk);
 		return -1;
 	}
 	const char *status = jsonx_str(st, "Status") ?: "";
-	*ret_pid = 0;
+	t->pid = 0;
 	if (!strcmp(status, "running") || !strcmp(status, "paused") || !strcmp(status, "restarting"))
-		*ret_pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
-	snprintf(dir, dirlen, "%s/containers/%s", c->root, id);
+		t->pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
+	snprintf(t->dir, sizeof(t->dir), "%s/containers/%s", c->root, t->id);
 	return lk;
 }
 
@@ -260,24 +364,17 @@ CMD(network_connect)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage_error(c, "\"%s\" requires exactly 2 arguments.", c->cmd);
+		return cli_usage_error(c, "requires exactly 2 arguments.");
 	struct ctr_store *s = cli_ctr_store(c);
 	if (!s)
 		return 1;
 	struct berr *e = NULL;
-	/* the network first: an unknown one is the error even for a missing container */
-	struct net n;
-	if (net_load(c->root, argv[optind], &n, &e) < 0)
-		return cli_fail(e);
-	net_release(&n);
-	char id[65], dir[4200];
-	json_t *cfg = NULL;
-	pid_t pid;
-	int lk = ctr_for_net(c, s, argv[optind + 1], id, &cfg, dir, sizeof(dir), &pid, &e);
+	struct net_target t;
+	int lk = net_target_open(c, s, argv[optind], argv[optind + 1], &t, &e);
 	if (lk < 0)
 		return cli_fail(e);
-	int r = net_connect(c->root, c->runroot, cfg, id, dir, pid, argv[optind], aliases, ip, &e);
-	json_decref(cfg);
+	int r = net_connect(c->root, c->runroot, t.cfg, t.id, t.dir, t.pid, argv[optind], aliases, ip, &e);
+	json_decref(t.cfg);
 	close(lk);
 	return r < 0 ? cli_fail(e) : 0;
 }
@@ -296,23 +393,17 @@ CMD(network_disconnect)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage_error(c, "\"%s\" requires exactly 2 arguments.", c->cmd);
+		return cli_usage_error(c, "requires exactly 2 arguments.");
 	struct ctr_store *s = cli_ctr_store(c);
 	if (!s)
 		return 1;
 	struct berr *e = NULL;
-	struct net n;
-	if (net_load(c->root, argv[optind], &n, &e) < 0)
-		return cli_fail(e);
-	net_release(&n);
-	char id[65], dir[4200];
-	json_t *cfg = NULL;
-	pid_t pid;
-	int lk = ctr_for_net(c, s, argv[optind + 1], id, &cfg, dir, sizeof(dir), &pid, &e);
+	struct net_target t;
+	int lk = net_target_open(c, s, argv[optind], argv[optind + 1], &t, &e);
 	if (lk < 0)
 		return cli_fail(e);
-	int r = net_disconnect(c->root, c->runroot, cfg, id, dir, argv[optind], force, &e);
-	json_decref(cfg);
+	int r = net_disconnect(c->root, c->runroot, t.cfg, t.id, t.dir, argv[optind], force, &e);
+	json_decref(t.cfg);
 	close(lk);
 	return r < 0 ? cli_fail(e) : 0;
 }

@@ -43,7 +43,7 @@ CMD(volume_create)
 		}
 	}
 	if (argc - optind > 1)
-		return cli_usage_error(c, "\"%s\" requires at most 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires at most 1 argument.");
 	if (argc - optind == 1) {
 		if (name && strcmp(name, argv[optind])) {
 			fprintf(stderr, "Error: conflicting options: either specify --name or provide positional arg, not both\n");
@@ -57,17 +57,6 @@ CMD(volume_create)
 		return cli_fail(e);
 	printf("%s\n", got);
 	return 0;
-}
-
-static bool label_match(json_t *labels, const char *want)
-{
-	const char *eq = strchr(want, '=');
-	char k[256];
-	snprintf(k, sizeof(k), "%.*s", eq ? (int)(eq - want) : (int)strlen(want), want);
-	json_t *v = json_object_get(labels, k);
-	if (!v)
-		return false;
-	return !eq || !strcmp(json_string_value(v) ?: "", eq + 1);
 }
 
 CMD(volume_ls)
@@ -107,7 +96,7 @@ CMD(volume_ls)
 		}
 	}
 	if (argc - optind != 0)
-		return cli_usage_error(c, "\"%s\" accepts no arguments.", c->cmd);
+		return cli_usage_error(c, "accepts no arguments.");
 	_cleanup_json_ json_t *all = volume_list(c->root);
 	_cleanup_json_ json_t *rows = json_array();
 	size_t i;
@@ -125,7 +114,7 @@ CMD(volume_ls)
 		bool keep = true;
 		size_t k;
 		json_t *f;
-		json_array_foreach(flabels, k, f) if (!label_match(json_object_get(v, "Labels"), json_string_value(f))) keep = false;
+		json_array_foreach(flabels, k, f) if (!cli_label_match(json_object_get(v, "Labels"), json_string_value(f))) keep = false;
 		if (json_array_size(fnames)) {
 			bool any = false;
 			json_array_foreach(fnames, k, f) if (strstr(name, json_string_value(f))) any = true;
@@ -168,7 +157,7 @@ CMD(volume_inspect)
 		}
 	}
 	if (argc - optind < 1)
-		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires at least 1 argument.");
 	struct berr *e = NULL;
 	_cleanup_json_ json_t *out = json_array();
 	int rc = 0;
@@ -200,7 +189,7 @@ CMD(volume_rm)
 		}
 	}
 	if (argc - optind < 1)
-		return cli_usage_error(c, "\"%s\" requires at least 1 argument.", c->cmd);
+		return cli_usage_error(c, "requires at least 1 argument.");
 	int rc = 0;
 	for (int k = optind; k < argc; k++) {
 		struct berr *e = NULL;
@@ -267,7 +256,7 @@ CMD(volume_prune)
 		bool keep = false;
 		size_t k;
 		json_t *f;
-		json_array_foreach(flabels, k, f) if (!label_match(labels, json_string_value(f))) keep = true;
+		json_array_foreach(flabels, k, f) if (!cli_label_match(labels, json_string_value(f))) keep = true;
 		if (keep)
 			continue;
 		struct berr *e = NULL;

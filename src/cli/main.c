@@ -31,6 +31,7 @@ static const struct cli_command commands[] = {
 	 "  -t, --tag list            Name and optionally a tag in the \"name:tag\" format\n"
 	 "      --target string       Set the target build stage to build\n"},
 	{"image build", cmd_build, "Build an image from a Dockerfile", NULL},
+	{"builder build", cmd_build, "Build an image from a Dockerfile", NULL},
 	{"builder prune", cmd_builder_prune, "Remove build cache",
 	 "berth builder prune [OPTIONS]\n\n"
 	 "Options:\n"
@@ -295,6 +296,7 @@ static const struct cli_command commands[] = {
 	{"network ls", cmd_network_ls, "List networks",
 	 "berth network ls [OPTIONS]\n\n"
 	 "Options:\n"
+	 "  -f, --filter filter   Provide filter values (e.g. \"driver=bridge\"): name, id, driver, label, type, scope\n"
 	 "      --format string   Format output using a Go-style template\n"
 	 "      --no-trunc        Do not truncate the output\n"
 	 "  -q, --quiet           Only display network IDs\n"},
@@ -468,7 +470,8 @@ int main(int argc, char **argv)
 	if (!cmd) {
 		const char *name = argv[i] ? argv[i] : "";
 		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container") ||
-			     !strcmp(name, "network") || !strcmp(name, "volume");
+			     !strcmp(name, "network") || !strcmp(name, "volume") ||
+			     !strcmp(name, "builder");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);

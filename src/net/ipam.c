@@ -1,5 +1,5 @@
 #include "net/ipam.h"
-#include "net/fswap.h"
+#include "util/fs.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -473,7 +473,7 @@ static int state_save(int dirfd, const struct state *st, struct berr **err)
 	 * the file on the run root, whose leases die with the containers on a
 	 * crash of the host (the sweep drops stale ones otherwise). Replaced
 	 * by a name swap: atomic for readers, without ext4's rename flush. */
-	return fswap_write_at(dirfd, st->file, data, strlen(data), 0600, err);
+	return fs_replace_at(dirfd, st->file, data, strlen(data), 0600, err);
 }
 
 /* Exclusive lock on ipam-<net_id>.lock. ipam_remove unlinks the lock file,

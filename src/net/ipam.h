@@ -12,10 +12,11 @@
  *                                  "allocated": {"10.89.0.2": "<container id>", ...}}
  *      <dir>/ipam-<net_id>.lock   flock(2) serializing every read-modify-write
  *
- *    replaced atomically (temp file + name swap, src/net/fswap.h; not
- *    fsync'd: callers keep it on a run root such as /run, whose leases die
- *    with the host), so readers never see a torn file and concurrent
- *    allocators in different processes never hand out the same address.
+ *    replaced atomically (temp file + name swap, fs_replace_at() of
+ *    src/util/fs.h; not fsync'd: callers keep it on a run root such as
+ *    /run, whose leases die with the host), so readers never see a torn
+ *    file and concurrent allocators in different processes never hand out
+ *    the same address.
  *
  * Which addresses of a subnet are usable:
  *  - IPv4 with 2+ host bits: not the network (first) nor the broadcast

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -400,52 +401,46 @@ int nl_open(struct nl *nl, struct berr **err)
 	return sock_setup(nl, fd, err);
 }
 
-struct ns_sock {
-	int netns_fd;
-	int fd;
-	int err;
-	bool in_setns; /* err is from setns(), not socket() */
-};
-
-/* A thread's netns is its own: this one enters the target netns, opens the
- * socket there (a socket keeps the netns it was created in) and exits. */
-static void *ns_sock_thread(void *p)
-{
-	struct ns_sock *s = p;
-	if (setns(s->netns_fd, CLONE_NEWNET) < 0) {
-		s->err = errno;
-		s->in_setns = true;
-		return NULL;
-	}
-	s->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s->fd < 0)
-		s->err = errno;
-	return NULL;
-}
-
+/* The socket keeps the netns it was made in. The calling thread enters
+ * the target netns just for socket() and goes back at once: setns() of a
+ * netns only changes the calling thread, and is cheaper than starting a
+ * helper thread to do it (a thread start and join on the container start
+ * path, several ms on a busy machine). */
 int nl_open_in_netns(struct nl *nl, int netns_fd, struct berr **err)
 {
 	nl->fd = -1;
 	nl->seq = 0;
 	if (netns_fd < 0)
 		return berr_set(err, EBADF, "opening netlink socket in another network namespace");
-	struct ns_sock s = {.netns_fd = netns_fd, .fd = -1};
-	/* no signal handler may run in the helper thread */
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return berr_set(err, errno, "opening the current network namespace");
+	/* no signal handler may run while we are in the other netns */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_t t;
-	int e = pthread_create(&t, NULL, ns_sock_thread, &s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (e)
-		return berr_set(err, e, "starting a thread to enter a network namespace");
-	pthread_join(t, NULL);
-	if (s.fd < 0) {
-		if (s.in_setns)
-			return berr_set(err, s.err, "entering network namespace (fd %d)", netns_fd);
-		return berr_set(err, s.err, "opening netlink socket in network namespace (fd %d)", netns_fd);
+	if (setns(netns_fd, CLONE_NEWNET) < 0) {
+		int e = errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return berr_set(err, e, "entering network namespace (fd %d)", netns_fd);
 	}
-	return sock_setup(nl, s.fd, err);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int se = errno;
+	int back = -1;
+	/* back home: this cannot fail for want of rights (we came from there
+	 * with them); retry anything transient */
+	for (int i = 0; i < 100 && (back = setns(self, CLONE_NEWNET)) < 0; i++)
+		usleep(1000);
+	int be = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (back < 0) {
+		if (fd >= 0)
+			close(fd);
+		return berr_set(err, be, "returning to the original network namespace");
+	}
+	if (fd < 0)
+		return berr_set(err, se, "opening netlink socket in network namespace (fd %d)", netns_fd);
+	return sock_setup(nl, fd, err);
 }
 
 void nl_close(struct nl *nl)
@@ -705,6 +700,114 @@ int nl_route_add_default(struct nl *nl, int family, const void *gateway, const c
 	if (ifname)
 		req_put_u32(&r, RTA_OIF, (uint32_t)li.index);
 	return request(nl, &r, 0, what, err);
+}
+
+/* Build the RTM_NEWADDR of nl_addr_add() for ifindex into r. */
+static void addr_req(struct req *r, int index, int family, const void *addr, int prefixlen)
+{
+	int alen = addr_len(family);
+	struct ifaddrmsg ifa = {
+		.ifa_family = (uint8_t)family,
+		.ifa_prefixlen = (uint8_t)prefixlen,
+		.ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0,
+		.ifa_scope = RT_SCOPE_UNIVERSE,
+		.ifa_index = (uint32_t)index,
+	};
+	req_init(r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &ifa, sizeof(ifa));
+	req_put(r, IFA_LOCAL, addr, (size_t)alen);
+	req_put(r, IFA_ADDRESS, addr, (size_t)alen);
+	if (family == AF_INET && prefixlen <= 30) {
+		uint32_t a;
+		memcpy(&a, addr, 4);
+		uint32_t host = prefixlen ? 0xffffffffu >> prefixlen : 0xffffffffu;
+		uint32_t brd = a | htonl(host);
+		req_put(r, IFA_BROADCAST, &brd, 4);
+	}
+}
+
+int nl_iface_setup(struct nl *nl, const char *ifname, bool lo_up, int family, const void *addr, int prefixlen,
+		   const void *gateway, struct berr **err)
+{
+	int alen = addr_len(family);
+	char astr[INET6_ADDRSTRLEN] = "", gstr[INET6_ADDRSTRLEN] = "";
+	if (!alen || !addr || !inet_ntop(family, addr, astr, sizeof(astr)) ||
+	    (gateway && !inet_ntop(family, gateway, gstr, sizeof(gstr))))
+		return berr_setc(err, BERR_INVALID, "setting up %.64s: no address, or an unsupported family %d",
+				 ifname ? ifname : "", family);
+	char what[4][WHAT_MAX];
+	snprintf(what[0], WHAT_MAX, "setting lo up");
+	snprintf(what[1], WHAT_MAX, "adding address %s/%d to %.64s", astr, prefixlen, ifname ? ifname : "");
+	snprintf(what[2], WHAT_MAX, "setting %.64s up", ifname ? ifname : "");
+	snprintf(what[3], WHAT_MAX, "adding default route via %s dev %.64s", gstr, ifname ? ifname : "");
+	if (prefixlen < 0 || prefixlen > alen * 8)
+		return berr_setc(err, BERR_INVALID, "%s: invalid prefix length", what[1]);
+	if (nl->fd < 0)
+		return berr_set(err, EBADF, "netlink socket");
+	struct link_info li;
+	if (link_get(nl, ifname, &li, what[1], err) < 0)
+		return -1;
+
+	struct req r[4];
+	bool used[4] = {lo_up, true, true, gateway != NULL};
+	int ok_errno[4] = {0, EEXIST, 0, 0};
+	struct ifinfomsg lo = {.ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	req_init(&r[0], RTM_SETLINK, 0, &lo, sizeof(lo));
+	req_put_str(&r[0], IFLA_IFNAME, "lo");
+	addr_req(&r[1], li.index, family, addr, prefixlen);
+	struct ifinfomsg up = {.ifi_family = AF_UNSPEC, .ifi_index = li.index, .ifi_flags = IFF_UP, .ifi_change = IFF_UP};
+	req_init(&r[2], RTM_SETLINK, 0, &up, sizeof(up));
+	struct rtmsg rtm = {
+		.rtm_family = (uint8_t)family,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT,
+		.rtm_scope = RT_SCOPE_UNIVERSE,
+		.rtm_type = RTN_UNICAST,
+	};
+	req_init(&r[3], RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	if (gateway)
+		req_put(&r[3], RTA_GATEWAY, gateway, (size_t)alen);
+	req_put_u32(&r[3], RTA_OIF, (uint32_t)li.index);
+
+	char buf[sizeof(r)];
+	size_t len = 0;
+	uint32_t seqs[4] = {0};
+	for (int i = 0; i < 4; i++) {
+		if (!used[i])
+			continue;
+		if (r[i].full)
+			return berr_set(err, EMSGSIZE, "%s: netlink request", what[i]);
+		r[i].u.h.nlmsg_seq = seqs[i] = ++nl->seq;
+		memcpy(buf + len, r[i].u.buf, r[i].u.h.nlmsg_len);
+		len += NLMSG_ALIGN(r[i].u.h.nlmsg_len);
+	}
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	while (sendto(nl->fd, buf, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		if (errno != EINTR)
+			return berr_set(err, errno, "sending netlink requests");
+	/* every request gets its own ack, in order, even after a failure */
+	int ret = 0;
+	for (int i = 0; i < 4; i++) {
+		if (!used[i])
+			continue;
+		char ext[EXTACK_MAX] = "";
+		struct berr *e2 = NULL;
+		int e = recv_replies(nl, seqs[i], NULL, NULL, ext, &e2);
+		if (e < 0) {
+			if (ret == 0) {
+				berr_wrap(&e2, "%s", what[i]);
+				if (err)
+					*err = e2;
+				else
+					berr_free(e2);
+				return -1;
+			}
+			berr_free(e2);
+			break;
+		}
+		if (e && e != ok_errno[i] && ret == 0)
+			ret = kfail(err, e, ext, "%s", what[i]);
+	}
+	return ret;
 }
 
 struct name_list {

@@ -25,8 +25,8 @@ struct nl {
  * -1 on failure. */
 int nl_open(struct nl *nl, struct berr **err);
 /* A socket living in the netns netns_fd (an open /proc/PID/ns/net or
- * /run/netns/NAME), created by a short-lived thread that setns()es; the
- * calling thread's netns is never changed. */
+ * /run/netns/NAME): the calling thread setns()es there for socket() and
+ * back (signals blocked meanwhile); on return it is in its own netns. */
 int nl_open_in_netns(struct nl *nl, int netns_fd, struct berr **err);
 /* Close the socket; a no-op if already closed (fd -1). */
 void nl_close(struct nl *nl);
@@ -87,6 +87,14 @@ int nl_addr_add(struct nl *nl, const char *ifname, int family, const void *addr,
  * An existing default route is an error (EEXIST). */
 int nl_route_add_default(struct nl *nl, int family, const void *gateway, const char *ifname,
 			 struct berr **err);
+
+/* A container's side of a veth in one round trip after the lookup of
+ * ifname: lo up (when lo_up), addr/prefixlen on ifname (as nl_addr_add),
+ * ifname up, and the default route via gateway out of it (NULL: none).
+ * The requests go in one send and the kernel runs them in order; the
+ * first failure is reported, naming its step. */
+int nl_iface_setup(struct nl *nl, const char *ifname, bool lo_up, int family, const void *addr, int prefixlen,
+		   const void *gateway, struct berr **err);
 
 /* The names of all links in the socket's netns, as a malloc'd,
  * NULL-terminated array of *n malloc'd strings (the caller frees each and

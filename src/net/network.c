@@ -1,7 +1,7 @@
 #include "util/proc.h"
 #include "net/network.h"
 #include "net/dnsproc.h"
-#include "net/fswap.h"
+#include "util/fs.h"
 #include "net/ipam.h"
 #include "net/nat.h"
 #include "net/ports.h"
@@ -253,16 +253,22 @@ static void reg_del(const char *bridge)
 	unlink(p);
 }
 
-static void bridge_purge(const char *bridge)
+/* Best effort, for cleanups: the link may be gone already. */
+static void link_delete_quiet(const char *ifname)
 {
-	nat_bridge_purge(bridge);
 	struct nl nl;
 	struct berr *e = NULL;
 	if (nl_open(&nl, &e) == 0) {
-		nl_link_delete(&nl, bridge, &e);
+		nl_link_delete(&nl, ifname, &e);
 		nl_close(&nl);
 	}
 	berr_free(e);
+}
+
+static void bridge_purge(const char *bridge)
+{
+	nat_bridge_purge(bridge);
+	link_delete_quiet(bridge);
 	reg_del(bridge);
 }
 
@@ -756,7 +762,7 @@ static void write_records(const char *runroot, const char *id)
 	run_dir(runroot, id, d, sizeof(d));
 	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
-		fswap_write_at(dfd, "records", b.p, b.n, 0644, NULL);
+		fs_replace_at(dfd, "records", b.p, b.n, 0644, NULL);
 		close(dfd);
 	}
 	free(b.p);
@@ -766,7 +772,6 @@ static void write_records(const char *runroot, const char *id)
 static void ep_undo(struct net *n, const char *runroot, json_t *ep)
 {
 	const char *veth = jsonx_str(ep, "Veth"), *cid = jsonx_str(ep, "Container");
-	struct berr *e = NULL;
 	json_t *ports = json_object_get(ep, "Ports");
 	if (json_object_size(ports) && jsonx_str(ep, "IPv4Address")) {
 		char cip[IPAM_STRLEN];
@@ -778,14 +783,8 @@ static void ep_undo(struct net *n, const char *runroot, json_t *ep)
 	}
 	/* A dead container's veth goes with its network namespace: deleting it
 	 * here would wait for an RCU grace period (11-40 ms) for nothing. */
-	if (veth && ep_alive(ep)) {
-		struct nl nl;
-		if (nl_open(&nl, &e) == 0) {
-			nl_link_delete(&nl, veth, &e);
-			nl_close(&nl);
-		}
-		berr_freep(&e);
-	}
+	if (veth && ep_alive(ep))
+		link_delete_quiet(veth);
 	if (cid) {
 		char d[4300];
 		snprintf(d, sizeof(d), "%s/networks/%s/ep/%s", runroot, n->id, cid);
@@ -1025,10 +1024,13 @@ static json_t *eps_find(json_t *eps, const char *net_id, size_t *ret_idx)
 
 /* Attach the container (pid 1 `pid`, its netns nsfd) to one network per
  * epc. primary: the first endpoint (eth0 first, published ports). The
- * default route goes out of the first non-internal network (*route_set). */
+ * default route goes out of the first non-internal network (*route_set).
+ * fresh_if >= 0: the netns is the one the container was just born with,
+ * holding only the fresh_if endpoints attached before this one, so the
+ * interface is eth<fresh_if> without asking; -1: find the first free ethN. */
 static int attach_one(const char *root, const char *runroot, json_t *cfg, const char *ctr_id, const char *ctr_dir,
-		      pid_t pid, int nsfd, json_t *epc, bool primary, bool *route_set, bool *resolv_set_done,
-		      struct berr **err)
+		      pid_t pid, int nsfd, json_t *epc, bool primary, int fresh_if, bool *route_set,
+		      bool *resolv_set_done, struct berr **err)
 {
 	json_t *hc = json_object_get(cfg, "HostConfig");
 	struct net n;
@@ -1100,6 +1102,8 @@ static int attach_one(const char *root, const char *runroot, json_t *cfg, const 
 	if (nl_open(&nl, err) < 0 || nl_open_in_netns(&cnl, nsfd, err) < 0)
 		goto out;
 	/* the first free ethN in the container */
+	if (fresh_if >= 0)
+		snprintf(ifname, sizeof(ifname), "eth%d", fresh_if);
 	for (int k = 0; k < 64 && !*ifname; k++) {
 		char cand[16];
 		int idx;
@@ -1131,14 +1135,12 @@ static int attach_one(const char *root, const char *runroot, json_t *cfg, const 
 		}
 		berr_freep(err);
 	}
-	if ((primary && nl_link_set_up(&cnl, "lo", true, err) < 0) ||
-	    nl_addr_add(&cnl, ifname, AF_INET, a.b, sub.prefix, err) < 0 || nl_link_set_up(&cnl, ifname, true, err) < 0)
+	/* the container side: lo, address, up, default route in one batch */
+	bool route = !n.internal && !*route_set;
+	if (nl_iface_setup(&cnl, ifname, primary, AF_INET, a.b, sub.prefix, route ? gw.b : NULL, err) < 0)
 		goto out;
-	if (!n.internal && !*route_set) {
-		if (nl_route_add_default(&cnl, AF_INET, gw.b, ifname, err) < 0)
-			goto out;
+	if (route)
 		*route_set = true;
-	}
 	/* published ports (first network only): kernel DNAT to ip */
 	if (primary) {
 		ports = ports_resolve(hc, json_object_get(cfg, "Config"), err);
@@ -1240,7 +1242,8 @@ int net_attach(const char *root, const char *runroot, json_t *cfg, const char *c
 	size_t i;
 	json_t *epc;
 	json_array_foreach(eps, i, epc) {
-		if (attach_one(root, runroot, cfg, ctr_id, ctr_dir, pid, nsfd, epc, i == 0, &route, &resolv, err) < 0) {
+		if (attach_one(root, runroot, cfg, ctr_id, ctr_dir, pid, nsfd, epc, i == 0, (int)i, &route, &resolv,
+			       err) < 0) {
 			net_detach_all(root, runroot, ctr_id);
 			return -1;
 		}
@@ -1308,8 +1311,8 @@ int net_connect(const char *root, const char *runroot, json_t *cfg, const char *
 				net_release(&o);
 			}
 		}
-		if (attach_one(root, runroot, cfg, ctr_id, ctr_dir, pid, nsfd, epc, json_array_size(eps) == 1, &route,
-			       &resolv, err) < 0)
+		if (attach_one(root, runroot, cfg, ctr_id, ctr_dir, pid, nsfd, epc, json_array_size(eps) == 1, -1,
+			       &route, &resolv, err) < 0)
 			goto out;
 	}
 	if (eps_conf_write(ctr_dir, eps, err) < 0) {
@@ -1559,15 +1562,8 @@ static int sweep_network(struct net *n, const char *runroot)
 		/* its netns is gone or going; a veth still there (something
 		 * held the netns) goes now */
 		const char *veth = jsonx_str(ep, "Veth");
-		if (veth) {
-			struct nl nl;
-			struct berr *e = NULL;
-			if (nl_open(&nl, &e) == 0) {
-				nl_link_delete(&nl, veth, &e);
-				nl_close(&nl);
-			}
-			berr_free(e);
-		}
+		if (veth)
+			link_delete_quiet(veth);
 		ep_undo(n, runroot, ep);
 		if (cid && ifd >= 0)
 			ipam_release_owner(ifd, n->id, cid, NULL);

@@ -208,6 +208,8 @@ static int fetch_token(struct reg_client *c, const char *realm, const char *serv
 	json_int_t ttl = json_integer_value(json_object_get(j, "expires_in"));
 	if (ttl < 60)
 		ttl = 60;
+	if (ttl > 24 * 3600) /* untrusted: no overflow of the expiry time */
+		ttl = 24 * 3600;
 	struct reg_token t = {.scope = strdup(key ? key : ""), .expires = time(NULL) + (time_t)ttl};
 	if (asprintf(&t.header, "Authorization: Bearer %s", tok) < 0)
 		t.header = NULL;

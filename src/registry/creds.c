@@ -119,12 +119,13 @@ int reg_creds_get(const char *domain, char **ret_user, char **ret_pass)
 	size_t n = strlen(a);
 	if (n > 8192)
 		return -1;
-	_cleanup_free_ unsigned char *out = malloc(n + 4);
-	if (!out)
-		return -1;
+	unsigned char out[8192 + 4];
+	const size_t outsz = sizeof(out);
 	int len = EVP_DecodeBlock(out, (const unsigned char *)a, (int)n);
-	if (len < 0)
+	if (len < 0) {
+		explicit_bzero(out, outsz);
 		return -1;
+	}
 	/* EVP_DecodeBlock counts '=' padding as zero bytes */
 	while (len > 0 && n > 0 && a[n - 1] == '=') {
 		len--;
@@ -132,11 +133,14 @@ int reg_creds_get(const char *domain, char **ret_user, char **ret_pass)
 	}
 	out[len] = 0;
 	char *colon = memchr(out, ':', (size_t)len);
+	if (colon) {
+		*ret_user = strndup((char *)out, (size_t)(colon - (char *)out));
+		*ret_pass = strndup(colon + 1, (size_t)len - (size_t)(colon + 1 - (char *)out));
+	}
+	/* all of it: n shrank by the padding above */
+	explicit_bzero(out, outsz);
 	if (!colon)
 		return -1;
-	*ret_user = strndup((char *)out, (size_t)(colon - (char *)out));
-	*ret_pass = strndup(colon + 1, (size_t)len - (size_t)(colon + 1 - (char *)out));
-	explicit_bzero(out, n);
 	return *ret_user && *ret_pass ? 0 : -1;
 }
 

@@ -4,6 +4,7 @@
  * reader) so decoding and extraction run in the thread that reads. */
 #include "registry/internal.h"
 #include "util/cleanup.h"
+#include "util/curl-lazy.h"
 #include "util/jsonx.h"
 
 #include <curl/curl.h>
@@ -13,12 +14,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 void reg_report(struct reg_client *c, enum reg_event ev, const char *id, const char *text,
 		uint64_t cur, uint64_t total)
@@ -399,7 +394,8 @@ static int connect_host(struct reg_client *c, const char *host, const char *base
 
 int reg_client_new(const char *domain, struct reg_client **ret, struct berr **err)
 {
-	pthread_once(&curl_once, curl_init_once);
+	if (curl_lazy_load(err) < 0)
+		return -1;
 	struct reg_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return berr_set(err, ENOMEM, "registry client");
@@ -499,7 +495,9 @@ static size_t blob_write_cb(char *data, size_t sz, size_t nm, void *ud)
 			sbuf_add(&b->errbody, data, n);
 		return n;
 	}
-	if (b->size && b->got + n > b->size) {
+	/* the manifest's size is exact: a layer listed as 0 bytes gets none,
+	 * not an unbounded download */
+	if (b->got + n > b->size) {
 		free(b->error);
 		if (asprintf(&b->error, "%s: the registry sent more than the %llu bytes the manifest lists",
 			     b->what, (unsigned long long)b->size) < 0)
@@ -651,7 +649,7 @@ static int blob_finished(struct reg_blob *b, CURLcode rc)
 		blob_fail(b, "%s: %s", b->what, t ? t : "error");
 		return -1;
 	}
-	if (b->size && b->got != b->size) {
+	if (b->got != b->size) {
 		blob_fail(b, "%s: the registry sent %llu bytes, the manifest lists %llu", b->what,
 			  (unsigned long long)b->got, (unsigned long long)b->size);
 		return -1;

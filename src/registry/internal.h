@@ -37,7 +37,6 @@ int reg_creds_get(const char *domain, char **ret_user, char **ret_pass);
 int reg_creds_put(const char *domain, const char *user, const char *pass, struct berr **err);
 int reg_creds_del(const char *domain, bool *ret_had, struct berr **err);
 /* Path of config.json (caller frees). */
-char *reg_creds_path(void);
 
 /* ---- http.c ---- */
 struct reg_token {
@@ -119,6 +118,12 @@ void reg_blob_close(struct reg_blob *b);
 
 /* ---- pull.c ---- */
 /* Record repo@digest on image id (one per repository, the newest). */
+/* Run fn(ctx, i) for every i in [0, n) on up to nthreads threads (the
+ * caller's own when none starts). The first failure stops handing out
+ * jobs (running ones finish) and is returned in *err (parallel.c). */
+int reg_run_parallel(size_t n, int nthreads, int (*fn)(void *ctx, size_t i, struct berr **err), void *ctx,
+		     struct berr **err);
+
 int reg_record_repo_digest(struct image_store *s, const char *id, const char *repo_digest,
 			   struct berr **err);
 

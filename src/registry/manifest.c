@@ -8,6 +8,7 @@
 #include "util/hash.h"
 #include "util/jsonx.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,10 @@ int reg_manifest_parse(json_t *j, const char *media_type, struct reg_manifest *r
 		goto fail;
 	}
 	m.layers = calloc(m.nlayers ? m.nlayers : 1, sizeof(*m.layers));
+	if (!m.layers) {
+		berr_set(err, ENOMEM, "manifest");
+		goto fail;
+	}
 	for (size_t i = 0; i < m.nlayers; i++) {
 		char what[32];
 		snprintf(what, sizeof(what), "layer %zu", i + 1);

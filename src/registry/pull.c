@@ -104,9 +104,6 @@ struct pull_ctx {
 	struct reg_client *c;
 	const char *repo;
 	struct job *jobs;
-	size_t n, next;
-	pthread_mutex_t mu;
-	struct berr *err;
 };
 
 static ssize_t empty_read(void *opaque, void *buf, size_t n)
@@ -144,35 +141,22 @@ static int pull_layer(struct pull_ctx *p, struct job *j, struct berr **err)
 	return 0;
 }
 
-static void *worker(void *arg)
+static int pull_job(void *ctx, size_t i, struct berr **err)
 {
-	struct pull_ctx *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		if (p->err || p->next >= p->n) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		struct job *j = &p->jobs[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		if (j->staged)
-			continue;
-		struct berr *e = NULL;
-		if (pull_layer(p, j, &e) < 0) {
-			reg_report(p->c, REG_EV_LAYER_FAILED, j->short_id, NULL, 0, 0);
-			pthread_mutex_lock(&p->mu);
-			if (!p->err)
-				p->err = e;
-			else
-				berr_free(e);
-			pthread_mutex_unlock(&p->mu);
-		}
+	struct pull_ctx *p = ctx;
+	struct job *j = &p->jobs[i];
+	if (j->staged)
+		return 0;
+	if (pull_layer(p, j, err) < 0) {
+		reg_report(p->c, REG_EV_LAYER_FAILED, j->short_id, NULL, 0, 0);
+		return -1;
 	}
+	return 0;
 }
 
 /* Record repo@digest on the image (one per repository, the newest). */
-static int record_repo_digest(struct image_store *s, const char *id, const char *repo_digest,
-			      struct berr **err)
+int reg_record_repo_digest(struct image_store *s, const char *id, const char *repo_digest,
+			   struct berr **err)
 {
 	_cleanup_close_ int lk = image_store_index_lock(s, err);
 	if (lk < 0)
@@ -196,12 +180,6 @@ static int record_repo_digest(struct image_store *s, const char *id, const char 
 	}
 	json_array_append_new(rd, json_string(repo_digest));
 	return image_store_index_write(s, idx, err);
-}
-
-int reg_record_repo_digest(struct image_store *s, const char *id, const char *repo_digest,
-			   struct berr **err)
-{
-	return record_repo_digest(s, id, repo_digest, err);
 }
 
 static int pull(struct image_store *s, struct image_ref *ref, const char *shown,
@@ -314,27 +292,8 @@ static int pull(struct image_store *s, struct image_ref *ref, const char *shown,
 		}
 	}
 
-	struct pull_ctx p = {.s = s, .c = c, .repo = ref->path, .jobs = jobs, .n = m.nlayers};
-	pthread_mutex_init(&p.mu, NULL);
-	int nthreads = o && o->max_downloads > 0 ? o->max_downloads : 3;
-	if ((size_t)nthreads > m.nlayers)
-		nthreads = (int)m.nlayers;
-	pthread_t th[64];
-	if (nthreads > 64)
-		nthreads = 64;
-	int started = 0;
-	for (int i = 0; i < nthreads; i++) {
-		if (pthread_create(&th[i], NULL, worker, &p) != 0)
-			break;
-		started++;
-	}
-	if (started == 0 && m.nlayers)
-		worker(&p);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&p.mu);
-	if (p.err) {
-		*err = p.err;
+	struct pull_ctx p = {.s = s, .c = c, .repo = ref->path, .jobs = jobs};
+	if (reg_run_parallel(m.nlayers, o && o->max_downloads > 0 ? o->max_downloads : 3, pull_job, &p, err) < 0) {
 		berr_wrap(err, "%s", shown);
 		goto out;
 	}
@@ -363,7 +322,7 @@ static int pull(struct image_store *s, struct image_ref *ref, const char *shown,
 		goto out;
 	}
 	if (asprintf(&rd, "%s@%s", repo, top_digest) < 0 ||
-	    record_repo_digest(s, ids[0], rd, err) < 0) {
+	    reg_record_repo_digest(s, ids[0], rd, err) < 0) {
 		berr_wrap(err, "%s: recording the digest", shown);
 		goto out;
 	}

@@ -117,9 +117,6 @@ struct push_ctx {
 	const char *scope;
 	const char *mount_from; /* another repository of the same registry, or NULL */
 	struct blob_job *jobs;
-	size_t n, next;
-	pthread_mutex_t mu;
-	struct berr *err;
 };
 
 static char *with_digest(const char *loc, const char *digest)
@@ -258,27 +255,10 @@ out:
 	return rc;
 }
 
-static void *push_worker(void *arg)
+static int push_job(void *ctx, size_t i, struct berr **err)
 {
-	struct push_ctx *p = arg;
-	for (;;) {
-		pthread_mutex_lock(&p->mu);
-		if (p->err || p->next >= p->n) {
-			pthread_mutex_unlock(&p->mu);
-			return NULL;
-		}
-		struct blob_job *j = &p->jobs[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		struct berr *e = NULL;
-		if (upload(p, j, &e) < 0) {
-			pthread_mutex_lock(&p->mu);
-			if (!p->err)
-				p->err = e;
-			else
-				berr_free(e);
-			pthread_mutex_unlock(&p->mu);
-		}
-	}
+	struct push_ctx *p = ctx;
+	return upload(p, &p->jobs[i], err);
 }
 
 static bool uncompressed(const char *mt)
@@ -409,37 +389,20 @@ static int push(struct image_store *s, struct image_ref *ref, const char *shown,
 		snprintf(jobs[i].short_id, 13, "%.12s", m.layers[i].digest + 7);
 	}
 	struct push_ctx p = {.s = s, .c = c, .repo = ref->path, .scope = scope, .mount_from = from,
-			     .jobs = jobs, .n = m.nlayers};
-	pthread_mutex_init(&p.mu, NULL);
-	int nth = o && o->max_uploads > 0 ? o->max_uploads : 5;
-	if ((size_t)nth > m.nlayers)
-		nth = (int)m.nlayers;
-	if (nth > 64)
-		nth = 64;
-	pthread_t th[64];
-	int started = 0;
-	for (int i = 0; i < nth; i++)
-		if (pthread_create(&th[i], NULL, push_worker, &p) == 0)
-			started++;
-	if (!started)
-		push_worker(&p);
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	if (!p.err) {
+			     .jobs = jobs};
+	struct berr *perr = NULL;
+	if (reg_run_parallel(m.nlayers, o && o->max_uploads > 0 ? o->max_uploads : 5, push_job, &p, &perr) == 0) {
 		/* the config after the layers, the manifest last */
 		struct blob_job cj = {.size = cfglen, .mem = cfg};
 		memcpy(cj.digest, id, 72);
 		snprintf(cj.short_id, 13, "%.12s", id + 7);
-		struct reg_client *saved = c;
-		p.c = saved;
 		reg_progress_fn pf = c->progress;
 		c->progress = NULL; /* Docker does not show the config */
-		upload(&p, &cj, &p.err);
+		upload(&p, &cj, &perr);
 		c->progress = pf;
 	}
-	pthread_mutex_destroy(&p.mu);
-	if (p.err) {
-		*err = p.err;
+	if (perr) {
+		*err = perr;
 		berr_wrap(err, "pushing %s", shown);
 		goto out;
 	}

@@ -77,6 +77,9 @@ char *reg_server_key(const char *server);
 /* Check user/password against the registry (a real auth round trip) and
  * store them. */
 int reg_login(const char *server, const char *user, const char *password, struct berr **err);
+/* The file credentials are stored in (Docker's config.json:
+ * $DOCKER_CONFIG/config.json or ~/.docker/config.json); caller frees. */
+char *reg_creds_path(void);
 /* Credentials stored for server (user only; NULL if none); caller frees. */
 char *reg_login_user(const char *server);
 /* Forget the credentials; *ret_had says whether there were any. */

@@ -1023,6 +1023,52 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, struct berr **err)
 	return 0;
 }
 
+/* Why this works: every write to a v1 cgroup.procs takes the kernel's
+ * cgroup threadgroup rwsem for writing, and the first writer after a quiet
+ * spell waits for an RCU grace period (rcu_sync_enter); writers up to a
+ * grace period after the last one do not wait. A write of our own pid to
+ * the cgroup we are in moves nothing but starts that wait. (It holds the
+ * cgroup_mutex meanwhile, so the container's cgroup must exist first.) */
+int cgroup_prepare_move(void)
+{
+	if (cgroup_version() != 1)
+		return 0;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	char line[4096], path[PATH_MAX];
+	const char *mount = mount_dir();
+	int r = -ENOENT;
+	while (r < 0 && fgets(line, sizeof(line), f)) {
+		/* "ID:controller[,controller...]:/path" of a hierarchy we know */
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2 || c2 == c1 + 1 || c2[1] != '/')
+			continue;
+		*c2 = 0;
+		c2[1 + strcspn(c2 + 1, "\n")] = 0;
+		const char *ctl = NULL;
+		for (int c = 0; c < C_N && !ctl; c++) {
+			size_t n = strlen(v1_names[c]);
+			for (const char *p = c1 + 1; p && !ctl; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+				if (!strncmp(p, v1_names[c], n) && (p[n] == ',' || p[n] == 0))
+					ctl = v1_names[c];
+		}
+		if (!ctl || snprintf(path, sizeof(path), "%s/%s%s/cgroup.procs", mount, ctl, c2 + 1) >= (int)sizeof(path))
+			continue;
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+			continue;
+		}
+		char pid[24];
+		int n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		r = write(fd, pid, (size_t)n) == n ? 0 : -errno;
+		close(fd);
+	}
+	fclose(f);
+	return r;
+}
+
 int cgroup_procs_fds(struct cgroup *cg, int fds[CGROUP_MAX_FDS], size_t *n, struct berr **err)
 {
 	*n = 0;

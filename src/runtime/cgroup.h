@@ -51,6 +51,15 @@ int cgroup_open(const char *name, struct cgroup **ret, struct berr **err);
 /* Move process pid (all its threads) into the cgroup, all controllers. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct berr **err);
 
+/* v1: the next move of a process into a cgroup waits for an RCU grace
+ * period in the kernel (5-20 ms) unless another move happened just
+ * before. This makes that move now: the caller into the cgroup it is in
+ * (nothing changes). It blocks for the grace period and holds the
+ * kernel's cgroup_mutex meanwhile (no cgroup can be made or removed):
+ * call it from a thread, after making the cgroup to move into. 0 or
+ * -errno; no-op on v2. */
+int cgroup_prepare_move(void);
+
 #define CGROUP_MAX_FDS 8
 /* Open the cgroup.procs files (v1: one per hierarchy; v2: one) for writing,
  * so that a forked child can join with cgroup_join_fds() before exec.

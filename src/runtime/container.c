@@ -125,9 +125,20 @@ static int write_json(int dirfd, const char *name, json_t *j, struct berr **err)
 	_cleanup_free_ char *data = json_dumps(j, JSON_COMPACT);
 	if (!data)
 		return berr_set(err, ENOMEM, "serializing %s", name);
-	/* Container state is not fsync'd: a crash loses at most the last
-	 * transition, and `ps` re-derives liveness from the processes. */
 	return fs_write_atomic_at(dirfd, name, data, strlen(data), 0600, false, err);
+}
+
+/* Container state is replaced several times per run (start, running,
+ * exited), so it is swapped into place rather than renamed over (no ext4
+ * writeback per write) and not fsync'd: a crash can leave it empty, which
+ * ctr_state() reads as exited, and `ps` re-derives liveness from the
+ * processes anyway. */
+static int write_state(int dirfd, json_t *j, struct berr **err)
+{
+	_cleanup_free_ char *data = json_dumps(j, JSON_COMPACT);
+	if (!data)
+		return berr_set(err, ENOMEM, "serializing state.json");
+	return fs_replace_at(dirfd, "state.json", data, strlen(data), 0600, err);
 }
 
 int ctr_create(struct ctr_store *s, json_t *config, const char *name, const char *want_id, char ret_id[65],
@@ -265,7 +276,7 @@ int ctr_state_write(struct ctr_store *s, const char *id, json_t *state, struct b
 	_cleanup_close_ int dfd = ctr_dirfd(s, id);
 	if (dfd < 0)
 		return berr_set(err, errno, "container %.12s", id);
-	return write_json(dfd, "state.json", state, err);
+	return write_state(dfd, state, err);
 }
 
 int ctr_lock(struct ctr_store *s, const char *id, struct berr **err)
@@ -282,6 +293,15 @@ json_t *ctr_state(struct ctr_store *s, const char *id, struct berr **err)
 	snprintf(path, sizeof(path), "%s/state.json", id);
 	struct berr *e = NULL;
 	json_t *st = jsonx_load_at(s->ctrsfd, path, 1 << 20, &e);
+	struct stat sst;
+	if (!st && e && e->errnum != ENOENT && fstatat(s->ctrsfd, path, &sst, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sst.st_mode) && sst.st_size == 0) {
+		/* emptied by a crash (see write_state): its last run is over */
+		berr_freep(&e);
+		st = json_pack("{s:s, s:i, s:i, s:s}", "Status", "exited", "Pid", 0, "ExitCode", 255, "Error",
+			       "the container's state was lost in a crash");
+		return st;
+	}
 	if (!st) {
 		if (e && e->errnum == ENOENT) {
 			berr_free(e);

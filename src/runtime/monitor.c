@@ -57,7 +57,36 @@ struct mon {
 	struct health *health;
 	struct att_hub *hub;    /* berth attach clients; the container's stdin */
 	struct att_escape esc;  /* the detach keys, in the attached CLI's stdin (tty) */
+	int mntns_fd;           /* holds the container's mount namespace, -1: none */
+	struct cg_move *mover;  /* v1: makes the cgroup, moves pid 1 into it */
+	struct cgroup_limits lim;
+	bool cg_failed;         /* creating the cgroup failed: nothing ran, nothing to record */
 };
+
+/* The last process of a mount namespace to exit tears its mounts down and
+ * waits for an RCU grace period (several ms) before its parent sees the
+ * exit. The monitor holds the namespace instead, so the exit is quick, and
+ * lets it go where the wait costs nothing: after `run --rm` has its
+ * answer. A container that stays must let it go before its state says
+ * "exited", so that a new start never finds its overlay still mounted. */
+static void mntns_hold(struct mon *m, pid_t pid)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+	m->mntns_fd = open(p, O_RDONLY | O_CLOEXEC);
+}
+
+static void mntns_release(struct mon *m)
+{
+	if (m->mntns_fd >= 0)
+		close(m->mntns_fd);
+	m->mntns_fd = -1;
+}
+
+static bool auto_remove(struct mon *m)
+{
+	return json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove"));
+}
 
 static void report(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(struct mon *m, const char *fmt, ...)
@@ -166,19 +195,84 @@ static void set_health(json_t *st, void *arg)
 
 /* Moving the new process into its cgroups: on v1 the first write to a
  * cgroup.procs waits for an RCU grace period (the cgroup threadgroup
- * rwsem; 5-20 ms here), so it runs in a thread while the monitor sets up
- * the network and the child builds its root filesystem. */
+ * rwsem; 5-20 ms here), so a thread, the mover, does it while the monitor
+ * sets up the network and the child builds its root filesystem. It starts
+ * before the clone: it makes the cgroup (first start; its eight mkdirs and
+ * device rules), then starts the grace period with a move of the monitor
+ * into the cgroup it is already in, and moves the container's process the
+ * moment launch() hands over its pid, by then mostly without a wait. */
 struct cg_move {
-	struct cgroup *cg;
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool handed; /* pid is set (0: nothing to move) */
 	pid_t pid;
+	bool create_failed;
 	struct berr *err;
 };
 
 static void *cg_move_main(void *arg)
 {
-	struct cg_move *mv = arg;
-	cgroup_enter(mv->cg, mv->pid, &mv->err);
+	struct mon *m = arg;
+	struct cg_move *mv = m->mover;
+	if (!m->cg && cgroup_create(m->id, &m->lim, &m->cg, &mv->err) < 0) {
+		mv->create_failed = true;
+		return NULL;
+	}
+	cgroup_prepare_move();
+	pthread_mutex_lock(&mv->lock);
+	while (!mv->handed)
+		pthread_cond_wait(&mv->cond, &mv->lock);
+	pid_t pid = mv->pid;
+	pthread_mutex_unlock(&mv->lock);
+	if (pid > 0)
+		cgroup_enter(m->cg, pid, &mv->err);
 	return NULL;
+}
+
+/* Start the mover (no-op if it runs). Without a thread, mover_finish()
+ * does the work itself. */
+static void mover_start(struct mon *m)
+{
+	struct cg_move *mv = m->mover;
+	if (mv->started)
+		return;
+	*mv = (struct cg_move){.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	mv->started = pthread_create(&mv->thread, NULL, cg_move_main, m) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Hand the mover pid (0: none) and wait for it. -1 with *msg filled when
+ * making the cgroup or moving pid failed; m->cg_failed tells the first. */
+static int mover_finish(struct mon *m, pid_t pid, char *msg, size_t msglen)
+{
+	struct cg_move *mv = m->mover;
+	if (mv->started) {
+		pthread_mutex_lock(&mv->lock);
+		mv->pid = pid;
+		mv->handed = true;
+		pthread_cond_signal(&mv->cond);
+		pthread_mutex_unlock(&mv->lock);
+		pthread_join(mv->thread, NULL);
+		mv->started = false;
+	} else if (pid > 0) {
+		*mv = (struct cg_move){.handed = true, .pid = pid};
+		if (!m->cg && cgroup_create(m->id, &m->lim, &m->cg, &mv->err) < 0)
+			mv->create_failed = true;
+		else
+			cgroup_enter(m->cg, pid, &mv->err);
+	}
+	if (!mv->err)
+		return 0;
+	m->cg_failed = mv->create_failed;
+	if (msg)
+		snprintf(msg, msglen, "%s", mv->err->msg);
+	berr_freep(&mv->err);
+	return -1;
 }
 
 /* The container's pid 1 in its new namespaces. On cgroup v2 it is born in
@@ -263,10 +357,13 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		flags |= CLONE_NEWNET;
 	if (m->plan->new_uts)
 		flags |= CLONE_NEWUTS;
+	if (!m->cg || cgroup_version_of(m->cg) != 2)
+		mover_start(m); /* v1; v2 clones into the cgroup */
 	bool in_cgroup;
 	pid_t pid = clone_container(m, flags, &in_cgroup);
 	if (pid < 0) {
 		snprintf(msg, msglen, "creating the container's namespaces: %s", strerror(errno));
+		mover_finish(m, 0, NULL, 0);
 		return 125;
 	}
 	if (pid == 0) {
@@ -319,22 +416,12 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		}
 	}
 	struct berr *e = NULL;
-	struct cg_move mv = {.cg = m->cg, .pid = pid};
-	pthread_t mover;
-	bool moving = false;
-	if (m->cg && !in_cgroup) {
-		moving = pthread_create(&mover, NULL, cg_move_main, &mv) == 0;
-		if (!moving)
-			cg_move_main(&mv);
-	}
 	/* the container's network: its netns exists, it waits for the sync byte */
 	int r = net_attach(m->s->root, m->s->runroot, m->cfg, m->id, m->plan->ctr_dir, pid, &e);
-	if (moving)
-		pthread_join(mover, NULL);
-	if (r < 0 || mv.err) {
-		snprintf(msg, msglen, "%s", mv.err ? mv.err->msg : e->msg);
-		berr_free(e);
-		berr_free(mv.err);
+	if (r < 0)
+		snprintf(msg, msglen, "%s", e->msg);
+	berr_free(e);
+	if (mover_finish(m, in_cgroup ? 0 : pid, r < 0 ? NULL : msg, msglen) < 0 || r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		close(sync[1]);
@@ -365,6 +452,7 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		return code ? code : 125;
 	}
 	m->pid = pid;
+	mntns_hold(m, pid);
 	clock_gettime(CLOCK_REALTIME, &m->started);
 	return 0;
 }
@@ -528,13 +616,18 @@ static void cleanup_and_exit(struct mon *m, int code)
 		berr_freep(&e);
 		cgroup_free(m->cg);
 	}
-	if (json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove")) &&
-	    ctr_remove_files(m->s, m->id, NULL) == 0)
+	if (auto_remove(m) && ctr_remove_files(m->s, m->id, NULL) == 0)
 		volume_remove_anonymous(m->s->root, m->cfg); /* like docker run --rm */
+	else
+		mntns_release(m); /* (see mntns_hold) */
 	/* attach clients: the exit code last, then the socket goes */
 	att_hub_exit(m->hub, code);
 	att_hub_free(m->hub);
 	report(m, "exited %d", code);
+	if (m->status_fd >= 0)
+		close(m->status_fd);
+	m->status_fd = -1;
+	mntns_release(m);
 	_exit(0);
 }
 
@@ -557,7 +650,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		report(m, "error 125 %s", e->msg);
 		_exit(0);
 	}
-	struct cgroup_limits lim = {
+	m->lim = (struct cgroup_limits){
 		.memory = json_integer_value(json_object_get(hc, "Memory")),
 		.memory_swap = json_integer_value(json_object_get(hc, "MemorySwap")),
 		.cpu_quota = json_integer_value(json_object_get(hc, "CpuQuota")),
@@ -566,11 +659,15 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		.pids_max = json_integer_value(json_object_get(hc, "PidsLimit")),
 		.cpuset_cpus = jsonx_str(hc, "CpusetCpus"),
 	};
-	if (cgroup_create(m->plan->cgroup_name, &lim, &m->cg, &e) < 0) {
+	/* v2: the container is cloned into its cgroup, which must exist first;
+	 * v1: made while the container starts (cg_move_main) */
+	if (cgroup_version() == 2 && cgroup_create(m->id, &m->lim, &m->cg, &e) < 0) {
 		report(m, "error 125 %s", e->msg);
 		logw_close(&m->log);
 		_exit(0);
 	}
+	if (!m->cg)
+		mover_start(m); /* v1: the cgroup and its grace period, from now on */
 	json_t *hcfg = json_object_get(json_object_get(m->cfg, "Config"), "Healthcheck");
 	m->health = health_new(hcfg);
 
@@ -589,6 +686,15 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 
 	for (;;) {
 		int code = launch(m, msg, sizeof(msg));
+		if (code)
+			mover_finish(m, 0, NULL, 0); /* a launch that failed before its clone */
+		if (code && m->cg_failed) {
+			/* as a refused create: no state, no log line, just the error */
+			net_detach_all(m->s->root, m->s->runroot, m->id);
+			report(m, "error 125 %s", msg);
+			logw_close(&m->log);
+			_exit(0);
+		}
 		if (code) {
 			net_detach_all(m->s->root, m->s->runroot, m->id);
 			/* restarting (not exited) while we wait: the monitor still owns it */
@@ -728,6 +834,9 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		logw_flush(&m->log);
 		net_detach_all(m->s->root, m->s->runroot, m->id);
 		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		bool again = should_restart(m, code);
+		if (again || !auto_remove(m))
+			mntns_release(m);
 		bool oom = m->cg && cgroup_oom_killed(m->cg);
 		if (m->health)
 			health_stop(m->health);
@@ -735,7 +844,6 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		clock_gettime(CLOCK_REALTIME, &now);
 		if (now.tv_sec - m->started.tv_sec >= 10)
 			m->backoff = 0; /* ran long enough: the delay starts over */
-		bool again = should_restart(m, code);
 		struct run_info ex = {.m = m, .status = again ? "restarting" : "exited", .exit_code = code, .oom = oom};
 		if (again) {
 			m->restart_count++;
@@ -807,7 +915,9 @@ int monitor_spawn(struct ctr_store *s, const char *id, const struct monitor_atta
 	setsid();
 	signal(SIGPIPE, SIG_IGN);
 	struct mon m = {.s = s, .id = id, .cfg = json_incref(cfg), .status_fd = sp[1], .out_fd = -1, .err_fd = -1,
-			.in_fd = -1, .fwd_in = -1, .fwd_out = -1, .fwd_err = -1};
+			.in_fd = -1, .fwd_in = -1, .fwd_out = -1, .fwd_err = -1, .mntns_fd = -1};
+	static struct cg_move mover;
+	m.mover = &mover;
 	json_t *c = json_object_get(cfg, "Config");
 	m.tty = json_is_true(json_object_get(c, "Tty"));
 	m.open_stdin = json_is_true(json_object_get(c, "OpenStdin"));

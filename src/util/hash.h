@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 struct sha256 {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx; /* SHA256_CTX */
 };
 
 int sha256_init(struct sha256 *h);

@@ -317,7 +317,7 @@ is "host network: the host's hostname and interfaces" "$OUT" \
 	"$(printf '%s\n%s\n%s\n' "$(hostname)" "$(hostname)" "$(hostname)"; cut -d: -f1 /proc/net/dev | tail -n +3 | tr -d ' ' | grep -vE '^(veth|br-|berth)' | sort)"
 # bridge networks: t0400
 fails "--network NAME (unknown)" 'network mynet not found' b run --rm --network mynet busybox true
-fails "--network container:" 'not supported in this version' b run --rm --network container:x busybox true
+fails "--network container: of a missing container" "No such container: x" b run --rm --network container:x busybox true
 fails "-p without a bridge network" 'port publishing needs a bridge network: add --network bridge' b run --rm --network none -p 8080:80 busybox true
 is "refused runs made no container" "$(b ps -a -q)" ""
 

@@ -63,6 +63,12 @@ done
 check "ls" b network ls
 like "ls lists the default bridge" "$OUT" '^[0-9a-f]{12} +bridge +bridge +local$'
 like "ls lists $NA" "$OUT" "^${idA:0:12} +$NA +bridge +local$"
+is "ls --filter label" "$(b network ls --filter label=team=x --format '{{.Name}}')" "$NA"
+is "ls -f name (a regexp) and type=custom" "$(b network ls -f "name=^$NA\$" -f type=custom -q)" "${idA:0:12}"
+is "ls -f type=builtin" "$(b network ls -f type=builtin --format '{{.Name}}')" bridge
+is "ls: filters of different keys all apply" "$(b network ls -f name="$NA" -f id=nomatch -q)" ""
+fails "ls: unknown filter" "^Error: Invalid filter 'bogus'$" b network ls -f bogus=1
+fails "ls: filter without a value" 'bad format of filter' b network ls -f name
 is "inspect subnet/gateway" "$(b network inspect -f '{{json .IPAM.Config}}' "$NA")" "[{\"Gateway\":\"$GA\",\"Subnet\":\"$SA\"}]"
 is "inspect label" "$(b network inspect -f '{{json .Labels}}' "$NA")" '{"team":"x"}'
 is "inspect internal" "$(b network inspect -f '{{.Internal}}' "$NI")" true

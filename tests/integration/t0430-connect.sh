@@ -84,6 +84,10 @@ like "network inspect lists a" "$(b network inspect -f '{{json .Containers}}' "$
 fails "connect twice" "endpoint with name a$$ already exists in network $NC" b network connect "$NC" a$$
 fails "connect: unknown network" "network nosuch$$ not found" b network connect nosuch$$ a$$
 fails "connect: missing container" "No such container: nosuch$$" b network connect "$NC" nosuch$$
+# Docker looks up the container first
+fails "connect: missing container and network" "No such container: nosuch$$" b network connect nosuch$$ nosuch$$
+fails "disconnect: missing container and network" "No such container: nosuch$$" b network disconnect nosuch$$ nosuch$$
+fails "connect: usage" '^"berth network connect" requires exactly 2 arguments\.$' b network connect "$NC"
 fails "connect: address outside the subnet" "not in the subnet" b network connect --ip 10.9.9.9 "$ND" a$$
 run_d --name x$$ --network none busybox sleep 300 >/dev/null
 fails "connect: --network none container" "cannot be connected" b network connect "$NC" x$$

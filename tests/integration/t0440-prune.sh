@@ -74,6 +74,9 @@ check "anonymous volume" b create -v /data --name withvol$$ busybox true
 check "named volume" b volume create keep$$
 check "system df" b system df
 like "  counts 2 local volumes, 1 active" "$OUT" "Local Volumes +2 +1 "
+check "system df --format json" b system df --format '{{json .}}'
+like "  every field a string, keys in Docker's order" "$OUT" '^\{"Active":"1","Reclaimable":"[^"]+","Size":"[^"]+","TotalCount":"2","Type":"Local Volumes"\}$'
+like "  a build cache row (counted, not fixed)" "$OUT" '^\{"Active":"0","Reclaimable":"[^"]+","Size":"[^"]+","TotalCount":"[0-9]+","Type":"Build Cache"\}$'
 b rm withvol$$ >/dev/null
 check "system prune --volumes" b system prune -f --volumes
 like "  removed the anonymous volume" "$OUT" "Deleted Volumes:"

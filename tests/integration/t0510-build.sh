@@ -155,13 +155,84 @@ check "build on it" b build --network none -t obchild -f "$T_DIR/Dockerfile.obch
 check "the trigger ran" b run --rm --network none obchild cat /onbuild
 is "ONBUILD trigger output" "$OUT" triggered
 
+# ---- a base without PATH gets Docker's default; WORKDIR makes its directory ----
+cat >"$T_DIR/Dockerfile.wd" <<'EOF'
+FROM busybox
+ENV PATH=/x:$PATH
+RUN echo "run:$PATH"
+WORKDIR /newdir/sub
+WORKDIR /tmp
+USER nobody
+WORKDIR rel/deeper
+RUN ls -ld /newdir/sub /tmp /tmp/rel/deeper | awk '{ print $1, $3, $NF }'
+EOF
+check "build with ENV PATH and WORKDIR" b build --network none -t wdimg -f "$T_DIR/Dockerfile.wd" "$C"
+like "RUN sees the default PATH" "$OUT" 'run:/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+like "WORKDIR made the directory" "$OUT" 'drwxr-xr-x root /newdir/sub'
+like "an existing WORKDIR keeps its mode" "$OUT" 'drwxrwxrwt root /tmp'
+like "a new WORKDIR is owned by USER" "$OUT" 'drwxr-xr-x nobody /tmp/rel/deeper'
+is "the image's PATH" "$(b image inspect -f '{{json .Config.Env}}' wdimg 2>&1)" '["PATH=/x:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]'
+is "layers: base + 2 RUN + 2 new WORKDIRs (none for /tmp)" "$(b image inspect -f '{{json .RootFS.Layers}}' wdimg 2>&1 | tr ',' '\n' | wc -l)" 5
+check "rebuild" b build --network none -t wdimg -f "$T_DIR/Dockerfile.wd" "$C"
+is "all 5 steps CACHED" "$(grep -c CACHED <<<"$OUT")" 5
+
+# ---- COPY with heredoc sources ----
+cat >"$T_DIR/Dockerfile.hd" <<'EOF'
+FROM busybox
+ARG WHO=world
+COPY <<GREET /greet
+hello $WHO "quoted" \n
+GREET
+COPY --chmod=755 <<A <<'B' /dir/
+echo a $WHO
+A
+b $WHO
+B
+EOF
+check "COPY <<EOF" b build --network none -t hdimg -f "$T_DIR/Dockerfile.hd" "$C"
+check "run it" b run --rm --network none hdimg sh -c 'cat /greet /dir/B; sh /dir/A; stat -c %a /dir/A'
+is "heredoc files: expanded unless quoted, --chmod" "$OUT" $'hello world "quoted" \\n\nb $WHO\na world\n755'
+check "rebuild" b build --network none -t hdimg -f "$T_DIR/Dockerfile.hd" "$C"
+is "heredoc COPYs CACHED" "$(grep -c CACHED <<<"$OUT")" 2
+printf 'FROM busybox\nCOPY <<EOF a.txt /x/\nhi\nEOF\n' >"$T_DIR/Dockerfile.hdmix"
+fails "heredoc mixed with context files" 'Dockerfile:2: .*mixing heredocs' b build --network none -f "$T_DIR/Dockerfile.hdmix" "$C"
+
+# ---- independent stages build at the same time ----
+cat >"$T_DIR/Dockerfile.par" <<'EOF'
+FROM busybox AS one
+RUN sleep 1; echo one > /one
+FROM busybox AS two
+ARG N=2
+RUN echo two$N > /two
+FROM busybox
+COPY --from=one /one /one
+COPY --from=two /two /two
+EOF
+check "two independent stages" b build --network none --build-arg N=3 -t parimg -f "$T_DIR/Dockerfile.par" "$C"
+run_one=$(grep -E '^#[0-9]+ \[one 2/2\]' <<<"$OUT" | cut -d' ' -f1)
+two_at=$(grep -n '\[two 1/2\]' <<<"$OUT" | cut -d: -f1)
+one_done_at=$(grep -n "^$run_one DONE" <<<"$OUT" | cut -d: -f1)
+if [ -n "$two_at" ] && [ -n "$one_done_at" ] && [ "$two_at" -lt "$one_done_at" ]; then
+	ok "stage two started while stage one ran"
+else
+	notok "stage two started while stage one ran"; printf '#   %s\n' "$OUT" | head -20
+fi
+if grep -q 'not consumed' <<<"$OUT"; then notok "a build arg used in a parallel stage was reported unused"; else ok "build args used in a parallel stage count"; fi
+check "both results" b run --rm --network none parimg cat /one /two
+is "parallel stages' files" "$OUT" $'one\ntwo3'
+sed -i 's/echo two$N > \/two/exit 5/' "$T_DIR/Dockerfile.par"
+fails "a failing parallel stage fails the build" 'Dockerfile:5: .*exit code: 5' b build --network none -t parfail -f "$T_DIR/Dockerfile.par" "$C"
+is "no container left by the failed stages" "$(b ps -a -q 2>&1)" ""
+check "builder with no subcommand" b builder
+like "shows its commands" "$OUT" 'prune +Remove build cache'
+
 # ---- cache survives rmi; builder prune reclaims it ----
 check "rmi the tags" b rmi built:1 built:2
 like "rmi says Deleted" "$OUT" 'Deleted: sha256:'
 is "images hides the cache" "$(b images -q --filter reference=built 2>&1)" ""
 check "rebuild after rmi" b build --network none --build-arg GREETING=hey -t built:1 "$C"
 if grep -Eq '^#[0-9]+ [0-9.]+ ' <<<"$OUT"; then notok "rmi dropped the cache"; else ok "cache survived rmi"; fi
-b rmi built:1 fromstdin fromtar fromurl obbase obchild >/dev/null 2>&1
+b rmi built:1 fromstdin fromtar fromurl obbase obchild wdimg hdimg parimg >/dev/null 2>&1
 check "builder prune -a -f" b builder prune -a -f
 like "reports the space" "$OUT" '^Total:'
 left=$(ls "$ROOT/layers" | wc -l)

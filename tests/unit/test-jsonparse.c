@@ -57,9 +57,10 @@ int main(void)
 	bad("[99999999999999999999]", 22, "out of range");
 	bad("{\"a\":1}\n\n  {", 12, "line 3 column 3");
 	{
-		char deep[2000];
-		memset(deep, '[', sizeof(deep));
-		bad(deep, sizeof(deep), "nesting too deep");
+		char deep[2001];
+		memset(deep, '[', sizeof(deep) - 1);
+		deep[sizeof(deep) - 1] = 0; /* bad() prints it as a string */
+		bad(deep, sizeof(deep) - 1, "nesting too deep");
 	}
 	{
 		const char doc[] = "{\"a\\u0000b\":1}";

@@ -441,6 +441,57 @@ static void test_timing(struct nl *a)
 	       del[done - 1]);
 }
 
+/* The container side in one batch (nl_iface_setup), as `run` does it. */
+static void test_iface_setup(struct nl *a)
+{
+	int ns_c = netns_new();
+	struct nl c = {.fd = -1};
+	struct in_addr ip, gw, far;
+	inet_pton(AF_INET, "10.250.0.3", &ip);
+	inet_pton(AF_INET, "10.250.0.1", &gw);
+	inet_pton(AF_INET, "10.99.9.9", &far);
+	struct nl_veth_opts vo = {.peer_netns_fd = ns_c, .master = "bnt-br0", .up = true};
+	OK(nl_veth_create_opts(a, "bnt-h2", "eth0", &vo, E), "veth bnt-h2 / eth0 into C, on the bridge");
+	OK(nl_open_in_netns(&c, ns_c, E), "socket in C");
+	OK(nl_iface_setup(&c, "eth0", true, AF_INET, &ip, 24, &gw, E), "lo, address, up and route in one batch");
+	if (have_ip) {
+		CHECK(strstr(run(ns_c, "ip -o link show dev lo"), ",UP") != NULL, "ip link in C: lo UP");
+		const char *o = run(ns_c, "ip -o -4 addr show dev eth0");
+		CHECK_STR(word_after(o, "inet"), "10.250.0.3/24", "ip addr in C: eth0 address");
+		CHECK_STR(word_after(o, "brd"), "10.250.0.255", "ip addr in C: eth0 broadcast");
+		CHECK(strstr(run(ns_c, "ip -o link show dev eth0"), ",UP") != NULL, "ip link in C: eth0 UP");
+		o = run(ns_c, "ip route show default");
+		CHECK_STR(word_after(o, "via"), "10.250.0.1", "ip route in C: default via");
+		CHECK_STR(word_after(o, "dev"), "eth0", "ip route in C: default dev");
+	}
+	CHECK(udp_roundtrip(ns_c, AF_INET, "10.250.0.1", "10.250.0.3"), "UDP over the batch-configured eth0");
+	/* the same again: the address exists (fine), the route exists (not) */
+	struct fail f = FAIL(nl_iface_setup(&c, "eth0", false, AF_INET, &ip, 24, &gw, E));
+	CHECK(f.code == BERR_CONFLICT && strstr(f.msg, "adding default route via 10.250.0.1 dev eth0"),
+	      "existing default route: the error names its step: %s", f.msg);
+	OK(nl_iface_setup(&c, "eth0", false, AF_INET, &ip, 24, NULL, E), "again without a route: nothing to refuse");
+	f = FAIL(nl_iface_setup(&c, "eth9", false, AF_INET, &ip, 24, NULL, E));
+	CHECK(f.code == BERR_NOT_FOUND && strstr(f.msg, "eth9"), "missing interface: %s", f.msg);
+	f = FAIL(nl_iface_setup(&c, "eth0", false, AF_INET, &ip, 33, NULL, E));
+	CHECK(f.code == BERR_INVALID, "prefix 33: %s", f.msg);
+	nl_close(&c);
+	/* a gateway off the subnet: the route fails, the steps before it stand */
+	int ns_d = netns_new();
+	struct nl d = {.fd = -1};
+	OK(nl_veth_create_opts(a, "bnt-h3", "eth0", &(struct nl_veth_opts){.peer_netns_fd = ns_d}, E), "veth into D");
+	OK(nl_open_in_netns(&d, ns_d, E), "socket in D");
+	f = FAIL(nl_iface_setup(&d, "eth0", true, AF_INET, &ip, 24, &far, E));
+	CHECK(strstr(f.msg, "adding default route via 10.99.9.9") != NULL, "unreachable gateway: %s", f.msg);
+	if (have_ip)
+		CHECK_STR(word_after(run(ns_d, "ip -o -4 addr show dev eth0"), "inet"), "10.250.0.3/24",
+			  "the address before the failed route is there");
+	nl_close(&d);
+	OK(nl_link_delete(a, "bnt-h2", E), "delete bnt-h2");
+	OK(nl_link_delete(a, "bnt-h3", E), "delete bnt-h3");
+	close(ns_c);
+	close(ns_d);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -567,6 +618,7 @@ int main(void)
 		CHECK_STR(route_src(ns_b, AF_INET6, "fd00:99::1"), "fd00:250::2", "B reaches fd00:99::1 by the IPv6 default route");
 	}
 
+	test_iface_setup(&a);
 	test_errors(&a, &b);
 	test_timing(&a);
 
