@@ -1031,41 +1031,49 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, struct berr **err)
  * cgroup_mutex meanwhile, so the container's cgroup must exist first.) */
 int cgroup_prepare_move(void)
 {
-	if (cgroup_version() != 1)
-		return 0;
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (!f)
-		return -errno;
-	char line[4096], path[PATH_MAX];
+	/* plain system calls only (no malloc, no stdio): see cgroup.h */
+	struct statfs sfs;
 	const char *mount = mount_dir();
+	if (statfs(mount, &sfs) < 0 || sfs.f_type == CGROUP2_SUPER_MAGIC)
+		return 0;
+	char buf[8192], path[PATH_MAX];
+	int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
 	int r = -ENOENT;
-	while (r < 0 && fgets(line, sizeof(line), f)) {
+	for (char *line = buf, *next; r < 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
 		/* "ID:controller[,controller...]:/path" of a hierarchy we know */
 		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c2 || c2 == c1 + 1 || c2[1] != '/')
 			continue;
 		*c2 = 0;
-		c2[1 + strcspn(c2 + 1, "\n")] = 0;
 		const char *ctl = NULL;
 		for (int c = 0; c < C_N && !ctl; c++) {
-			size_t n = strlen(v1_names[c]);
+			size_t len = strlen(v1_names[c]);
 			for (const char *p = c1 + 1; p && !ctl; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-				if (!strncmp(p, v1_names[c], n) && (p[n] == ',' || p[n] == 0))
+				if (!strncmp(p, v1_names[c], len) && (p[len] == ',' || p[len] == 0))
 					ctl = v1_names[c];
 		}
 		if (!ctl || snprintf(path, sizeof(path), "%s/%s%s/cgroup.procs", mount, ctl, c2 + 1) >= (int)sizeof(path))
 			continue;
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0) {
+		int pfd = open(path, O_WRONLY | O_CLOEXEC);
+		if (pfd < 0) {
 			r = -errno;
 			continue;
 		}
 		char pid[24];
-		int n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		r = write(fd, pid, (size_t)n) == n ? 0 : -errno;
-		close(fd);
+		int pn = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		r = write(pfd, pid, (size_t)pn) == pn ? 0 : -errno;
+		close(pfd);
 	}
-	fclose(f);
 	return r;
 }
 

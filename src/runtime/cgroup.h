@@ -56,8 +56,9 @@ int cgroup_enter(struct cgroup *cg, pid_t pid, struct berr **err);
  * before. This makes that move now: the caller into the cgroup it is in
  * (nothing changes). It blocks for the grace period and holds the
  * kernel's cgroup_mutex meanwhile (no cgroup can be made or removed):
- * call it from a thread, after making the cgroup to move into. 0 or
- * -errno; no-op on v2. */
+ * call it from a thread, after making the cgroup to move into. Only
+ * plain system calls (no malloc, no stdio): another thread may clone()
+ * meanwhile. 0 or -errno; no-op on v2. */
 int cgroup_prepare_move(void);
 
 #define CGROUP_MAX_FDS 8

@@ -62,7 +62,14 @@ static int openat2_in_root(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
 			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	/* EAGAIN: a mount or rename anywhere on the host raced with a ".."
+	 * in the path (busy hosts: other containers starting); the kernel
+	 * asks us to try again */
+	for (int i = 0;; i++) {
+		int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN || i == 1000)
+			return fd;
+	}
 }
 
 /* Open (creating as needed) a mount target inside the root: every
@@ -363,11 +370,14 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
 		die(125, "installing seccomp filter: %s", strerror(-r));
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		die(125, "keepcaps: %s", strerror(errno));
-	if (setgroups((size_t)u.ngroups, u.groups) < 0)
+	/* raw system calls: glibc's wrappers signal every thread it knows of
+	 * and wait for them, and after the monitor's raw clone() that list is
+	 * the monitor's (its cgroup mover thread): setgroups() hung forever */
+	if (syscall(SYS_setgroups, (size_t)u.ngroups, u.groups) < 0)
 		die(125, "setgroups: %s", strerror(errno));
-	if (setgid(u.gid) < 0)
+	if (syscall(SYS_setresgid, u.gid, u.gid, u.gid) < 0)
 		die(125, "setgid %u: %s", (unsigned)u.gid, strerror(errno));
-	if (setuid(u.uid) < 0)
+	if (syscall(SYS_setresuid, u.uid, u.uid, u.uid) < 0)
 		die(125, "setuid %u: %s", (unsigned)u.uid, strerror(errno));
 	r = caps_set(p->caps, u.uid == 0);
 	if (r < 0)

@@ -454,6 +454,7 @@ static void kill_all(const char *id, pid_t pid, unsigned long long pstart)
 	struct berr *e = NULL;
 	if (cgroup_open(id, &cg, &e) == 0) {
 		cgroup_kill(cg, SIGKILL, &e);
+		cgroup_freeze(cg, false, NULL); /* frozen tasks die only once thawed */
 		cgroup_free(cg);
 	}
 	berr_free(e);
@@ -501,10 +502,14 @@ int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, j
 			kill(st[i].mpid, SIGTERM);
 		} else if (st[i].pid > 0 && proc_alive(st[i].pid, st[i].pstart)) {
 			st[i].pfd = pidfd_open_(st[i].pid);
-			/* a paused container cannot handle its stop signal */
+			/* a paused container cannot handle its stop signal; only a
+			 * paused one is thawed here (opening every controller costs
+			 * more than the rest of a stop), a frozen one the state
+			 * missed is thawed by kill_all at the timeout */
+			const char *status = jsonx_str(state, "Status");
 			struct cgroup *cg = NULL;
 			struct berr *e2 = NULL;
-			if (cgroup_open(ids[i], &cg, &e2) == 0) {
+			if (status && !strcmp(status, "paused") && cgroup_open(ids[i], &cg, &e2) == 0) {
 				cgroup_freeze(cg, false, NULL);
 				cgroup_free(cg);
 			}

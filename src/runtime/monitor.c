@@ -68,7 +68,9 @@ struct mon {
  * exit. The monitor holds the namespace instead, so the exit is quick, and
  * lets it go where the wait costs nothing: after `run --rm` has its
  * answer. A container that stays must let it go before its state says
- * "exited", so that a new start never finds its overlay still mounted. */
+ * "exited", so that a new start never finds its overlay still mounted;
+ * so must one with volumes or bind mounts, whose sources the user may
+ * unmount the moment `run --rm` returns. */
 static void mntns_hold(struct mon *m, pid_t pid)
 {
 	char p[64];
@@ -86,6 +88,12 @@ static void mntns_release(struct mon *m)
 static bool auto_remove(struct mon *m)
 {
 	return json_is_true(json_object_get(json_object_get(m->cfg, "HostConfig"), "AutoRemove"));
+}
+
+/* Whether the namespace may outlive the container's exit (see above). */
+static bool mntns_keep(struct mon *m)
+{
+	return auto_remove(m) && m->plan->nmounts == 0;
 }
 
 static void report(struct mon *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -197,18 +205,22 @@ static void set_health(json_t *st, void *arg)
  * cgroup.procs waits for an RCU grace period (the cgroup threadgroup
  * rwsem; 5-20 ms here), so a thread, the mover, does it while the monitor
  * sets up the network and the child builds its root filesystem. It starts
- * before the clone: it makes the cgroup (first start; its eight mkdirs and
- * device rules), then starts the grace period with a move of the monitor
- * into the cgroup it is already in, and moves the container's process the
- * moment launch() hands over its pid, by then mostly without a wait. */
+ * early: it makes the cgroup (first start), says so, then starts the
+ * grace period with a move of the monitor into the cgroup it is already
+ * in, and moves the container's process once launch() hands over its pid,
+ * by then mostly without a wait.
+ *
+ * The clone happens while the mover runs. A raw clone() copies whatever
+ * userspace locks another thread holds (malloc's, stdio's) and the child
+ * would hang on them: so launch() clones only after the mover said
+ * "made", and from then until it has the pid the mover makes nothing but
+ * plain system calls (cgroup_prepare_move() is written for that). */
 struct cg_move {
 	pthread_t thread;
 	bool started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool handed; /* pid is set (0: nothing to move) */
-	pid_t pid;
-	bool create_failed;
+	int made[2];  /* mover -> monitor: 1 byte, 1 = cgroup made, 0 = failed */
+	int hand[2];  /* monitor -> mover: the pid (0: nothing to move) */
+	bool made_read, create_failed;
 	struct berr *err;
 };
 
@@ -216,19 +228,30 @@ static void *cg_move_main(void *arg)
 {
 	struct mon *m = arg;
 	struct cg_move *mv = m->mover;
+	char ok = 1;
 	if (!m->cg && cgroup_create(m->id, &m->lim, &m->cg, &mv->err) < 0) {
 		mv->create_failed = true;
-		return NULL;
+		ok = 0;
 	}
+	if (write(mv->made[1], &ok, 1) != 1 || !ok)
+		return NULL;
+	/* no malloc, no stdio from here until the pid is in */
 	cgroup_prepare_move();
-	pthread_mutex_lock(&mv->lock);
-	while (!mv->handed)
-		pthread_cond_wait(&mv->cond, &mv->lock);
-	pid_t pid = mv->pid;
-	pthread_mutex_unlock(&mv->lock);
-	if (pid > 0)
+	pid_t pid = 0;
+	if (fs_read_full(mv->hand[0], &pid, sizeof(pid)) == (ssize_t)sizeof(pid) && pid > 0)
 		cgroup_enter(m->cg, pid, &mv->err);
 	return NULL;
+}
+
+static void mover_close(struct cg_move *mv)
+{
+	for (int i = 0; i < 2; i++) {
+		if (mv->made[i] >= 0)
+			close(mv->made[i]);
+		if (mv->hand[i] >= 0)
+			close(mv->hand[i]);
+		mv->made[i] = mv->hand[i] = -1;
+	}
 }
 
 /* Start the mover (no-op if it runs). Without a thread, mover_finish()
@@ -238,12 +261,32 @@ static void mover_start(struct mon *m)
 	struct cg_move *mv = m->mover;
 	if (mv->started)
 		return;
-	*mv = (struct cg_move){.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	*mv = (struct cg_move){.made = {-1, -1}, .hand = {-1, -1}};
+	if (pipe2(mv->made, O_CLOEXEC) < 0 || pipe2(mv->hand, O_CLOEXEC) < 0) {
+		mover_close(mv);
+		return;
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	mv->started = pthread_create(&mv->thread, NULL, cg_move_main, m) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!mv->started)
+		mover_close(mv);
+}
+
+/* Wait until the mover has made the cgroup: then it is safe to clone.
+ * False when making it failed (mover_finish() has the error). */
+static bool mover_made(struct mon *m)
+{
+	struct cg_move *mv = m->mover;
+	if (!mv->started || mv->made_read)
+		return !mv->create_failed;
+	char ok = 0;
+	if (fs_read_full(mv->made[0], &ok, 1) != 1)
+		ok = 0;
+	mv->made_read = true;
+	return ok == 1;
 }
 
 /* Hand the mover pid (0: none) and wait for it. -1 with *msg filled when
@@ -252,15 +295,13 @@ static int mover_finish(struct mon *m, pid_t pid, char *msg, size_t msglen)
 {
 	struct cg_move *mv = m->mover;
 	if (mv->started) {
-		pthread_mutex_lock(&mv->lock);
-		mv->pid = pid;
-		mv->handed = true;
-		pthread_cond_signal(&mv->cond);
-		pthread_mutex_unlock(&mv->lock);
+		ssize_t w = write(mv->hand[1], &pid, sizeof(pid));
+		(void)w;
 		pthread_join(mv->thread, NULL);
 		mv->started = false;
+		mover_close(mv);
 	} else if (pid > 0) {
-		*mv = (struct cg_move){.handed = true, .pid = pid};
+		*mv = (struct cg_move){.made = {-1, -1}, .hand = {-1, -1}};
 		if (!m->cg && cgroup_create(m->id, &m->lim, &m->cg, &mv->err) < 0)
 			mv->create_failed = true;
 		else
@@ -359,6 +400,10 @@ static int launch(struct mon *m, char *msg, size_t msglen)
 		flags |= CLONE_NEWUTS;
 	if (!m->cg || cgroup_version_of(m->cg) != 2)
 		mover_start(m); /* v1; v2 clones into the cgroup */
+	if (!mover_made(m)) {
+		mover_finish(m, 0, msg, msglen);
+		return 125;
+	}
 	bool in_cgroup;
 	pid_t pid = clone_container(m, flags, &in_cgroup);
 	if (pid < 0) {
@@ -835,7 +880,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		net_detach_all(m->s->root, m->s->runroot, m->id);
 		code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		bool again = should_restart(m, code);
-		if (again || !auto_remove(m))
+		if (again || !mntns_keep(m))
 			mntns_release(m);
 		bool oom = m->cg && cgroup_oom_killed(m->cg);
 		if (m->health)

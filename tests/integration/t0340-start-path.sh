@@ -50,6 +50,20 @@ fails "run --rm with an impossible cpuset" 'Requested CPUs are not available' \
 is "refused: nothing listed" "$(b ps -a -q | wc -l)" 0
 is "refused: no endpoint" "$(b network inspect -f '{{json .Containers}}' "$NET")" "{}"
 
+# a bind mount's source can be unmounted the moment run --rm returns
+mkdir -p "$T_DIR/src"
+if mount -t tmpfs t0340 "$T_DIR/src" 2>/dev/null; then
+	ok=1
+	for i in 1 2 3; do
+		b run --rm -v "$T_DIR/src:/data" busybox touch /data/f || ok=0
+		umount "$T_DIR/src" 2>/dev/null || { ok=0; umount -l "$T_DIR/src"; break; }
+		[ $i = 3 ] || mount -t tmpfs t0340 "$T_DIR/src"
+	done
+	[ $ok = 1 ] && ok "bind source unmountable right after run --rm (3 rounds)" || notok "bind source still busy after run --rm"
+else
+	skip "tmpfs mount for the bind-source check"
+fi
+
 # ---- the held mount namespace never blocks the next start ----
 b run --name t0340-s busybox sh -c 'echo one >>/f'
 echo "$(b inspect -f '{{.Id}}' t0340-s)" >>"$T_DIR/ids"
