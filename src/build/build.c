@@ -50,6 +50,8 @@ struct stage {
 	json_t *layers;     /* diff_ids (borrowed from img) */
 	int nsteps, step;
 	char label[64];
+	bool started;       /* FROM done; nodes before next are done too */
+	size_t next;        /* next node to run */
 };
 
 struct bctx {
@@ -1581,25 +1583,34 @@ static int exec_node(struct bctx *b, struct stage *s, const struct df_node *n, b
 	return r;
 }
 
-static int build_stage(struct bctx *b, size_t k, struct berr **err)
+/* Run stage k's nodes up to (not including) upto, starting it first when
+ * it has not started; the stage is done when upto is its end. */
+static int build_stage_part(struct bctx *b, size_t k, size_t upto, struct berr **err)
 {
 	struct stage *s = &b->st[k];
-	if (start_stage(b, s, k, err) < 0)
-		return -1;
-	for (size_t i = s->first + 1; i < s->end; i++)
-		if (exec_node(b, s, &b->df->nodes[i], false, err) < 0)
+	if (!s->started) {
+		if (start_stage(b, s, k, err) < 0)
 			return -1;
-	s->done = true;
+		s->started = true;
+		s->next = s->first + 1;
+	}
+	for (; s->next < upto; s->next++)
+		if (exec_node(b, s, &b->df->nodes[s->next], false, err) < 0)
+			return -1;
+	if (upto == s->end)
+		s->done = true;
 	return 0;
 }
 
 /* ---- independent stages in parallel ----
  *
- * Stages whose base and COPY --from stages are all built are ready; when
- * several are, all but the first build in forked children while the first
- * builds here (the store's index and cache writes are locked and atomic, so
- * processes can commit side by side). A child sends its stage's result
- * (image config, last image, cache key, the build args it used) back as
+ * A stage can run once its base stage is built, up to its first COPY
+ * --from of a stage not built yet (so a runtime stage's apt-get runs while
+ * the build stage compiles). When several stages can run, all but the
+ * first run their part in forked children while the first runs here (the
+ * store's index and cache writes are locked and atomic, so processes can
+ * commit side by side). A child sends its stage's state (image config,
+ * last image, cache key, ARGs, step count, the build args it used) back as
  * one JSON document on a pipe. Progress lines come from every process at
  * once, each step keeping its own #number; on a terminal the children print
  * plain lines, since a live view cannot be redrawn from several processes.
@@ -1614,31 +1625,50 @@ struct stage_child {
 	size_t k;
 };
 
-static bool stage_ready(struct bctx *b, size_t k)
+struct stage_part {
+	size_t k, upto;
+};
+
+/* How far stage k can run now: 0 when its base stage is not built, else
+ * the first node that copies from a stage not built yet (or its end). */
+static size_t stage_runnable_upto(struct bctx *b, size_t k)
 {
 	struct stage *s = &b->st[k];
 	struct stage *dep = find_stage(b, s->base, k);
 	if (dep && !dep->done)
-		return false;
-	for (size_t i = s->first + 1; i < s->end; i++) {
+		return 0;
+	for (size_t i = s->started ? s->next : s->first + 1; i < s->end; i++) {
 		const struct df_node *n = &b->df->nodes[i];
 		if (strcmp(n->cmd, "copy") && strcmp(n->cmd, "add"))
 			continue;
 		const char *f = flag_val(n, "from");
 		if (f && (dep = find_stage(b, f, k)) && !dep->done)
-			return false;
+			return i;
 	}
-	return true;
+	return s->end;
 }
 
-static void __attribute__((noreturn)) stage_child_main(struct bctx *b, size_t k, int wfd)
+/* Progress entries a part of a stage makes (its FROM when not started). */
+static int part_steps(struct bctx *b, struct stage *s, size_t upto)
 {
-	struct stage *s = &b->st[k];
+	int k = s->started ? 0 : 1;
+	for (size_t i = s->started ? s->next : s->first + 1; i < upto; i++) {
+		const char *c = b->df->nodes[i].cmd;
+		if (!strcmp(c, "run") || !strcmp(c, "copy") || !strcmp(c, "add") || !strcmp(c, "workdir"))
+			k++;
+	}
+	return k;
+}
+
+static void __attribute__((noreturn)) stage_child_main(struct bctx *b, struct stage_part pt, int wfd)
+{
+	struct stage *s = &b->st[pt.k];
 	struct berr *e = NULL;
-	int r = build_stage(b, k, &e);
+	int r = build_stage_part(b, pt.k, pt.upto, &e);
 	json_t *msg = r < 0 ? json_pack("{s:s}", "error", e && e->msg ? e->msg : "the stage failed")
-			    : json_pack("{s:s, s:s, s:b, s:O, s:O}", "id", s->id, "key", s->key, "dirty", s->dirty,
-					"img", s->img, "used_args", b->used_args);
+			    : json_pack("{s:s, s:s, s:b, s:O, s:O, s:O, s:i, s:i, s:s}", "id", s->id, "key", s->key,
+					"dirty", s->dirty, "img", s->img, "used_args", b->used_args, "args", s->args,
+					"step", s->step, "nsteps", s->nsteps, "label", s->label);
 	char *txt = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
 	if (txt)
 		(void)fs_write_full(wfd, txt, strlen(txt));
@@ -1648,7 +1678,7 @@ static void __attribute__((noreturn)) stage_child_main(struct bctx *b, size_t k,
 }
 
 /* Wait for a child and take its stage's result (or its error). */
-static int stage_child_finish(struct bctx *b, struct stage_child *c, struct berr **err)
+static int stage_child_finish(struct bctx *b, struct stage_child *c, size_t upto, struct berr **err)
 {
 	struct sbuf sb = SBUF_INIT;
 	char buf[16384];
@@ -1686,7 +1716,20 @@ static int stage_child_finish(struct bctx *b, struct stage_child *c, struct berr
 		snprintf(s->key, sizeof(s->key), "%s", key);
 		s->dirty = json_is_true(json_object_get(msg, "dirty"));
 		json_object_update(b->used_args, json_object_get(msg, "used_args"));
-		s->done = true;
+		json_t *args = json_object_get(msg, "args");
+		if (json_is_object(args)) {
+			json_decref(s->args);
+			s->args = json_deep_copy(args);
+		}
+		s->step = (int)json_integer_value(json_object_get(msg, "step"));
+		s->nsteps = (int)json_integer_value(json_object_get(msg, "nsteps"));
+		snprintf(s->label, sizeof(s->label), "%s", jsonx_str(msg, "label") ? jsonx_str(msg, "label") : "");
+		if (!s->started) {
+			s->started = true;
+			s->next = s->first + 1;
+		}
+		s->next = upto;
+		s->done = upto == s->end;
 	}
 	json_decref(msg);
 	return rc;
@@ -1695,28 +1738,33 @@ static int stage_child_finish(struct bctx *b, struct stage_child *c, struct berr
 static int build_stages(struct bctx *b, size_t target, struct berr **err)
 {
 	for (;;) {
-		size_t ready[MAX_PARALLEL_STAGES], nready = 0;
+		struct stage_part ready[MAX_PARALLEL_STAGES];
+		size_t nready = 0;
 		bool left = false;
 		for (size_t k = 0; k <= target; k++) {
-			if (!b->st[k].needed || b->st[k].done)
+			struct stage *s = &b->st[k];
+			if (!s->needed || s->done)
 				continue;
 			left = true;
-			if (nready < MAX_PARALLEL_STAGES && stage_ready(b, k))
-				ready[nready++] = k;
+			size_t upto = stage_runnable_upto(b, k);
+			/* runnable: something to do before the next wait */
+			if (nready < MAX_PARALLEL_STAGES && upto && (!s->started || upto > s->next || upto == s->end))
+				ready[nready++] = (struct stage_part){.k = k, .upto = upto};
 		}
 		if (!left)
 			return 0;
 		if (!nready) /* cannot happen: a stage only names stages before it */
-			return berr_set(err, 0, "no build stage can start");
+			return berr_set(err, 0, "no build stage can go on");
 		if (nready == 1 || getenv("BERTH_BUILD_SEQUENTIAL")) {
-			if (build_stage(b, ready[0], err) < 0)
+			if (build_stage_part(b, ready[0].k, ready[0].upto, err) < 0)
 				return -1;
 			continue;
 		}
-		/* step numbers: each stage its own range, as many as it has steps */
+		/* step numbers: each part its own range, as many as it has steps */
 		int base = b->prog.next;
-		int next = base + count_steps(b, &b->st[ready[0]]);
+		int next = base + part_steps(b, &b->st[ready[0].k], ready[0].upto);
 		struct stage_child ch[MAX_PARALLEL_STAGES];
+		size_t chupto[MAX_PARALLEL_STAGES];
 		size_t nch = 0;
 		/* a live view redrawn in place would erase the other processes' lines */
 		const enum build_progress mode0 = b->prog.mode;
@@ -1730,7 +1778,7 @@ static int build_stages(struct bctx *b, size_t target, struct berr **err)
 				break;
 			}
 			b->prog.next = next;
-			next += count_steps(b, &b->st[ready[i]]);
+			next += part_steps(b, &b->st[ready[i].k], ready[i].upto);
 			if (b->o->out)
 				fflush(b->o->out);
 			fflush(NULL);
@@ -1746,11 +1794,12 @@ static int build_stages(struct bctx *b, size_t target, struct berr **err)
 				stage_child_main(b, ready[i], pfd[1]);
 			}
 			close(pfd[1]);
-			ch[nch++] = (struct stage_child){.pid = pid, .fd = pfd[0], .k = ready[i]};
+			chupto[nch] = ready[i].upto;
+			ch[nch++] = (struct stage_child){.pid = pid, .fd = pfd[0], .k = ready[i].k};
 		}
 		b->prog.next = base;
 		if (rc == 0)
-			rc = build_stage(b, ready[0], err);
+			rc = build_stage_part(b, ready[0].k, ready[0].upto, err);
 		b->prog.mode = mode0;
 		if (rc < 0) {
 			for (size_t i = 0; i < nch; i++)
@@ -1758,7 +1807,7 @@ static int build_stages(struct bctx *b, size_t target, struct berr **err)
 		}
 		for (size_t i = 0; i < nch; i++) {
 			struct berr *e = NULL;
-			if (stage_child_finish(b, &ch[i], &e) < 0 && rc == 0) {
+			if (stage_child_finish(b, &ch[i], chupto[i], &e) < 0 && rc == 0) {
 				*err = e;
 				e = NULL;
 				rc = -1;

@@ -56,7 +56,10 @@ static int run_op(struct compose_cli *cc, int argc, char **argv, enum op op)
 	while ((o = getopt_long(argc, argv, op == OP_RM ? "fsv" : "t:s:", opts, NULL)) != -1) {
 		struct berr *e = NULL;
 		switch (o) {
-		case 't': timeout = atoi(optarg); break;
+		case 't':
+			if (compose_cli_int_flag("-t, --timeout", optarg, &timeout) < 0)
+				return 1;
+			break;
 		case 's':
 			if (op == OP_RM || !optarg) {
 				stop_first = true;

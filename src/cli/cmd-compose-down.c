@@ -28,7 +28,10 @@ COMPOSE_CMD(down)
 			}
 			d.rmi = optarg;
 			break;
-		case 't': d.timeout = atoi(optarg); break;
+		case 't':
+			if (compose_cli_int_flag("-t, --timeout", optarg, &d.timeout) < 0)
+				return 1;
+			break;
 		default: return cli_usage_error(cc->c, "got an unknown flag.");
 		}
 	}

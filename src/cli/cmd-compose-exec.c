@@ -28,7 +28,12 @@ COMPOSE_CMD(exec)
 		case 'e': xargv[xn++] = "-e"; xargv[xn++] = optarg; break;
 		case 'u': xargv[xn++] = "-u"; xargv[xn++] = optarg; break;
 		case 'w': xargv[xn++] = "-w"; xargv[xn++] = optarg; break;
-		case 'I': index = atoi(optarg); break;
+		case 'I':
+			if (compose_cli_int_flag("--index", optarg, &index) < 0) {
+				free(xargv);
+				return 1;
+			}
+			break;
 		case 'T': notty = true; break;
 		case 'P': xargv[xn++] = "--privileged"; break;
 		case 'i': case 't': break;

@@ -20,7 +20,10 @@ COMPOSE_CMD(port)
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'P': proto = optarg; break;
-		case 'I': index = atoi(optarg); break;
+		case 'I':
+			if (compose_cli_int_flag("--index", optarg, &index) < 0)
+				return 1;
+			break;
 		default: return cli_usage_error(cc->c, "got an unknown flag.");
 		}
 	}

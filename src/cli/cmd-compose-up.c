@@ -67,7 +67,7 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 			const char *eq = strchr(optarg, '=');
 			char *end;
 			long n = eq ? strtol(eq + 1, &end, 10) : -1;
-			if (!eq || *end || n < 0) {
+			if (!eq || *end || eq[1] == 0 || n < 0 || n > COMPOSE_MAX_REPLICAS) {
 				fprintf(stderr, "Error: invalid --scale value \"%s\" (SERVICE=NUM)\n", optarg);
 				return 1;
 			}
@@ -80,10 +80,16 @@ static int up_or_create(struct compose_cli *cc, int argc, char **argv, bool is_u
 			break;
 		}
 		case O_WAIT: uo.wait = true; detach = true; break;
-		case O_WAITTO: uo.wait_timeout = atoi(optarg); break;
+		case O_WAITTO:
+			if (compose_cli_int_flag("--wait-timeout", optarg, &uo.wait_timeout) < 0)
+				return 1;
+			break;
 		case O_ABORT: lo.abort_on_exit = true; break;
 		case O_EXITFROM: lo.exit_code_from = optarg; lo.abort_on_exit = true; break;
-		case 't': uo.timeout = atoi(optarg); break;
+		case 't':
+			if (compose_cli_int_flag("-t, --timeout", optarg, &uo.timeout) < 0)
+				return 1;
+			break;
 		case O_NODEPS: no_deps = true; break;
 		case O_NOSTART: uo.no_start = true; break;
 		case O_NOCOLOR: lo.no_color = true; break;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -162,6 +163,20 @@ void compose_cli_release(struct compose_cli *cc)
 	if (cc->p)
 		compose_project_free(cc->p);
 	cc->p = NULL;
+}
+
+int compose_cli_int_flag(const char *flag, const char *v, int *ret)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (!*v || *end || errno || x < INT_MIN || x > INT_MAX) {
+		fprintf(stderr, "Error: invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing \"%s\": %s\n", v,
+			flag, v, errno || (*v && !*end) ? "value out of range" : "invalid syntax");
+		return -1;
+	}
+	*ret = (int)x;
+	return 0;
 }
 
 int compose_cli_services(struct compose_cli *cc, int argc, char **argv, int from, bool with_deps, json_t **ret)

@@ -25,6 +25,10 @@ void compose_cli_release(struct compose_cli *cc);
 /* Service names of argv[from..argc) checked against the project (NULL and
  * no error when there are none: all services). Prints the error. */
 int compose_cli_services(struct compose_cli *cc, int argc, char **argv, int from, bool with_deps, json_t **ret);
+/* An integer flag value (-t 10, --index 2) as docker compose parses it:
+ * anything but a whole number in int range is "invalid argument" naming the
+ * flag (printed). Returns 0 or -1. */
+int compose_cli_int_flag(const char *flag, const char *v, int *ret);
 /* Progress and warning printers for struct compose_events. */
 void compose_cli_progress(void *ud, const char *kind, const char *name, const char *status);
 void compose_cli_warn(void *ud, const char *msg);

@@ -136,6 +136,10 @@ int compose_select_ctrs(struct compose_engine *e, json_t *services, bool oneoff,
 		return 0;
 	}
 	struct compose_ctrs r = {.v = calloc(all.n + 1, sizeof(*r.v))};
+	if (!r.v) {
+		compose_ctrs_release(&all);
+		return berr_set(err, ENOMEM, "listing containers");
+	}
 	for (size_t i = 0; i < all.n; i++) {
 		bool want = false;
 		size_t j;
@@ -165,6 +169,19 @@ static void warn(struct compose_engine *e, const char *msg)
 {
 	if (e->ev.warn)
 		e->ev.warn(e->ev.ud, msg);
+}
+
+/* docker compose's warning about containers of services no longer in the
+ * project (names: space-separated); releases names. */
+static void warn_orphans(struct compose_engine *e, struct sbuf *names)
+{
+	char *m = NULL;
+	if (names->len &&
+	    asprintf(&m, "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
+		     sbuf_str(names)) >= 0)
+		warn(e, m);
+	free(m);
+	sbuf_release(names);
 }
 
 /* ---- networks and volumes ---- */
@@ -464,6 +481,141 @@ static void add_act(struct svcplan *sp, enum act a, int number, const struct com
 	}
 }
 
+/* Stop one container (its own stop timeout when timeout < 0), then remove
+ * it with its anonymous volumes. With say, the progress lines docker
+ * compose prints for a removal: Stopping, Stopped, Removing, Removed. */
+static int stop_remove(struct compose_engine *e, const char *id, const char *name, int timeout, bool say,
+		       struct berr **err)
+{
+	_cleanup_json_ json_t *st = ctr_state(e->cs, id, NULL);
+	if (st && ctr_is_running(st)) {
+		char ids[1][65];
+		snprintf(ids[0], sizeof(ids[0]), "%s", id);
+		_cleanup_json_ json_t *errs = json_array();
+		if (say)
+			progress(e, "Container", name, "Stopping");
+		ctr_stop_many(e->cs, ids, 1, timeout, errs);
+		if (say)
+			progress(e, "Container", name, "Stopped");
+	}
+	if (say)
+		progress(e, "Container", name, "Removing");
+	_cleanup_json_ json_t *cfg = ctr_config(e->cs, id, NULL);
+	if (ctr_rm(e->cs, id, true, err) < 0) {
+		if (say)
+			progress(e, "Container", name, "Error");
+		return berr_wrap(err, "removing container %s", name);
+	}
+	if (cfg)
+		volume_remove_anonymous(e->root, cfg);
+	if (say)
+		progress(e, "Container", name, "Removed");
+	return 0;
+}
+
+/* Fork a worker process that runs fn(e, ctx, &err) and exits 0, or 1
+ * after writing the error message to the pipe whose read end is
+ * *ret_fd (EOF when the worker is gone). Fork, not exec: the worker
+ * shares the loaded project. Returns the pid or -1 with err. */
+static pid_t fork_worker(struct compose_engine *e, int (*fn)(struct compose_engine *e, void *ctx, struct berr **err),
+			 void *ctx, int *ret_fd, struct berr **err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "pipe");
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return berr_set(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(p[0]);
+		struct berr *we = NULL;
+		int r = fn(e, ctx, &we);
+		if (r < 0 && we)
+			fs_write_full(p[1], we->msg, strlen(we->msg));
+		_exit(r < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	*ret_fd = p[0];
+	return pid;
+}
+
+/* At most this many workers of fork_each at once (each holds a pipe). */
+#define FORK_EACH_MAX 64
+
+struct forked {
+	pid_t pid;
+	int fd;
+};
+
+/* Reap one worker of fork_each: its error message (if it failed) becomes
+ * *err unless an earlier one is there. Returns 0 or -1. */
+static int reap(struct forked *w, struct berr **err)
+{
+	char msg[1024];
+	ssize_t got = fs_read_full(w->fd, msg, sizeof(msg) - 1);
+	close(w->fd);
+	int status = 0;
+	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	msg[got > 0 ? got : 0] = 0;
+	if (!*err)
+		berr_setc(err, BERR_GENERIC, "%s", got > 0 ? msg : "worker failed");
+	return -1;
+}
+
+/* Run fn(e, i, arg) for every i < n, each in a forked worker (independent
+ * jobs in parallel; the runtime wants a single-threaded caller, so the
+ * unit of parallelism is a process). Fork, not exec: the workers share
+ * the loaded project. Returns 0, or -1 with the first failure in err. */
+struct each_call {
+	int (*fn)(struct compose_engine *e, size_t i, void *arg, struct berr **err);
+	size_t i;
+	void *arg;
+};
+
+static int each_call(struct compose_engine *e, void *ctx, struct berr **err)
+{
+	struct each_call *c = ctx;
+	return c->fn(e, c->i, c->arg, err);
+}
+
+static int fork_each(struct compose_engine *e, size_t n,
+		     int (*fn)(struct compose_engine *e, size_t i, void *arg, struct berr **err), void *arg,
+		     struct berr **err)
+{
+	struct forked w[FORK_EACH_MAX];
+	size_t nw = 0, head = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (nw - head == FORK_EACH_MAX && reap(&w[head++ % FORK_EACH_MAX], err) < 0)
+			rc = -1;
+		struct each_call c = {.fn = fn, .i = i, .arg = arg};
+		struct berr *fe = NULL;
+		int fd;
+		pid_t pid = fork_worker(e, each_call, &c, &fd, &fe);
+		if (pid < 0) {
+			rc = -1;
+			if (!*err)
+				*err = fe;
+			else
+				berr_free(fe);
+			break;
+		}
+		w[nw++ % FORK_EACH_MAX] = (struct forked){.pid = pid, .fd = fd};
+	}
+	while (head < nw)
+		if (reap(&w[head++ % FORK_EACH_MAX], err) < 0)
+			rc = -1;
+	return rc;
+}
+
 /* In a worker: carry out one service's actions. Returns 0 or -1 with err. */
 static int run_service(struct compose_engine *e, struct svcplan *sp, const struct compose_up_opts *o,
 		       struct berr **err)
@@ -474,21 +626,15 @@ static int run_service(struct compose_engine *e, struct svcplan *sp, const struc
 		_cleanup_free_ char *name = compose_container_name(e->p, sp->name, sp->svc, a->number);
 		char id[65];
 		snprintf(id, sizeof(id), "%s", a->id);
-		if (a->a == A_REMOVE || a->a == A_RECREATE) {
-			char ids[1][65];
-			snprintf(ids[0], 65, "%s", a->id);
-			_cleanup_json_ json_t *errs = json_array();
-			progress(e, "Container", a->name, a->a == A_REMOVE ? "Stopping" : "Recreate");
-			ctr_stop_many(e->cs, ids, 1, o->timeout, errs);
-			_cleanup_json_ json_t *cfg = ctr_config(e->cs, a->id, NULL);
-			if (ctr_rm(e->cs, a->id, true, err) < 0)
-				return berr_wrap(err, "removing container %s", a->name);
-			if (cfg)
-				volume_remove_anonymous(e->root, cfg);
-			if (a->a == A_REMOVE) {
-				progress(e, "Container", a->name, "Removed");
-				continue;
-			}
+		if (a->a == A_REMOVE) {
+			if (stop_remove(e, a->id, a->name, o->timeout, true, err) < 0)
+				return -1;
+			continue;
+		}
+		if (a->a == A_RECREATE) {
+			progress(e, "Container", a->name, "Recreate");
+			if (stop_remove(e, a->id, a->name, o->timeout, false, err) < 0)
+				return -1;
 		}
 		if (a->a == A_CREATE || a->a == A_RECREATE) {
 			_cleanup_json_ json_t *req = NULL;
@@ -524,31 +670,27 @@ static int run_service(struct compose_engine *e, struct svcplan *sp, const struc
 	return 0;
 }
 
+struct service_call {
+	struct svcplan *sp;
+	const struct compose_up_opts *o;
+};
+
+static int service_call(struct compose_engine *e, void *ctx, struct berr **err)
+{
+	struct service_call *c = ctx;
+	return run_service(e, c->sp, c->o, err);
+}
+
 static int spawn_worker(struct compose_engine *e, struct svcplan *sp, const struct compose_up_opts *o,
 			struct berr **err)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return berr_set(err, errno, "pipe");
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return berr_set(err, errno, "fork");
-	}
-	if (pid == 0) {
-		close(p[0]);
-		struct berr *we = NULL;
-		int r = run_service(e, sp, o, &we);
-		if (r < 0 && we)
-			fs_write_full(p[1], we->msg, strlen(we->msg));
-		_exit(r < 0 ? 1 : 0);
-	}
-	close(p[1]);
+	struct service_call c = {.sp = sp, .o = o};
+	int fd;
+	pid_t pid = fork_worker(e, service_call, &c, &fd, err);
+	if (pid < 0)
+		return -1;
 	sp->pid = pid;
-	sp->errfd = p[0];
+	sp->errfd = fd;
 	sp->state = 1;
 	return 0;
 }
@@ -808,6 +950,79 @@ static int wait_ready(struct compose_engine *e, json_t *services, int timeout, s
 	}
 }
 
+/* The actions that converge one service's containers (have: the
+ * project's) on its model: keep, start, create, recreate, remove. */
+static int plan_service(struct compose_engine *e, struct svcplan *sp, const struct compose_ctrs *have,
+			const struct compose_up_opts *o, struct berr **err)
+{
+	int want = compose_service_replicas(sp->svc);
+	json_t *sc = json_object_get(o->scale, sp->name);
+	if (json_is_integer(sc))
+		want = (int)json_integer_value(sc);
+	if (want < 0 || want > COMPOSE_MAX_REPLICAS)
+		return berr_setc(err, BERR_INVALID, "service \"%s\": %d replicas: the number must be 0 to %d", sp->name,
+				 want, COMPOSE_MAX_REPLICAS);
+	if (want > 1 && jsonx_str(sp->svc, "container_name"))
+		return berr_setc(err, BERR_INVALID, "service \"%s\": container_name is set, so it cannot have %d replicas",
+				 sp->name, want);
+	size_t cnt = 0;
+	for (size_t j = 0; j < have->n; j++)
+		cnt += !strcmp(have->v[j].service, sp->name);
+	sp->acts = calloc(cnt + (size_t)want + 1, sizeof(*sp->acts));
+	_cleanup_free_ bool *taken = calloc((size_t)want + 2, 1);
+	if (!sp->acts || !taken)
+		return berr_set(err, ENOMEM, "service \"%s\"", sp->name);
+	int kept = 0;
+	for (size_t j = 0; j < have->n; j++) {
+		const struct compose_ctr *c = &have->v[j];
+		if (strcmp(c->service, sp->name))
+			continue;
+		if (c->number < 1 || c->number > want || taken[c->number] || kept >= want) {
+			add_act(sp, A_REMOVE, c->number, c);
+			continue;
+		}
+		taken[c->number] = true;
+		kept++;
+		const char *h = label(c->config, CL_HASH);
+		const char *img = jsonx_str(c->config, "Image");
+		bool same = h && !strcmp(h, sp->hash) && img && !strcmp(img, sp->image_id);
+		if (o->force_recreate || (!same && !o->no_recreate))
+			add_act(sp, A_RECREATE, c->number, c);
+		else if (!ctr_is_running(c->state) && !o->no_start)
+			add_act(sp, A_START, c->number, c);
+		else
+			progress(e, "Container", c->name, "Running");
+	}
+	for (int num = 1; kept < want && num <= want + (int)cnt; num++) {
+		if (num <= want && taken[num])
+			continue;
+		add_act(sp, A_CREATE, num, NULL);
+		kept++;
+	}
+	return 0;
+}
+
+/* Containers of services no longer in the project: removed with
+ * --remove-orphans, else named in docker compose's warning. */
+static void handle_orphans(struct compose_engine *e, const struct compose_ctrs *have, const struct compose_up_opts *o)
+{
+	json_t *svcs = json_object_get(e->p->doc, "services");
+	struct sbuf orph = SBUF_INIT;
+	for (size_t i = 0; i < have->n; i++) {
+		if (json_object_get(svcs, have->v[i].service))
+			continue;
+		if (o->remove_orphans) {
+			struct berr *oe = NULL;
+			if (stop_remove(e, have->v[i].id, have->v[i].name, o->timeout, true, &oe) < 0)
+				warn(e, oe->msg);
+			berr_free(oe);
+		} else {
+			sbuf_addf(&orph, "%s%s", orph.len ? " " : "", have->v[i].name);
+		}
+	}
+	warn_orphans(e, &orph);
+}
+
 int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct berr **err)
 {
 	json_t *svcs = json_object_get(e->p->doc, "services");
@@ -827,7 +1042,8 @@ int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct
 	_cleanup_json_ json_t *idx = image_store_index_read(e->is, err);
 	if (!idx)
 		goto out;
-	/* everything checked before anything is created: requests, images */
+	/* everything checked before anything is changed: requests, images,
+	 * replica counts */
 	for (size_t i = 0; i < n; i++) {
 		sp[i].name = json_string_value(json_array_get(o->services, i));
 		sp[i].svc = json_object_get(svcs, sp[i].name);
@@ -846,80 +1062,10 @@ int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct
 	}
 	if (compose_list_containers(e->cs, e->p->name, false, &have, err) < 0)
 		goto out;
-	/* orphans */
-	{
-		struct sbuf orph = SBUF_INIT;
-		for (size_t i = 0; i < have.n; i++) {
-			if (json_object_get(svcs, have.v[i].service))
-				continue;
-			if (o->remove_orphans) {
-				char ids[1][65];
-				snprintf(ids[0], 65, "%s", have.v[i].id);
-				_cleanup_json_ json_t *errs = json_array();
-				progress(e, "Container", have.v[i].name, "Stopping");
-				ctr_stop_many(e->cs, ids, 1, o->timeout, errs);
-				if (ctr_rm(e->cs, have.v[i].id, true, NULL) == 0) {
-					volume_remove_anonymous(e->root, have.v[i].config);
-					progress(e, "Container", have.v[i].name, "Removed");
-				}
-			} else {
-				sbuf_addf(&orph, "%s%s", orph.len ? " " : "", have.v[i].name);
-			}
-		}
-		if (orph.len) {
-			char *m = NULL;
-			if (asprintf(&m, "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
-				     sbuf_str(&orph)) >= 0)
-				warn(e, m);
-			free(m);
-		}
-		sbuf_release(&orph);
-	}
-	/* per-service plans */
-	for (size_t i = 0; i < n; i++) {
-		int want = compose_service_replicas(sp[i].svc);
-		json_t *sc = json_object_get(o->scale, sp[i].name);
-		if (json_is_integer(sc))
-			want = (int)json_integer_value(sc);
-		if (want > 1 && jsonx_str(sp[i].svc, "container_name")) {
-			berr_setc(err, BERR_INVALID, "service \"%s\": container_name is set, so it cannot have %d replicas",
-				  sp[i].name, want);
+	for (size_t i = 0; i < n; i++)
+		if (plan_service(e, &sp[i], &have, o, err) < 0)
 			goto out;
-		}
-		size_t cnt = 0;
-		for (size_t j = 0; j < have.n; j++)
-			cnt += !strcmp(have.v[j].service, sp[i].name);
-		sp[i].acts = calloc(cnt + (size_t)(want > 0 ? want : 0) + 1, sizeof(*sp[i].acts));
-		bool *taken = calloc((size_t)want + 2, 1);
-		int kept = 0;
-		for (size_t j = 0; j < have.n; j++) {
-			struct compose_ctr *c = &have.v[j];
-			if (strcmp(c->service, sp[i].name))
-				continue;
-			if (c->number < 1 || c->number > want || taken[c->number] || kept >= want) {
-				add_act(&sp[i], A_REMOVE, c->number, c);
-				continue;
-			}
-			taken[c->number] = true;
-			kept++;
-			const char *h = label(c->config, CL_HASH);
-			const char *img = jsonx_str(c->config, "Image");
-			bool same = h && !strcmp(h, sp[i].hash) && img && !strcmp(img, sp[i].image_id);
-			if (o->force_recreate || (!same && !o->no_recreate))
-				add_act(&sp[i], A_RECREATE, c->number, c);
-			else if (!ctr_is_running(c->state) && !o->no_start)
-				add_act(&sp[i], A_START, c->number, c);
-			else
-				progress(e, "Container", c->name, "Running");
-		}
-		for (int num = 1; kept < want && num <= want + (int)cnt; num++) {
-			if (num <= want && taken[num])
-				continue;
-			add_act(&sp[i], A_CREATE, num, NULL);
-			kept++;
-		}
-		free(taken);
-	}
+	handle_orphans(e, &have, o);
 	if (compose_ensure_resources(e, o->services, err) < 0)
 		goto out;
 	fflush(stdout);
@@ -934,96 +1080,41 @@ out:
 	return rc;
 }
 
+struct down_job {
+	struct compose_ctr **v;
+	int timeout;
+};
+
+static int down_one(struct compose_engine *e, size_t i, void *arg, struct berr **err)
+{
+	struct down_job *j = arg;
+	return stop_remove(e, j->v[i]->id, j->v[i]->name, j->timeout, true, err);
+}
+
 int compose_down(struct compose_engine *e, const struct compose_down_opts *o, struct berr **err)
 {
 	json_t *svcs = json_object_get(e->p->doc, "services");
 	struct compose_ctrs have;
 	if (compose_list_containers(e->cs, e->p->name, true, &have, err) < 0)
 		return -1;
-	char(*ids)[65] = calloc(have.n + 1, 65);
-	size_t nid = 0;
+	struct down_job job = {.v = calloc(have.n + 1, sizeof(*job.v)), .timeout = o->timeout};
+	if (!job.v) {
+		compose_ctrs_release(&have);
+		return berr_set(err, ENOMEM, "down");
+	}
+	size_t n = 0;
 	struct sbuf orph = SBUF_INIT;
 	for (size_t i = 0; i < have.n; i++) {
-		if (!json_object_get(svcs, have.v[i].service) && !o->remove_orphans && !have.v[i].oneoff) {
+		if (!json_object_get(svcs, have.v[i].service) && !o->remove_orphans && !have.v[i].oneoff)
 			sbuf_addf(&orph, "%s%s", orph.len ? " " : "", have.v[i].name);
-			continue;
-		}
-		snprintf(ids[nid++], 65, "%s", have.v[i].id);
+		else
+			job.v[n++] = &have.v[i];
 	}
-	if (orph.len) {
-		char *m = NULL;
-		if (asprintf(&m, "Found orphan containers ([%s]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.",
-			     sbuf_str(&orph)) >= 0)
-			warn(e, m);
-		free(m);
-	}
-	sbuf_release(&orph);
-	int rc = 0;
-	for (size_t i = 0; i < have.n; i++)
-		for (size_t j = 0; j < nid; j++)
-			if (!strcmp(ids[j], have.v[i].id) && ctr_is_running(have.v[i].state))
-				progress(e, "Container", have.v[i].name, "Stopping");
-	_cleanup_json_ json_t *errs = json_array();
-	if (nid)
-		ctr_stop_many(e->cs, ids, nid, o->timeout, errs);
-	/* removals are independent: one worker process each, in parallel */
-	pid_t *pids = calloc(have.n + 1, sizeof(pid_t));
-	int *efds = calloc(have.n + 1, sizeof(int));
-	fflush(stdout);
-	fflush(stderr);
-	for (size_t i = 0; i < have.n; i++) {
-		efds[i] = -1;
-		bool mine = false;
-		for (size_t j = 0; j < nid; j++)
-			mine = mine || !strcmp(ids[j], have.v[i].id);
-		if (!mine)
-			continue;
-		if (ctr_is_running(have.v[i].state))
-			progress(e, "Container", have.v[i].name, "Stopped");
-		progress(e, "Container", have.v[i].name, "Removing");
-		int p[2];
-		pid_t pid = pipe2(p, O_CLOEXEC) == 0 ? fork() : -1;
-		if (pid == 0) {
-			close(p[0]);
-			struct berr *re = NULL;
-			if (ctr_rm(e->cs, have.v[i].id, true, &re) < 0) {
-				progress(e, "Container", have.v[i].name, "Error");
-				fs_write_full(p[1], re->msg, strlen(re->msg));
-				_exit(1);
-			}
-			volume_remove_anonymous(e->root, have.v[i].config);
-			progress(e, "Container", have.v[i].name, "Removed");
-			_exit(0);
-		}
-		if (pid < 0) {
-			if (rc == 0)
-				berr_set(err, errno, "removing %s", have.v[i].name);
-			rc = -1;
-			continue;
-		}
-		close(p[1]);
-		pids[i] = pid;
-		efds[i] = p[0];
-	}
-	for (size_t i = 0; i < have.n; i++) {
-		if (pids[i] <= 0)
-			continue;
-		char msg[1024];
-		ssize_t got = fs_read_full(efds[i], msg, sizeof(msg) - 1);
-		close(efds[i]);
-		int status = 0;
-		while (waitpid(pids[i], &status, 0) < 0 && errno == EINTR)
-			;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			msg[got > 0 ? got : 0] = 0;
-			if (rc == 0)
-				berr_setc(err, BERR_GENERIC, "removing container %s: %s", have.v[i].name, got > 0 ? msg : "failed");
-			rc = -1;
-		}
-	}
-	free(pids);
-	free(efds);
-	free(ids);
+	warn_orphans(e, &orph);
+	/* each container is stopped and removed by its own worker: no
+	 * container waits for the slowest one to stop before its removal */
+	int rc = fork_each(e, n, down_one, &job, err);
+	free(job.v);
 	compose_ctrs_release(&have);
 	/* networks: those of the project that are not external */
 	const char *k;

@@ -83,6 +83,9 @@ json_t *compose_list_projects(struct ctr_store *cs);
 /* The service hash: sha256 of the canonical JSON of the service without
  * build, pull_policy, scale and deploy.replicas (scaling never recreates). */
 void compose_service_hash(json_t *service, char out[65]);
+/* The most replicas of one service berth creates (each is a container,
+ * a monitor process, an address). */
+#define COMPOSE_MAX_REPLICAS 10000
 /* Replicas wanted: scale, else deploy.replicas, else 1. */
 int compose_service_replicas(json_t *service);
 /* Names. The caller frees. */

@@ -101,3 +101,7 @@ int compose_parse_port(const char *spec, json_t *out, char **why);
 json_t *compose_parse_volume(const char *spec, const char *workdir, bool resolve, char **why);
 /* Path helpers */
 char *compose_abs_path(const char *base, const char *p);
+/* Split a command string into words as a POSIX shell would, without any
+ * expansion: quotes, backslash escapes. Appends strings to out; -1 on an
+ * unterminated quote. */
+int compose_split_words(const char *s, json_t *out);

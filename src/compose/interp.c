@@ -30,7 +30,7 @@ static void warn_unset(struct cinterp *ci, const char *name)
 	}
 }
 
-static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out, const char *whole,
+static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out, const char *whole, int depth,
 		  struct berr **err);
 
 /* The end of a ${...} body starting at s (just after "${"): the matching
@@ -60,7 +60,7 @@ static int invalid(struct berr **err, const char *whole)
 			 "invalid interpolation format for \"%s\": you may need to escape any $ with another $", whole);
 }
 
-static int braced(struct cinterp *ci, const char *body, size_t n, struct sbuf *out, const char *whole,
+static int braced(struct cinterp *ci, const char *body, size_t n, struct sbuf *out, const char *whole, int depth,
 		  struct berr **err)
 {
 	size_t i = 0;
@@ -90,17 +90,17 @@ static int braced(struct cinterp *ci, const char *body, size_t n, struct sbuf *o
 	switch (kind) {
 	case '-':
 		if (missing)
-			return expand(ci, arg, argn, out, whole, err);
+			return expand(ci, arg, argn, out, whole, depth + 1, err);
 		sbuf_adds(out, val);
 		return 0;
 	case '+':
 		if (!missing)
-			return expand(ci, arg, argn, out, whole, err);
+			return expand(ci, arg, argn, out, whole, depth + 1, err);
 		return 0;
 	case '?':
 		if (missing) {
 			struct sbuf m = SBUF_INIT;
-			if (expand(ci, arg, argn, &m, whole, err) < 0) {
+			if (expand(ci, arg, argn, &m, whole, depth + 1, err) < 0) {
 				sbuf_release(&m);
 				return -1;
 			}
@@ -116,9 +116,13 @@ static int braced(struct cinterp *ci, const char *body, size_t n, struct sbuf *o
 	}
 }
 
-static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out, const char *whole,
+static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out, const char *whole, int depth,
 		  struct berr **err)
 {
+	/* the text comes from the compose file: bounded recursion */
+	if (depth > CY_MAX_DEPTH)
+		return berr_setc(err, BERR_INVALID, "invalid interpolation format for \"%.80s...\": nested deeper than %d levels",
+				 whole, CY_MAX_DEPTH);
 	const char *end = s + n;
 	for (const char *p = s; p < end;) {
 		if (*p != '$') {
@@ -147,7 +151,7 @@ static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out,
 				}
 				return invalid(err, whole);
 			}
-			if (braced(ci, p + 2, (size_t)(e - p - 2), out, whole, err) < 0)
+			if (braced(ci, p + 2, (size_t)(e - p - 2), out, whole, depth, err) < 0)
 				return -1;
 			p = e + 1;
 			continue;
@@ -182,7 +186,7 @@ int compose_interp_str(struct cinterp *ci, const char *in, char **ret, struct be
 		*ret = strdup(in);
 		return 0;
 	}
-	if (expand(ci, in, strlen(in), &out, in, err) < 0) {
+	if (expand(ci, in, strlen(in), &out, in, 0, err) < 0) {
 		sbuf_release(&out);
 		return -1;
 	}

@@ -92,7 +92,7 @@ static int nfail(struct cnorm *n, const json_t *node, struct berr **err, const c
 }
 
 /* ---- shell-like splitting of command strings (no expansion) ---- */
-static int split_words(const char *s, json_t *out)
+int compose_split_words(const char *s, json_t *out)
 {
 	struct sbuf w = SBUF_INIT;
 	bool in = false;
@@ -499,7 +499,7 @@ static json_t *norm_command(const json_t *v, bool *bad)
 	*bad = false;
 	if (json_is_string(v)) {
 		json_t *a = json_array();
-		if (split_words(json_string_value(v), a) < 0)
+		if (compose_split_words(json_string_value(v), a) < 0)
 			*bad = true;
 		return a;
 	}

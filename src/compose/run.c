@@ -2,6 +2,7 @@
  * the command line's overrides, labelled as docker compose labels them
  * (oneoff=True, a slug), so `down` and `ps -a` find them again. */
 #include "compose/engine.h"
+#include "compose/internal.h"
 #include "net/ports.h"
 #include "runtime/lifecycle.h"
 #include "runtime/volume.h"
@@ -18,41 +19,6 @@
 #include <unistd.h>
 
 #define CL_SLUG "com.docker.compose.slug"
-
-/* --entrypoint "a b 'c d'": shell-like words. */
-static json_t *words(const char *s)
-{
-	json_t *a = json_array();
-	struct sbuf w = SBUF_INIT;
-	bool in = false;
-	char q = 0;
-	for (const char *p = s;; p++) {
-		if (!*p || (!q && isspace((unsigned char)*p))) {
-			if (in)
-				json_array_append_new(a, json_string(sbuf_str(&w)));
-			sbuf_reset(&w);
-			in = false;
-			if (!*p)
-				break;
-			continue;
-		}
-		in = true;
-		if (q) {
-			if (*p == q)
-				q = 0;
-			else
-				sbuf_addc(&w, *p);
-		} else if (*p == '\'' || *p == '"') {
-			q = *p;
-		} else if (*p == '\\' && p[1]) {
-			sbuf_addc(&w, *++p);
-		} else {
-			sbuf_addc(&w, *p);
-		}
-	}
-	sbuf_release(&w);
-	return a;
-}
 
 /* Replace or add KEY=VALUE in an Env array. */
 static void env_set(json_t *env, const char *kv)
@@ -165,7 +131,10 @@ int compose_run_create(struct compose_engine *e, const struct compose_run_opts *
 	if (json_array_size(o->command))
 		json_object_set(req, "Cmd", o->command);
 	if (o->entrypoint) {
-		json_object_set_new(req, "Entrypoint", words(o->entrypoint));
+		json_t *ep = json_array();
+		json_object_set_new(req, "Entrypoint", ep);
+		if (compose_split_words(o->entrypoint, ep) < 0)
+			return berr_setc(err, BERR_INVALID, "invalid --entrypoint \"%s\": unterminated quote", o->entrypoint);
 		if (!json_array_size(o->command))
 			json_object_set_new(req, "Cmd", json_array());
 	}

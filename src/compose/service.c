@@ -2,6 +2,7 @@
  * prints it) mapped onto Docker's create request, the shape
  * ctr_create_from() takes; plus names, replicas and the dependency graph. */
 #include "compose/engine.h"
+#include "compose/internal.h"
 #include "net/ports.h"
 #include "runtime/cgroup.h"
 #include "runtime/plan.h"
@@ -160,49 +161,16 @@ static const char *scalar(json_t *v, char *buf, size_t n)
 	return buf;
 }
 
-/* "a b 'c d'" -> ["a","b","c d"] (the loader normally gives arrays). */
-static json_t *split_words(const char *s)
-{
-	json_t *a = json_array();
-	struct sbuf w = SBUF_INIT;
-	bool in = false;
-	char q = 0;
-	for (const char *p = s;; p++) {
-		if (!*p || (!q && isspace((unsigned char)*p))) {
-			if (in)
-				json_array_append_new(a, json_string(sbuf_str(&w)));
-			sbuf_reset(&w);
-			in = false;
-			if (!*p)
-				break;
-			continue;
-		}
-		in = true;
-		if (q) {
-			if (*p == q)
-				q = 0;
-			else if (*p == '\\' && q == '"' && p[1])
-				sbuf_addc(&w, *++p);
-			else
-				sbuf_addc(&w, *p);
-		} else if (*p == '\'' || *p == '"') {
-			q = *p;
-		} else if (*p == '\\' && p[1]) {
-			sbuf_addc(&w, *++p);
-		} else {
-			sbuf_addc(&w, *p);
-		}
-	}
-	sbuf_release(&w);
-	return a;
-}
-
 static json_t *argv_of(json_t *v)
 {
 	if (json_is_array(v))
 		return json_incref(v);
-	if (json_is_string(v))
-		return split_words(json_string_value(v));
+	if (json_is_string(v)) {
+		/* the loader has split (and checked) it already */
+		json_t *a = json_array();
+		compose_split_words(json_string_value(v), a);
+		return a;
+	}
 	return NULL;
 }
 

@@ -147,6 +147,27 @@ static void test_interp(void)
 	berr_freep(&e);
 	CHECK(compose_interp_str(&ci, "${A", &r, &e) < 0, "unclosed brace");
 	berr_freep(&e);
+	/* nesting from a hostile file: bounded, an error and not a stack overflow */
+	{
+		struct sbuf deep = SBUF_INIT;
+		for (int i = 0; i < 100000; i++)
+			sbuf_adds(&deep, "${U:-");
+		sbuf_addc(&deep, 'x');
+		for (int i = 0; i < 100000; i++)
+			sbuf_addc(&deep, '}');
+		CHECK(compose_interp_str(&ci, sbuf_str(&deep), &r, &e) < 0 && strstr(e->msg, "nested deeper than"),
+		      "100000 levels of nesting fail cleanly");
+		berr_freep(&e);
+		sbuf_release(&deep);
+		for (int i = 0; i < 100; i++)
+			sbuf_adds(&deep, "${U:-");
+		sbuf_addc(&deep, 'x');
+		for (int i = 0; i < 100; i++)
+			sbuf_addc(&deep, '}');
+		CHECK(compose_interp_str(&ci, sbuf_str(&deep), &r, &e) == 0 && r && !strcmp(r, "x"), "100 levels are fine");
+		free(r);
+		sbuf_release(&deep);
+	}
 	json_decref(env);
 	json_decref(warned);
 	json_decref(warns);
@@ -371,8 +392,43 @@ static void test_ports_volumes(void)
 	free(a);
 }
 
+static void test_split_words(void)
+{
+	static const struct {
+		const char *in, *out; /* words joined with | */
+	} cases[] = {
+		{"a b  c", "a|b|c"},
+		{"echo 'x  y'", "echo|x  y"},
+		{"sh -c \"echo \\\"hi\\\" \\$HOME\"", "sh|-c|echo \"hi\" $HOME"},
+		{"a\\ b", "a b"},
+		{"''", ""},
+		{"  ", ""},
+		{"'it''s'", "its"},
+		{"\"a\\nb\"", "a\\nb"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *a = json_array();
+		int rc = compose_split_words(cases[i].in, a);
+		struct sbuf j = SBUF_INIT;
+		size_t k;
+		json_t *w;
+		json_array_foreach(a, k, w) sbuf_addf(&j, "%s%s", k ? "|" : "", json_string_value(w));
+		CHECK(rc == 0 && !strcmp(sbuf_str(&j), cases[i].out), "split [%s] -> [%s] (got [%s])", cases[i].in,
+		      cases[i].out, sbuf_str(&j));
+		sbuf_release(&j);
+		json_decref(a);
+	}
+	static const char *const bad[] = {"echo 'oops", "a \"b", "\"a\\\""};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		json_t *a = json_array();
+		CHECK(compose_split_words(bad[i], a) < 0, "split [%s] fails (unterminated quote)", bad[i]);
+		json_decref(a);
+	}
+}
+
 int main(void)
 {
+	test_split_words();
 	test_yaml();
 	test_interp();
 	test_dotenv();
