@@ -1,6 +1,7 @@
 /* berth run / berth create: Docker's flags into a create request, then
  * (run) start it, attached or detached. */
 #include "cli/cli.h"
+#include "util/timefmt.h"
 #include "net/network.h"
 #include "net/ports.h"
 #include <sys/socket.h>
@@ -107,31 +108,14 @@ struct runflags {
 
 static int duration_ns(const char *flag, const char *v, json_int_t *ret, struct berr **err)
 {
-	double total = 0;
-	const char *p = v;
-	if (!*p)
+	int64_t ns;
+	if (!*v)
 		return berr_setc(err, BERR_INVALID, "invalid argument \"%s\" for \"%s\" flag: empty duration", v, flag);
-	while (*p) {
-		char *end;
-		double x = strtod(p, &end);
-		if (end == p)
-			goto bad;
-		p = end;
-		double mul;
-		if (!strncmp(p, "ns", 2)) mul = 1, p += 2;
-		else if (!strncmp(p, "us", 2)) mul = 1e3, p += 2;
-		else if (!strncmp(p, "ms", 2)) mul = 1e6, p += 2;
-		else if (*p == 's') mul = 1e9, p++;
-		else if (*p == 'm') mul = 60e9, p++;
-		else if (*p == 'h') mul = 3600e9, p++;
-		else goto bad;
-		total += x * mul;
-	}
-	*ret = (json_int_t)total;
+	if (time_parse_duration(v, false, &ns) < 0)
+		return berr_setc(err, BERR_INVALID,
+				 "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", v, flag, v);
+	*ret = (json_int_t)ns;
 	return 0;
-bad:
-	return berr_setc(err, BERR_INVALID, "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", v,
-			 flag, v);
 }
 
 static int env_file(json_t *env, const char *path, struct berr **err)

@@ -2,6 +2,7 @@
  * prints it) mapped onto Docker's create request, the shape
  * ctr_create_from() takes; plus names, replicas and the dependency graph. */
 #include "compose/engine.h"
+#include "util/timefmt.h"
 #include "compose/internal.h"
 #include "net/ports.h"
 #include "runtime/cgroup.h"
@@ -109,29 +110,9 @@ static int duration_ns(const char *what, json_t *v, int64_t *ret, struct berr **
 	const char *p = json_string_value(v);
 	if (!p || !*p)
 		return berr_setc(err, BERR_INVALID, "%s: invalid duration", what);
-	double total = 0;
-	const char *s0 = p;
-	while (*p) {
-		char *end;
-		double x = strtod(p, &end);
-		if (end == p)
-			goto bad;
-		p = end;
-		double mul;
-		if (!strncmp(p, "ns", 2)) mul = 1, p += 2;
-		else if (!strncmp(p, "us", 2)) mul = 1e3, p += 2;
-		else if (!strncmp(p, "ms", 2)) mul = 1e6, p += 2;
-		else if (*p == 's') mul = 1e9, p++;
-		else if (*p == 'm') mul = 60e9, p++;
-		else if (*p == 'h') mul = 3600e9, p++;
-		else if (!*p && p == end) mul = 1e9; /* bare number: seconds */
-		else goto bad;
-		total += x * mul;
-	}
-	*ret = (int64_t)total;
+	if (time_parse_duration(p, true, ret) < 0)
+		return berr_setc(err, BERR_INVALID, "%s: invalid duration \"%s\"", what, p);
 	return 0;
-bad:
-	return berr_setc(err, BERR_INVALID, "%s: invalid duration \"%s\"", what, s0);
 }
 
 static int size_of(const char *what, json_t *v, int64_t *ret, struct berr **err)

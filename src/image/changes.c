@@ -1,6 +1,7 @@
 /* `--change` lines for import: the Dockerfile instructions that only touch
  * the image config (what `docker import -c` accepts). */
 #include "image/image.h"
+#include "util/timefmt.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "util/strbuf.h"
@@ -124,28 +125,10 @@ static int key_values(const char *args, const char *line, bool legacy_ok, json_t
 
 static int parse_duration_ns(const char *s, json_int_t *ret)
 {
-	/* Go durations: sequences of number+unit (ns, us, ms, s, m, h). */
-	double total = 0;
-	const char *p = s;
-	if (!*p)
+	int64_t ns;
+	if (time_parse_duration(s, false, &ns) < 0)
 		return -1;
-	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
-		if (end == p)
-			return -1;
-		p = end;
-		double mul;
-		if (!strncmp(p, "ns", 2)) mul = 1, p += 2;
-		else if (!strncmp(p, "us", 2)) mul = 1e3, p += 2;
-		else if (!strncmp(p, "ms", 2)) mul = 1e6, p += 2;
-		else if (*p == 's') mul = 1e9, p += 1;
-		else if (*p == 'm') mul = 60e9, p += 1;
-		else if (*p == 'h') mul = 3600e9, p += 1;
-		else return -1;
-		total += v * mul;
-	}
-	*ret = (json_int_t)total;
+	*ret = (json_int_t)ns;
 	return 0;
 }
 

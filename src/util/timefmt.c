@@ -95,3 +95,33 @@ void size_human(double bytes, char *buf, size_t n)
 	}
 	snprintf(buf, n, "%.3g%s", bytes, units[i]);
 }
+
+int time_parse_duration(const char *s, bool bare_seconds, int64_t *ret_ns)
+{
+	double total = 0;
+	const char *p = s;
+	if (!p || !*p)
+		return -1;
+	while (*p) {
+		char *end;
+		double x = strtod(p, &end);
+		if (end == p)
+			return -1;
+		bool first = p == s;
+		p = end;
+		double mul;
+		if (!strncmp(p, "ns", 2)) mul = 1, p += 2;
+		else if (!strncmp(p, "us", 2)) mul = 1e3, p += 2;
+		else if (!strncmp(p, "ms", 2)) mul = 1e6, p += 2;
+		else if (*p == 's') mul = 1e9, p++;
+		else if (*p == 'm') mul = 60e9, p++;
+		else if (*p == 'h') mul = 3600e9, p++;
+		else if (!*p && bare_seconds && first) mul = 1e9;
+		else return -1;
+		total += x * mul;
+	}
+	if (total > 9.2e18 || total < -9.2e18)
+		return -1;
+	*ret_ns = (int64_t)total;
+	return 0;
+}

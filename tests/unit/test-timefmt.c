@@ -48,5 +48,16 @@ int main(void)
 	ts.tv_nsec = 5;
 	time_rfc3339(&ts, b, sizeof(b));
 	CHECK_STR(b, "2024-01-02T03:04:05.000000005Z", "format rfc3339");
+	int64_t ns = 0;
+	CHECK(time_parse_duration("1m30s", false, &ns) == 0 && ns == 90000000000LL, "duration 1m30s");
+	CHECK(time_parse_duration("500ms", false, &ns) == 0 && ns == 500000000LL, "duration 500ms");
+	CHECK(time_parse_duration("1h2m3s4ms5us6ns", false, &ns) == 0 && ns == 3723004005006LL, "duration all units");
+	CHECK(time_parse_duration("1.5s", false, &ns) == 0 && ns == 1500000000LL, "duration with a fraction");
+	CHECK(time_parse_duration("30", false, &ns) < 0, "bare number refused without bare_seconds");
+	CHECK(time_parse_duration("30", true, &ns) == 0 && ns == 30000000000LL, "bare number as seconds");
+	CHECK(time_parse_duration("1m30", true, &ns) < 0, "number without unit after a unit");
+	CHECK(time_parse_duration("", true, &ns) < 0 && time_parse_duration("5x", false, &ns) < 0 &&
+		      time_parse_duration("s", false, &ns) < 0 && time_parse_duration("1e300h", false, &ns) < 0,
+	      "malformed durations");
 	UNIT_END();
 }
