@@ -9,8 +9,9 @@
 # Needs the cached debootstrap tarball (scripts/debian-base.sh makes it;
 # scripts/test.sh runs it before the tests) and the apt mirror (the RUN
 # steps install packages); skipped with the reason when either is missing.
-# The JDK makes java-two-stage the slowest (~1 min of apt); BERTH_TEST_JAVA=0
-# leaves it out.
+# The whole test takes ~2-3 min, nearly all of it apt and npm inside RUN
+# (java's JDK and JRE stages build side by side); BERTH_TEST_JAVA=0 leaves
+# java-two-stage out.
 . "$(dirname "$0")/../lib.sh"
 
 CACHE=${BERTH_DEBIAN_CACHE:-/var/cache/berth/debian-bookworm.tar}
