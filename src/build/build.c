@@ -563,32 +563,6 @@ static char *argv_text(json_t *a)
 	return sbuf_detach(&sb);
 }
 
-static int parse_duration_ns(const char *s, int64_t *ret)
-{
-	/* Go durations as Docker accepts them: 30s, 1m30s, 500ms, 1h */
-	double total = 0;
-	const char *p = s;
-	if (!*p)
-		return -1;
-	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
-		if (end == p)
-			return -1;
-		p = end;
-		double mul;
-		if (!strncmp(p, "ns", 2)) { mul = 1; p += 2; }
-		else if (!strncmp(p, "us", 2)) { mul = 1e3; p += 2; }
-		else if (!strncmp(p, "ms", 2)) { mul = 1e6; p += 2; }
-		else if (*p == 's') { mul = 1e9; p++; }
-		else if (*p == 'm') { mul = 60e9; p++; }
-		else if (*p == 'h') { mul = 3600e9; p++; }
-		else return -1;
-		total += v * mul;
-	}
-	*ret = (int64_t)total;
-	return 0;
-}
 
 static int do_healthcheck(struct bctx *b, struct stage *s, const struct df_node *n, struct berr **err)
 {
@@ -633,7 +607,7 @@ static int do_healthcheck(struct bctx *b, struct stage *s, const struct df_node 
 			int64_t ns;
 			if (!v)
 				continue;
-			if (parse_duration_ns(v, &ns) < 0 || ns < 0) {
+			if (time_parse_duration(v, false, &ns) < 0 || ns < 0) {
 				json_decref(hc);
 				return line_err(b, n, err, "invalid --%s value \"%s\"", durs[i][0], v);
 			}
