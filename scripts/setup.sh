@@ -7,9 +7,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 pkgs=(gcc make meson ninja-build pkg-config libjansson-dev libarchive-dev libssl-dev
-	libzstd-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libacl1-dev nettle-dev libxml2-dev libcurl4-openssl-dev libyaml-dev curl)
+	libzstd-dev liblz4-dev libbz2-dev liblzma-dev zlib1g-dev libacl1-dev nettle-dev libxml2-dev libcurl4-openssl-dev libyaml-dev curl iptables)
 if [ "${1:-}" = --test ]; then
-	pkgs+=(busybox-static zstd bzip2 gzip python3 file attr e2fsprogs docker-registry apache2-utils)
+	pkgs+=(busybox-static zstd bzip2 gzip python3 file attr e2fsprogs docker-registry apache2-utils iproute2 openssl)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
