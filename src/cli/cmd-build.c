@@ -1,5 +1,5 @@
 /* berth build / berth image build */
-#include "build/build.h"
+#include "builder/build.h"
 #include "cli/cli.h"
 #include "cli/ctr.h"
 #include "image/image.h"

@@ -1,5 +1,5 @@
 /* berth builder prune: reclaim the build cache. */
-#include "build/build.h"
+#include "builder/build.h"
 #include "cli/cli.h"
 
 #include <getopt.h>

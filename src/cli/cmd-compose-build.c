@@ -1,7 +1,7 @@
 /* berth compose build / pull / push, and what up and run do before they
  * create containers: build or pull the images the selected services lack
  * (build:, pull_policy, --build, --no-build, --pull). Builds go through
- * the builder (src/build) one service after the other; pulls and pushes
+ * the builder (src/builder) one service after the other; pulls and pushes
  * through the registry client (src/registry). */
 #include "cli/compose.h"
 #include "compose/images.h"

@@ -6,9 +6,9 @@
  *   berth debug shell-words  [-e K=V]... [--escape C] TEXT   (one word a line)
  *   berth debug dockerignore FILE PATH...   "excluded"/"included"/"skip-dir" per path
  * They are not in the main help list. */
-#include "build/dockerfile.h"
-#include "build/ignore.h"
-#include "build/shlex.h"
+#include "builder/dockerfile.h"
+#include "builder/ignore.h"
+#include "builder/shlex.h"
 #include "cli/cli.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -3,7 +3,7 @@
  * left on the host), anonymous volumes no container uses (--volumes),
  * dangling images (-a: every image no container uses) and the build cache,
  * in Docker's order and output shape. */
-#include "build/build.h"
+#include "builder/build.h"
 #include "cli/cli.h"
 #include "cli/ctr.h"
 #include "net/network.h"

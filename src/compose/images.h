@@ -1,6 +1,6 @@
 /* The images of a compose project: which services need an image built or
  * pulled before `up`/`run` (build:, pull_policy, --build, --no-build,
- * --pull), and building one service's image with the builder (src/build).
+ * --pull), and building one service's image with the builder (src/builder).
  * Pulling is the caller's (the registry client sits beside compose, not
  * below it). Built images are named as docker compose names them: the
  * service's image:, else PROJECT-SERVICE. */
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "build/build.h"
+#include "builder/build.h"
 #include "compose/engine.h"
 
 enum compose_build_mode { COMPOSE_BUILD_AUTO, COMPOSE_BUILD_ALWAYS, COMPOSE_BUILD_NEVER };

@@ -3,7 +3,7 @@
  * run` has), its output relayed to the progress view, its overlay upper dir
  * turned into the step's layer. The container and everything it made are
  * removed whatever happens, Ctrl-C included. */
-#include "build/bint.h"
+#include "builder/bint.h"
 #include "runtime/lifecycle.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"

@@ -9,8 +9,8 @@
  * collects words: text that came from a variable is split on whitespace,
  * text that came from quotes is not, and an escaped character is always
  * part of a word. */
-#include "build/shlex.h"
-#include "build/utf8.h"
+#include "builder/shlex.h"
+#include "builder/utf8.h"
 #include "util/strbuf.h"
 
 #include <ctype.h>

@@ -8,10 +8,10 @@
  * "build_cache" in the index) and record key -> image ID. A rebuild with
  * nothing changed therefore only re-derives keys, checks the context and
  * finds every image in the cache. */
-#include "build/bint.h"
-#include "build/btar.h"
-#include "build/ignore.h"
-#include "build/shlex.h"
+#include "builder/bint.h"
+#include "builder/btar.h"
+#include "builder/ignore.h"
+#include "builder/shlex.h"
 #include "image/image.h"
 #include "image/reference.h"
 #include "util/cleanup.h"

@@ -2,7 +2,7 @@
  * step produced; the image is an index record marked "build_cache", which
  * keeps its layers from garbage collection after `rmi` of the tag. Keys are
  * sha256 hex of (parent, instruction after expansion, args, content hash). */
-#include "build/build.h"
+#include "builder/build.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/hash.h"

@@ -7,7 +7,7 @@
  * On a terminal the step lines are the same but RUN output is shown as a
  * live tail (the last lines, redrawn in place) instead of scrolling. The
  * last lines of RUN output are kept for the error message of a failed RUN. */
-#include "build/bint.h"
+#include "builder/bint.h"
 #include "util/strbuf.h"
 
 #include <stdarg.h>

@@ -16,9 +16,9 @@
  *      lines as heredoc bodies.
  *
  * Nothing is expanded here: variables are the builder's business. */
-#include "build/dockerfile.h"
-#include "build/shlex.h"
-#include "build/utf8.h"
+#include "builder/dockerfile.h"
+#include "builder/shlex.h"
+#include "builder/utf8.h"
 #include "util/strbuf.h"
 
 #include <ctype.h>

@@ -3,8 +3,8 @@
  * --checksum, and becomes a one-file layer: DEST/NAME when DEST ends in '/'
  * (NAME: the last segment of the URL's path), else DEST itself; mode 0600
  * and the Last-Modified time, as Docker does. */
-#include "build/bint.h"
-#include "build/btar.h"
+#include "builder/bint.h"
+#include "builder/btar.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/hash.h"

@@ -5,8 +5,8 @@
  * SOURCE_DATE_EPOCH, with clamped times, so the same tree gives the same
  * digest. The tar goes to an unnamed temp file (O_TMPFILE: nothing stays
  * after a crash) and from there through the store's layer import. */
-#include "build/btar.h"
-#include "build/build.h"
+#include "builder/btar.h"
+#include "builder/build.h"
 #include "image/layer.h"
 #include "util/cleanup.h"
 

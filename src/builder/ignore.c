@@ -3,8 +3,8 @@
  * O(pattern x path) whatever the input (no backtracking blow-up). The same
  * NFA, stopped after a directory prefix "dir/", tells whether an exception
  * pattern could still match something below that directory. */
-#include "build/ignore.h"
-#include "build/utf8.h"
+#include "builder/ignore.h"
+#include "builder/utf8.h"
 #include "util/strbuf.h"
 
 #include <stdint.h>

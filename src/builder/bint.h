@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "build/build.h"
-#include "build/dockerfile.h"
+#include "builder/build.h"
+#include "builder/dockerfile.h"
 #include "image/layer.h"
 
 /* ---- progress (progress.c) ---- */

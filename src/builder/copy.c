@@ -8,8 +8,8 @@
  * or a destination ending in '/' mean the destination is a directory; a
  * file onto an existing directory goes inside it; missing parents are
  * created; ADD extracts local tar archives (plain, gzip, bzip2, xz, zstd). */
-#include "build/bint.h"
-#include "build/btar.h"
+#include "builder/bint.h"
+#include "builder/btar.h"
 #include "image/layer.h"
 #include "runtime/userdb.h"
 #include "util/cleanup.h"
