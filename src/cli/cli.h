@@ -32,6 +32,9 @@ struct image_store *cli_store(struct cli *c);
 int cli_fail(struct berr *e);
 /* Print a usage error the way Docker does and return 1. */
 int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A flag berth accepts for Docker's sake but that changes nothing here:
+ * one line on stderr, "berth CMD: FLAG has no effect in berth: WHY". */
+void cli_flag_noop(struct cli *c, const char *flag, const char *why);
 /* Print the --help text of the current command. */
 int cli_help(struct cli *c);
 const struct cli_command *cli_find(const char *name);

@@ -35,6 +35,11 @@ int cli_usage_error(struct cli *c, const char *fmt, ...)
 	return 1;
 }
 
+void cli_flag_noop(struct cli *c, const char *flag, const char *why)
+{
+	fprintf(stderr, "berth %s: %s has no effect in berth: %s\n", c->cmd, flag, why);
+}
+
 int cli_print_rows(json_t *rows, const char *format, const char *default_tmpl, json_t *headers,
 		   bool quiet_field_only)
 {

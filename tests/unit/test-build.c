@@ -1,7 +1,7 @@
 /* The builder's pure parts: path cleaning for COPY/WORKDIR, and the layer a
  * RUN's upper dir becomes (whiteouts, opaque dirs, order, SOURCE_DATE_EPOCH
  * reproducibility), read back from a scratch store. */
-#include "build/bint.h"
+#include "builder/bint.h"
 #include "image/layer.h"
 #include "util/fs.h"
 #include "unit.h"

@@ -1,6 +1,6 @@
 /* Dockerfile parser: heredocs, flags, directives, continuations, spans,
  * errors with file and line. The upstream dump cases run in t0500. */
-#include "build/dockerfile.h"
+#include "builder/dockerfile.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* .dockerignore parsing and matching with Docker's rules. */
-#include "build/ignore.h"
+#include "builder/ignore.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The shell-word processor: expansion forms, quoting, both escape
  * characters, word splitting, variable discovery. The upstream tables run
  * in t0500. */
-#include "build/shlex.h"
+#include "builder/shlex.h"
 #include "unit.h"
 
 #include <stdlib.h>
