@@ -463,8 +463,7 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 			mount_at(rootfd, m->target, !m->source_is_dir, m->source, NULL,
 				 MS_BIND | MS_REC | (m->ro ? MS_RDONLY : 0), NULL);
 		else
-			mount_at(rootfd, m->target, false, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-				 m->data && *m->data ? m->data : NULL);
+			mount_at(rootfd, m->target, false, "tmpfs", "tmpfs", m->flags, m->data && *m->data ? m->data : NULL);
 	}
 
 	if (chdir(rootfs) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -180,6 +181,58 @@ static char **base_env(json_t *cfg)
 	return env;
 }
 
+int plan_tmpfs_options(const char *opts, unsigned long *ret_flags, char **ret_data, struct berr **err)
+{
+	/* word, flags it sets, flags it clears */
+	static const struct { const char *w; unsigned long set, clear; } fl[] = {
+		{"ro", MS_RDONLY, 0},         {"rw", 0, MS_RDONLY},
+		{"exec", 0, MS_NOEXEC},       {"noexec", MS_NOEXEC, 0},
+		{"suid", 0, MS_NOSUID},       {"nosuid", MS_NOSUID, 0},
+		{"dev", 0, MS_NODEV},         {"nodev", MS_NODEV, 0},
+		{"sync", MS_SYNCHRONOUS, 0},  {"async", 0, MS_SYNCHRONOUS},
+		{"atime", 0, MS_NOATIME},     {"noatime", MS_NOATIME, 0},
+		{"diratime", 0, MS_NODIRATIME}, {"nodiratime", MS_NODIRATIME, 0},
+		{"relatime", MS_RELATIME, 0}, {"norelatime", 0, MS_RELATIME},
+		{"strictatime", MS_STRICTATIME, 0}, {"nostrictatime", 0, MS_STRICTATIME},
+		{"dirsync", MS_DIRSYNC, 0},   {"mand", MS_MANDLOCK, 0}, {"nomand", 0, MS_MANDLOCK},
+		{"private", 0, 0}, {"rprivate", 0, 0}, {"shared", 0, 0}, {"rshared", 0, 0},
+		{"slave", 0, 0}, {"rslave", 0, 0}, {"bind", 0, 0}, {"rbind", 0, 0}, {"tmpcopyup", 0, 0},
+		{"notmpcopyup", 0, 0},
+	};
+	/* tmpfs(5)'s options, passed to the kernel as they are */
+	static const char *const data_keys[] = {"size", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "huge", "mpol",
+						"inode32", "inode64", "noswap", "quota", "usrquota", "grpquota",
+						"usrquota_block_hardlimit", "usrquota_inode_hardlimit",
+						"grpquota_block_hardlimit", "grpquota_inode_hardlimit"};
+	unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct sbuf data = SBUF_INIT;
+	_cleanup_free_ char *copy = strdup(opts ? opts : "");
+	char *save = NULL;
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_SIZE(fl) && !known; i++)
+			if (!strcmp(fl[i].w, w)) {
+				flags = (flags | fl[i].set) & ~fl[i].clear;
+				known = true;
+			}
+		size_t klen = strcspn(w, "=");
+		for (size_t i = 0; i < ARRAY_SIZE(data_keys) && !known; i++)
+			if (strlen(data_keys[i]) == klen && !strncmp(data_keys[i], w, klen)) {
+				if (data.len)
+					sbuf_addc(&data, ',');
+				sbuf_adds(&data, w);
+				known = true;
+			}
+		if (!known) {
+			sbuf_release(&data);
+			return berr_setc(err, BERR_INVALID, "invalid tmpfs option \"%s\"", w);
+		}
+	}
+	*ret_flags = flags;
+	*ret_data = sbuf_detach(&data);
+	return 0;
+}
+
 int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **err)
 {
 	struct plan *p = calloc(1, sizeof(*p));
@@ -268,7 +321,11 @@ int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **e
 		struct pmount *m = &p->mounts[p->nmounts++];
 		m->kind = PM_TMPFS;
 		m->target = strdup(k);
-		m->data = strdup(json_string_value(v) ? json_string_value(v) : "");
+		if (plan_tmpfs_options(json_string_value(v), &m->flags, &m->data, err) < 0) {
+			berr_wrap(err, "--tmpfs %s", k);
+			plan_free(p);
+			return -1;
+		}
 	}
 	json_array_foreach(json_object_get(hc, "Ulimits"), i, v) {
 		static const struct { const char *name; int res; } rl[] = {

@@ -20,7 +20,8 @@ struct pmount {
 	enum pmount_kind kind;
 	char *source;      /* host path for binds */
 	char *target;      /* path inside the container */
-	char *data;        /* tmpfs options */
+	char *data;        /* tmpfs: the file system's own options (size=, mode=...) */
+	unsigned long flags; /* tmpfs: MS_* flags from the options (ro, noexec...) */
 	bool ro;
 	bool source_is_dir;
 	char *copy_up;     /* volumes: the volume's dir ($ROOT/volumes/NAME) when an
@@ -75,6 +76,13 @@ int plan_exec_proc(json_t *config, const char *root, char **argv, char **env, co
 		   const char *cwd, bool privileged, bool tty, struct plan_proc *ret, struct berr **err);
 void plan_free(struct plan *p);
 void plan_proc_release(struct plan_proc *p);
+
+/* Split a --tmpfs option list ("rw,exec,size=64m,mode=1777") into mount
+ * flags and the data string for tmpfs, as Docker does: nosuid, nodev and
+ * noexec unless the list says otherwise, flag words (ro/rw, exec/noexec,
+ * suid, dev, sync, atime, ...) become MS_* flags, tmpfs's own options go to
+ * *ret_data (malloc'd). An unknown word is an error naming it. */
+int plan_tmpfs_options(const char *opts, unsigned long *ret_flags, char **ret_data, struct berr **err);
 
 /* Docker's "512m" sizes, ulimit "nofile=1024:2048" and so on. */
 int plan_parse_ulimit(const char *s, json_t **ret, struct berr **err);

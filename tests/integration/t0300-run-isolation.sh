@@ -231,6 +231,13 @@ exits "--read-only" 1 b run --rm --read-only busybox touch /x
 like "--read-only root" "$OUT" 'Read-only file system'
 inside "--read-only with --tmpfs /tmp" --read-only --tmpfs /tmp busybox sh -c 'touch /tmp/x /dev/shm/y && grep " /tmp " /proc/mounts | cut -d" " -f3,4'
 is "tmpfs /tmp is writable (nosuid,nodev,noexec like Docker)" "$OUT" "tmpfs rw,nosuid,nodev,noexec,relatime"
+inside "--tmpfs /t:exec,size=1m" --tmpfs /t:exec,size=1m busybox sh -c 'printf "#!/bin/sh\necho ran\n" >/t/s && chmod +x /t/s && /t/s && grep " /t " /proc/mounts | cut -d" " -f3,4'
+is "--tmpfs options: exec lifts noexec, size is tmpfs's" "$(echo $OUT)" "ran tmpfs rw,nosuid,nodev,relatime,size=1024k"
+inside "--tmpfs /t:ro" --tmpfs /t:ro,mode=700 busybox sh -c 'grep " /t " /proc/mounts | cut -d" " -f4; stat -c %a /t'
+is "--tmpfs ro and mode" "$(echo $OUT)" "ro,nosuid,nodev,noexec,relatime,mode=700 700"
+exits "--tmpfs with an unknown option" 125 b run --rm --tmpfs /t:size=1m,bogus busybox true
+like "the unknown tmpfs option is named" "$OUT" 'tmpfs /t: invalid tmpfs option "bogus"'
+is "no container left by the refused --tmpfs" "$(b ps -a -q)" ""
 mkdir -p "$T_DIR/hd"
 echo hostfile >"$T_DIR/hd/f"
 inside "-v DIR:/data" -v "$T_DIR/hd:/data" busybox sh -c 'cat /data/f; echo new > /data/g'
