@@ -19,8 +19,9 @@ run() { echo "+ $*"; "$@"; }
 run berth compose up -d --wait --wait-timeout 300
 run berth compose ps
 for i in 1 2 3; do
-	page=$(curl -fsS --retry 30 --retry-delay 1 --retry-connrefused http://127.0.0.1:8080/ 2>/dev/null) ||
-		{ echo "demo: http://127.0.0.1:8080/ does not answer" >&2; exit 1; }
+	# quiet while web starts (the retries), but the last error is shown
+	page=$(curl -fsS --retry 30 --retry-delay 1 --retry-connrefused http://127.0.0.1:8080/ 2>"$top/build/demo-curl.err") ||
+		{ cat "$top/build/demo-curl.err" >&2; echo "demo: http://127.0.0.1:8080/ does not answer; see: cd $top/examples/visits && berth compose logs web" >&2; exit 1; }
 	echo "GET http://127.0.0.1:8080/ -> $(sed -n 's/<[^>]*>//g; s/^ *//; /seen .* times/p; /has stored/p' <<<"$page" | tr '\n' ' ')"
 done
 sleep 2

@@ -16,7 +16,7 @@ trap 'rm -rf "$logdir"' EXIT
 werror=false
 [ "${CI:-}" = true ] && werror=true
 if [ ! -f build/build.ninja ]; then
-	meson setup build -Dwerror=$werror >/dev/null || { echo "meson setup failed"; echo "0 passed, 1 failed"; exit 1; }
+	meson setup build -Dwerror=$werror >"$logdir/meson.log" 2>&1 || { tail -n 30 "$logdir/meson.log"; echo "meson setup failed (above)"; echo "0 passed, 1 failed"; exit 1; }
 fi
 ninja -C build >"$logdir/build.log" 2>&1 || { cat "$logdir/build.log"; echo "0 passed, 1 failed"; exit 1; }
 tests/fixtures/make.sh >/dev/null || { echo "fixtures failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -33,9 +33,9 @@ run_units() { # DIR LABEL
 		run_units build ""
 		if [ -z "${BERTH_NO_ASAN:-}" ]; then
 			if [ ! -f build-asan/build.ninja ]; then
-				meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=$werror >/dev/null 2>&1
+				meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=$werror >"$logdir/asan.log" 2>&1
 			fi
-			if ninja -C build-asan >"$logdir/asan.log" 2>&1; then
+			if ninja -C build-asan >>"$logdir/asan.log" 2>&1; then
 				ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_units build-asan "asan/"
 			else
 				cat "$logdir/asan.log"

@@ -10,12 +10,57 @@
 
 #include <time.h>
 
+/* --progress (and --ansi): how progress lines are written on stderr. */
+enum compose_progress_mode {
+	COMPOSE_UI_TTY,   /* " ✔ Container x  Started", outcomes only */
+	COMPOSE_UI_PLAIN, /* " Container x  Starting", every step */
+	COMPOSE_UI_QUIET, /* none */
+	COMPOSE_UI_JSON,  /* {"id":"Container x","text":"Started"} */
+};
+struct compose_ui {
+	enum compose_progress_mode progress;
+	bool color;          /* log prefixes in colour (stdout) */
+	bool progress_color; /* the tty marks in colour (not with NO_COLOR) */
+	bool not_console;    /* tty progress was asked for but stderr is no terminal: plain */
+};
+/* The global --ansi and --progress values (NULL: auto) as docker compose v2
+ * resolves them, with NO_COLOR set or not and which of stderr/stdout are
+ * terminals. A bad value, or tty with --ansi never, plain with --ansi
+ * always, is an error. (cmd-compose-flags.c, like the helpers below: no
+ * printing, for the unit tests.) */
+int compose_ui_resolve(const char *ansi, const char *progress, bool no_color, bool err_tty, bool out_tty,
+		       struct compose_ui *ret, struct berr **err);
+/* Go's strconv.ParseBool, for --flag=BOOL. */
+int compose_parse_bool(const char *v, bool *ret);
+/* A yes to docker compose's prompts ("y", "yes" or ParseBool's true). */
+bool compose_answer_yes(const char *answer);
+/* --since/--until: RFC 3339, Unix seconds, or a Go duration before now. */
+int compose_parse_time(const char *v, struct timespec *ret);
+/* ps --status values (the container states). */
+bool compose_ps_status_valid(const char *s);
+/* ps --filter KEY=VALUE: status=STATE adds to statuses; source is not
+ * implemented (as in docker compose); any other key is an error. */
+int compose_ps_filter(const char *arg, json_t *statuses, struct berr **err);
+/* ls --filter name=VALUE (the only key docker compose ls accepts): the
+ * values go to names; a project matches any of them, exactly or as a
+ * regular expression found in its name. */
+int compose_ls_filter_add(json_t *names, const char *arg, struct berr **err);
+bool compose_ls_filter_match(json_t *names, const char *project);
+/* Attached up: the services whose output is shown (ret_attach) and those
+ * whose containers' exit ends it (ret_required), as docker compose v2: the
+ * services named on the command line (all without names), with
+ * --attach-dependencies their dependencies too, or exactly the --attach
+ * ones; then minus attach: false in the file and --no-attach. sel is what
+ * up brings up. */
+int compose_up_attach(json_t *svcs, json_t *sel, char **named, size_t nnamed, bool attach_deps, json_t *attach,
+		      json_t *no_attach, json_t **ret_attach, json_t **ret_required, struct berr **err);
+
 struct compose_cli {
 	struct cli *c;
 	struct compose_opts o;
 	struct compose_project *p;
 	struct compose_engine e;
-	bool tty; /* stderr is a terminal: " ✔ Container x  Started" */
+	struct compose_ui ui; /* --ansi, --progress */
 	bool quiet_pull; /* --quiet-pull: no per-layer lines */
 };
 
@@ -29,6 +74,9 @@ int compose_cli_services(struct compose_cli *cc, int argc, char **argv, int from
  * anything but a whole number in int range is "invalid argument" naming the
  * flag (printed). Returns 0 or -1. */
 int compose_cli_int_flag(const char *flag, const char *v, int *ret);
+/* A boolean flag value (--orphans=false), likewise; NULL (the flag alone)
+ * is true. */
+int compose_cli_bool_flag(const char *flag, const char *v, bool *ret);
 /* Progress and warning printers for struct compose_events. */
 void compose_cli_progress(void *ud, const char *kind, const char *name, const char *status);
 void compose_cli_warn(void *ud, const char *msg);
@@ -40,9 +88,12 @@ int compose_cli_ctrs(struct compose_cli *cc, json_t *services, bool oneoff, stru
 struct compose_logs_opts {
 	bool follow, timestamps, no_color, no_prefix;
 	long tail;
-	const char *since;
-	struct timespec since_ts; /* used when since is NULL and this is set */
-	json_t *services;      /* NULL: all */
+	struct timespec since, until; /* zero: unset */
+	int index;             /* > 0: only the replica with this number */
+	json_t *services;      /* whose output is shown; NULL: all */
+	json_t *required;      /* up: followed too (their output only when in
+				* services); stop_when_all_exit waits for these
+				* alone. NULL: those of services */
 	bool stop_when_all_exit;
 	bool abort_on_exit;    /* up --abort-on-container-exit */
 	const char *exit_code_from;
