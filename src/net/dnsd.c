@@ -1,4 +1,8 @@
-#include "net/dnsd.h"
+/* The embedded DNS server (see dnsd.h): the listeners, local answers from
+ * the record table (dnsd-records.c), TCP clients, watching the records file
+ * and resolv.conf, and the event loop. Forwarding to the upstreams is in
+ * dnsd-forward.c. */
+#include "net/dnsd-int.h"
 #include "net/dns.h"
 #include "util/cleanup.h"
 
@@ -6,15 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -24,543 +25,21 @@
 
 #define DEFAULT_TTL 60
 #define DEFAULT_TIMEOUT_MS 2000
-#define MAX_UPSTREAMS 4
-#define MAX_INFLIGHT 1024      /* forwarded queries waiting for an upstream */
-#define MAX_TCP 64             /* client TCP connections */
 #define TCP_PENDING_MAX 16     /* forwarded queries per TCP client before we stop reading it */
-#define TCP_QMAX 4096          /* largest query accepted over TCP */
 #define TCP_IDLE_MS 10000
 #define TCP_OUT_MAX (256 * 1024)
-#define UDP_BATCH 32
 #define UDP_ROUNDS 8           /* batches per wakeup, so that the other sockets get their turn */
 #define UDP_RBUF 4096
-#define UDP_PAYLOAD 1232       /* our EDNS UDP size (DNS flag day 2020) */
-#define FWD_QMAX 1232          /* largest query we forward */
-#define RECORDS_MAX_SIZE (16 << 20)
-#define LINE_MAX_NAMES 64
-#define LINE_MAX_ADDRS 256
-#define ADDRS_PER_NAME_MAX 1024
 #define HOUSEKEEP_MS 1000
 #define STAT_POLL_MS 20        /* records/resolv.conf check when inotify cannot watch them */
-#define ERRBUF 600             /* header + question + OPT */
 
-enum { EV_UDP = 1, EV_TCP_LISTEN, EV_INOTIFY, EV_TIMER, EV_UP_UDP, EV_CONN, EV_UP_TCP };
 enum { Q_DROP, Q_ANSWER, Q_FORWARD };
-
-static inline uint64_t ev_data(unsigned kind, uint32_t gen, uint32_t idx)
-{
-	return (uint64_t)kind << 56 | (uint64_t)(gen & 0xffffff) << 32 | idx;
-}
-
-/* ---- records ---- */
-
-struct rname {
-	uint32_t hash, off, len; /* the name in records.str */
-	uint32_t a4, n4, a6, n6; /* its addresses in records.v4 / v6 */
-	uint32_t rr4, rr6;       /* round-robin cursors */
-};
-
-struct rrev {
-	uint8_t fam; /* 4 or 6 */
-	uint8_t addr[16];
-	uint32_t name, seq;
-};
-
-struct records {
-	char *str;
-	size_t slen, scap;
-	struct rname *names;
-	uint32_t nnames, ncap;
-	uint32_t *tab;    /* open addressing, name index + 1, 0 = empty; load <= 1/2 */
-	uint32_t tabmask;
-	uint8_t *v4, *v6; /* 4 / 16 bytes each */
-	struct rrev *rev; /* sorted by address */
-	uint32_t nrev;
-	unsigned bad;
-};
-
-static inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c; }
-
-static uint32_t fnv(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-/* Lowercase, drop one trailing dot and check it is a plausible host name
- * (printable, no backslash, labels of 1..63, at most 253). Returns the
- * length or -1. */
-static int canon_name(const char *in, char *out, size_t outsz)
-{
-	size_t n = strlen(in), lab = 0;
-	if (n && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n > 253 || n >= outsz)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = (uint8_t)in[i];
-		if (c == '.') {
-			if (lab == 0)
-				return -1;
-			lab = 0;
-		} else if (c <= 0x20 || c >= 0x7f || c == '\\' || ++lab > DNS_LABEL_MAX) {
-			return -1;
-		}
-		out[i] = (char)lower(c);
-	}
-	if (lab == 0)
-		return -1;
-	out[n] = 0;
-	return (int)n;
-}
-
-static struct rname *records_find(struct records *r, const char *key, size_t len, uint32_t h)
-{
-	if (!r || !r->tab)
-		return NULL;
-	for (uint32_t i = h & r->tabmask;; i = (i + 1) & r->tabmask) {
-		uint32_t v = r->tab[i];
-		if (!v)
-			return NULL;
-		struct rname *n = &r->names[v - 1];
-		if (n->hash == h && n->len == len && !memcmp(r->str + n->off, key, len))
-			return n;
-	}
-}
-
-static void records_free(struct records *r)
-{
-	if (!r)
-		return;
-	free(r->str);
-	free(r->names);
-	free(r->tab);
-	free(r->v4);
-	free(r->v6);
-	free(r->rev);
-	free(r);
-}
-
-static int records_add_name(struct records *r, const char *key, size_t len, uint32_t *idx)
-{
-	uint32_t h = fnv(key, len);
-	struct rname *n = records_find(r, key, len, h);
-	if (n) {
-		*idx = (uint32_t)(n - r->names);
-		return 0;
-	}
-	size_t tabsize = r->tab ? (size_t)r->tabmask + 1 : 0;
-	if ((size_t)(r->nnames + 1) * 2 > tabsize) {
-		size_t ns = tabsize ? tabsize * 2 : 64;
-		uint32_t *t = calloc(ns, sizeof(*t));
-		if (!t)
-			return -1;
-		for (uint32_t i = 0; i < r->nnames; i++) {
-			uint32_t j = r->names[i].hash & (uint32_t)(ns - 1);
-			while (t[j])
-				j = (j + 1) & (uint32_t)(ns - 1);
-			t[j] = i + 1;
-		}
-		free(r->tab);
-		r->tab = t;
-		r->tabmask = (uint32_t)(ns - 1);
-	}
-	if (r->nnames == r->ncap) {
-		uint32_t nc = r->ncap ? r->ncap * 2 : 64;
-		struct rname *nn = realloc(r->names, nc * sizeof(*nn));
-		if (!nn)
-			return -1;
-		r->names = nn;
-		r->ncap = nc;
-	}
-	if (r->slen + len + 1 > r->scap) {
-		size_t nc = r->scap ? r->scap * 2 : 1024;
-		while (nc < r->slen + len + 1)
-			nc *= 2;
-		char *s = realloc(r->str, nc);
-		if (!s)
-			return -1;
-		r->str = s;
-		r->scap = nc;
-	}
-	n = &r->names[r->nnames];
-	memset(n, 0, sizeof(*n));
-	n->hash = h;
-	n->off = (uint32_t)r->slen;
-	n->len = (uint32_t)len;
-	memcpy(r->str + r->slen, key, len);
-	r->str[r->slen + len] = 0;
-	r->slen += len + 1;
-	uint32_t j = h & r->tabmask;
-	while (r->tab[j])
-		j = (j + 1) & r->tabmask;
-	r->tab[j] = r->nnames + 1;
-	*idx = r->nnames++;
-	return 0;
-}
-
-struct pair {
-	uint32_t name;
-	uint8_t fam;
-	uint8_t addr[16];
-};
-
-static int rev_cmp(const void *a, const void *b)
-{
-	const struct rrev *x = a, *y = b;
-	if (x->fam != y->fam)
-		return x->fam < y->fam ? -1 : 1;
-	int c = memcmp(x->addr, y->addr, 16);
-	if (c)
-		return c;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Fills the address arrays and the reverse table from the (name, address)
- * pairs in file order. */
-static int records_finish(struct records *r, const struct pair *pairs, size_t np)
-{
-	size_t t4 = 0, t6 = 0;
-	for (size_t i = 0; i < np; i++) {
-		struct rname *n = &r->names[pairs[i].name];
-		if (pairs[i].fam == 4)
-			n->n4++;
-		else
-			n->n6++;
-	}
-	for (uint32_t i = 0; i < r->nnames; i++) {
-		struct rname *n = &r->names[i];
-		if (n->n4 > ADDRS_PER_NAME_MAX)
-			n->n4 = ADDRS_PER_NAME_MAX;
-		if (n->n6 > ADDRS_PER_NAME_MAX)
-			n->n6 = ADDRS_PER_NAME_MAX;
-		n->a4 = (uint32_t)t4;
-		n->a6 = (uint32_t)t6;
-		t4 += n->n4;
-		t6 += n->n6;
-		n->n4 = n->n6 = 0;
-	}
-	r->v4 = malloc(t4 * 4 + 1);
-	r->v6 = malloc(t6 * 16 + 1);
-	r->rev = malloc(np * sizeof(*r->rev) + 1);
-	if (!r->v4 || !r->v6 || !r->rev)
-		return -1;
-	for (size_t i = 0; i < np; i++) {
-		const struct pair *p = &pairs[i];
-		struct rname *n = &r->names[p->name];
-		size_t alen = p->fam == 4 ? 4 : 16;
-		uint8_t *base = p->fam == 4 ? r->v4 + (size_t)n->a4 * 4 : r->v6 + (size_t)n->a6 * 16;
-		uint32_t *cnt = p->fam == 4 ? &n->n4 : &n->n6;
-		bool dup = false;
-		for (uint32_t k = 0; k < *cnt && !dup; k++)
-			dup = !memcmp(base + k * alen, p->addr, alen);
-		if (!dup && *cnt < ADDRS_PER_NAME_MAX)
-			memcpy(base + (*cnt)++ * alen, p->addr, alen);
-
-		struct rrev *v = &r->rev[i];
-		v->fam = p->fam;
-		memcpy(v->addr, p->addr, 16);
-		v->name = p->name;
-		v->seq = (uint32_t)i;
-	}
-	qsort(r->rev, np, sizeof(*r->rev), rev_cmp);
-	size_t o = 0;
-	for (size_t i = 0; i < np; i++)
-		if (o == 0 || r->rev[o - 1].fam != r->rev[i].fam || memcmp(r->rev[o - 1].addr, r->rev[i].addr, 16))
-			r->rev[o++] = r->rev[i];
-	r->nrev = (uint32_t)o;
-	return 0;
-}
-
-/* Parses the records text (modified in place). NULL only without memory. */
-static struct records *records_parse(char *text, size_t len)
-{
-	struct records *r = calloc(1, sizeof(*r));
-	struct pair *pairs = NULL;
-	size_t np = 0, pcap = 0;
-	char *p = text, *end = text + len;
-	if (!r)
-		return NULL;
-	while (p < end) {
-		char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		*eol = 0;
-		char *hash = strchr(p, '#');
-		if (hash)
-			*hash = 0;
-
-		const char *names[LINE_MAX_NAMES];
-		struct { uint8_t fam, a[16]; } addrs[LINE_MAX_ADDRS];
-		int nn = 0, na = 0;
-		bool bad = false, any = false;
-		char *save = NULL;
-		for (char *t = strtok_r(p, " \t\r\v\f", &save); t; t = strtok_r(NULL, " \t\r\v\f", &save)) {
-			uint8_t a[16] = {0};
-			any = true;
-			int fam = inet_pton(AF_INET, t, a) == 1 ? 4 : inet_pton(AF_INET6, t, a) == 1 ? 6 : 0;
-			if (fam) {
-				if (na < LINE_MAX_ADDRS) {
-					addrs[na].fam = (uint8_t)fam;
-					memcpy(addrs[na].a, a, 16);
-					na++;
-				} else {
-					bad = true;
-				}
-			} else if (na == 0 && nn < LINE_MAX_NAMES) {
-				names[nn++] = t;
-			} else {
-				bad = true;
-			}
-		}
-		p = eol + 1;
-		if (!any)
-			continue;
-		if (bad || nn == 0 || na == 0) {
-			r->bad++;
-			continue;
-		}
-		for (int i = 0; i < nn; i++) {
-			char key[256];
-			uint32_t idx;
-			int kl = canon_name(names[i], key, sizeof(key));
-			if (kl < 0) {
-				r->bad++;
-				continue;
-			}
-			if (records_add_name(r, key, (size_t)kl, &idx) < 0)
-				goto oom;
-			if (np + (size_t)na > pcap) {
-				size_t nc = pcap ? pcap * 2 : 256;
-				while (nc < np + (size_t)na)
-					nc *= 2;
-				struct pair *pp = realloc(pairs, nc * sizeof(*pp));
-				if (!pp)
-					goto oom;
-				pairs = pp;
-				pcap = nc;
-			}
-			for (int k = 0; k < na; k++) {
-				pairs[np].name = idx;
-				pairs[np].fam = addrs[k].fam;
-				memcpy(pairs[np].addr, addrs[k].a, 16);
-				np++;
-			}
-		}
-	}
-	if (records_finish(r, pairs, np) < 0)
-		goto oom;
-	free(pairs);
-	return r;
-oom:
-	free(pairs);
-	records_free(r);
-	return NULL;
-}
-
-/* -1 with errno; a missing file is an empty set of records. */
-static int records_load(const char *path, struct records **ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
-	if (path) {
-		_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-		struct stat st;
-		if (fd < 0 && errno != ENOENT)
-			return -1;
-		if (fd >= 0) {
-			if (fstat(fd, &st) < 0)
-				return -1;
-			if (st.st_size > RECORDS_MAX_SIZE) {
-				errno = EFBIG;
-				return -1;
-			}
-			cap = (size_t)st.st_size + 4096;
-			if (!(buf = malloc(cap + 1)))
-				return -1;
-			for (;;) {
-				if (len == cap) {
-					if (cap >= RECORDS_MAX_SIZE) {
-						errno = EFBIG;
-						return -1;
-					}
-					char *nb = realloc(buf, cap * 2 + 1);
-					if (!nb)
-						return -1;
-					buf = nb;
-					cap *= 2;
-				}
-				ssize_t n = read(fd, buf + len, cap - len);
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0)
-					return -1;
-				if (n == 0)
-					break;
-				len += (size_t)n;
-			}
-		}
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -1;
-	buf[len] = 0;
-	struct records *r = records_parse(buf, len);
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	*ret = r;
-	return 0;
-}
-
-static int rev_find_cmp(const void *key, const void *elem)
-{
-	const struct rrev *x = key, *y = elem;
-	if (x->fam != y->fam)
-		return x->fam < y->fam ? -1 : 1;
-	return memcmp(x->addr, y->addr, 16);
-}
-
-/* The name owning addr for a PTR answer, or NULL. */
-static const char *records_rev(struct records *r, int af, const uint8_t *addr)
-{
-	struct rrev key = {.fam = af == AF_INET ? 4 : 6};
-	memcpy(key.addr, addr, af == AF_INET ? 4 : 16);
-	if (!r || !r->nrev)
-		return NULL;
-	const struct rrev *v = bsearch(&key, r->rev, r->nrev, sizeof(*r->rev), rev_find_cmp);
-	return v ? r->str + r->names[v->name].off : NULL;
-}
-
-/* ---- server state ---- */
-
-struct upstream {
-	struct sockaddr_storage sa;
-	socklen_t salen;
-	int fd; /* connected UDP socket: the kernel drops datagrams from anyone else */
-	bool connected; /* no route yet: retried on use */
-};
-
-struct fwd {
-	int prev, next;       /* timer list ordered by `when`; next also links the free list */
-	bool used, linked, tcp_client, tcp_up;
-	uint8_t tstate;       /* upstream TCP: 0 connecting, 1 writing, 2 reading */
-	uint32_t gen;         /* bumped on release and reconnect: stale epoll events */
-	uint16_t id, client_id;
-	uint32_t sent;        /* upstreams tried, one bit each */
-	int up, tries, max_tries;
-	int64_t when, deadline;
-	struct sockaddr_storage client;
-	socklen_t clientlen;
-	int conn;             /* TCP client: conns index and generation */
-	uint32_t conn_gen;
-	int tfd;              /* upstream TCP connection */
-	size_t toff;          /* bytes of prefix+query written, or of prefix+reply read */
-	uint8_t *tbuf;
-	uint16_t qlen;
-	uint8_t q[FWD_QMAX];  /* the query with our ID */
-};
-
-struct conn {
-	int fd;
-	uint32_t gen;
-	int pending;          /* forwarded queries not answered yet */
-	bool eof, kick;
-	uint32_t events;
-	int64_t last;
-	size_t inlen;
-	uint8_t *out;
-	size_t outoff, outlen, outcap;
-	uint8_t in[2 + TCP_QMAX];
-};
-
-struct filesig {
-	bool exists;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-};
-
-struct dnsd {
-	int ep, udp_fd, tcp_fd, ino_fd, timer_fd;
-	int port;
-	struct sockaddr_storage listen_sa;
-	uint32_t ttl;
-	int timeout_ms;
-	bool skip_lo;
-
-	char *rec_path, *res_path;
-	const char *rec_base, *res_base;
-	int rec_wd, res_wd;
-	struct filesig rec_sig, res_sig;
-	struct records *rec;
-
-	struct upstream ups[MAX_UPSTREAMS];
-	int nups;
-	uint32_t ups_gen;
-
-	struct fwd *fwd;
-	int fwd_free, tl_head, tl_tail;
-	unsigned ninflight;
-	uint16_t *id_slot; /* our query ID -> fwd index + 1 */
-
-	struct conn *conns;
-	unsigned nconns;
-	bool kick;
-
-	int64_t next_housekeep, next_poll, armed;
-
-	struct mmsghdr rmsg[UDP_BATCH], smsg[UDP_BATCH];
-	struct iovec riov[UDP_BATCH], siov[UDP_BATCH];
-	struct sockaddr_storage raddr[UDP_BATCH];
-	uint8_t *rbuf; /* UDP_BATCH * UDP_RBUF */
-	uint8_t *sbuf; /* UDP_BATCH * UDP_PAYLOAD */
-	uint8_t *big;  /* 2 + DNS_MSG_MAX: TCP answers, upstream replies */
-
-	uint8_t rnd[256];
-	size_t rnd_pos;
-	uint64_t rnd_state;
-	struct dnsd_stats st;
-};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint16_t rand16(struct dnsd *d)
-{
-	if (d->rnd_pos + 2 > sizeof(d->rnd)) {
-		if (getrandom(d->rnd, sizeof(d->rnd), GRND_NONBLOCK) != (ssize_t)sizeof(d->rnd)) {
-			/* no entropy yet: splitmix64 seeded from the clock */
-			for (size_t i = 0; i < sizeof(d->rnd); i += 8) {
-				uint64_t z = (d->rnd_state += 0x9e3779b97f4a7c15ull + (uint64_t)mono_ms());
-				z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-				z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-				z ^= z >> 31;
-				memcpy(d->rnd + i, &z, 8);
-			}
-		}
-		d->rnd_pos = 0;
-	}
-	uint16_t v;
-	memcpy(&v, d->rnd + d->rnd_pos, 2);
-	d->rnd_pos += 2;
-	return v;
-}
 
 /* ---- answers ---- */
 
 /* An error reply to m: header, the question when the query has a valid
  * one, OPT when it had one. 0 when m does not deserve an answer. */
-static size_t build_error(const uint8_t *m, size_t len, int rcode, uint8_t *out, size_t cap)
+size_t dnsd_build_error(const uint8_t *m, size_t len, int rcode, uint8_t *out, size_t cap)
 {
 	struct dns_query q;
 	int rc = dns_parse_query(m, len, &q);
@@ -615,23 +94,23 @@ static int handle_query(struct dnsd *d, const uint8_t *m, size_t len, bool tcp, 
 	}
 	if (rc > 0 || (q.edns && q.edns_version != 0)) {
 		d->st.formerr++;
-		*outlen = build_error(m, len, rc > 0 ? rc : DNS_R_BADVERS, out, cap);
+		*outlen = dnsd_build_error(m, len, rc > 0 ? rc : DNS_R_BADVERS, out, cap);
 		return *outlen ? Q_ANSWER : Q_DROP;
 	}
 	if (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY)
 		return Q_FORWARD;
 
 	char key[256];
-	int kl = canon_name(q.name, key, sizeof(key));
+	int kl = dnsd_canon_name(q.name, key, sizeof(key));
 	if (kl < 0)
 		return Q_FORWARD;
-	struct rname *rn = records_find(d->rec, key, (size_t)kl, fnv(key, (size_t)kl));
+	struct rname *rn = dnsd_records_name(d->rec, key, (size_t)kl);
 	const char *ptr = NULL;
 	if (!rn) {
 		uint8_t addr[16];
 		int af;
 		if (q.qtype != DNS_T_PTR || (af = dns_ptr_to_addr(key, addr)) < 0 ||
-		    !(ptr = records_rev(d->rec, af, addr)))
+		    !(ptr = dnsd_records_rev(d->rec, af, addr)))
 			return Q_FORWARD;
 	}
 
@@ -721,8 +200,8 @@ static void conn_update(struct dnsd *d, int i)
 
 /* Send a then b (a DNS message with its length prefix), queueing what
  * the socket does not take now. */
-static void conn_send(struct dnsd *d, int i, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-		      int64_t now)
+void dnsd_conn_send(struct dnsd *d, int i, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		    int64_t now)
 {
 	struct conn *c = &d->conns[i];
 	size_t total = alen + blen, done = 0;
@@ -792,8 +271,6 @@ static void conn_flush(struct dnsd *d, int i, int64_t now)
 		c->outoff = c->outlen = 0;
 }
 
-static int fwd_start(struct dnsd *d, const uint8_t *m, size_t len, const struct sockaddr_storage *client,
-		     socklen_t clientlen, int conn, int64_t now);
 
 static void conn_query(struct dnsd *d, int i, const uint8_t *m, size_t len, int64_t now)
 {
@@ -801,15 +278,15 @@ static void conn_query(struct dnsd *d, int i, const uint8_t *m, size_t len, int6
 	size_t outlen = 0;
 	int act = handle_query(d, m, len, true, out, DNS_MSG_MAX, &outlen);
 	if (act == Q_FORWARD) {
-		if (fwd_start(d, m, len, NULL, 0, i, now) == 0)
+		if (dnsd_fwd_start(d, m, len, NULL, 0, i, now) == 0)
 			return;
 		d->st.servfail++;
-		outlen = build_error(m, len, DNS_R_SERVFAIL, out, DNS_MSG_MAX);
+		outlen = dnsd_build_error(m, len, DNS_R_SERVFAIL, out, DNS_MSG_MAX);
 		act = outlen ? Q_ANSWER : Q_DROP;
 	}
 	if (act == Q_ANSWER) {
 		dns_wr16(d->big, (uint16_t)outlen);
-		conn_send(d, i, d->big, outlen + 2, NULL, 0, now);
+		dnsd_conn_send(d, i, d->big, outlen + 2, NULL, 0, now);
 	}
 }
 
@@ -908,472 +385,9 @@ static void tcp_accept(struct dnsd *d, int64_t now)
 	}
 }
 
-/* ---- forwarding ---- */
+/* ---- the records file and resolv.conf ---- */
 
-static void tl_unlink(struct dnsd *d, int i)
-{
-	struct fwd *f = &d->fwd[i];
-	if (!f->linked)
-		return;
-	if (f->prev >= 0)
-		d->fwd[f->prev].next = f->next;
-	else
-		d->tl_head = f->next;
-	if (f->next >= 0)
-		d->fwd[f->next].prev = f->prev;
-	else
-		d->tl_tail = f->prev;
-	f->prev = f->next = -1;
-	f->linked = false;
-}
-
-/* Insert by `when`, searching from the tail: deadlines mostly arrive in order. */
-static void tl_insert(struct dnsd *d, int i)
-{
-	struct fwd *f = &d->fwd[i];
-	int after = d->tl_tail;
-	while (after >= 0 && d->fwd[after].when > f->when)
-		after = d->fwd[after].prev;
-	f->prev = after;
-	f->next = after >= 0 ? d->fwd[after].next : d->tl_head;
-	if (f->prev >= 0)
-		d->fwd[f->prev].next = i;
-	else
-		d->tl_head = i;
-	if (f->next >= 0)
-		d->fwd[f->next].prev = i;
-	else
-		d->tl_tail = i;
-	f->linked = true;
-}
-
-static void fwd_release(struct dnsd *d, int i)
-{
-	struct fwd *f = &d->fwd[i];
-	tl_unlink(d, i);
-	d->id_slot[f->id] = 0;
-	if (f->tfd >= 0)
-		close(f->tfd);
-	f->tfd = -1;
-	free(f->tbuf);
-	f->tbuf = NULL;
-	f->gen++;
-	f->used = false;
-	if (f->tcp_client) {
-		struct conn *c = &d->conns[f->conn];
-		if (c->fd >= 0 && c->gen == f->conn_gen) {
-			c->pending--;
-			c->kick = d->kick = true; /* may read on; processed after this round of events */
-		}
-	}
-	f->next = d->fwd_free;
-	d->fwd_free = i;
-	d->ninflight--;
-}
-
-/* Send msg (the client's ID already in place) to the query's client. */
-static void fwd_reply(struct dnsd *d, struct fwd *f, const uint8_t *msg, size_t len, int64_t now)
-{
-	if (f->tcp_client) {
-		struct conn *c = &d->conns[f->conn];
-		if (c->fd >= 0 && c->gen == f->conn_gen) {
-			uint8_t pfx[2];
-			dns_wr16(pfx, (uint16_t)len);
-			conn_send(d, f->conn, pfx, 2, msg, len, now);
-		}
-	} else {
-		sendto(d->udp_fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL, (const struct sockaddr *)&f->client,
-		       f->clientlen);
-	}
-}
-
-static void fwd_fail(struct dnsd *d, int i, int64_t now)
-{
-	struct fwd *f = &d->fwd[i];
-	uint8_t out[ERRBUF];
-	dns_wr16(f->q, f->client_id);
-	size_t n = build_error(f->q, f->qlen, DNS_R_SERVFAIL, out, sizeof(out));
-	if (n)
-		fwd_reply(d, f, out, n, now);
-	d->st.servfail++;
-	fwd_release(d, i);
-}
-
-/* Send the query to upstream f->up over the query's transport; -1 on an
- * immediate failure. */
-static int fwd_send(struct dnsd *d, int i)
-{
-	struct fwd *f = &d->fwd[i];
-	struct upstream *u = &d->ups[f->up];
-	f->sent |= 1u << f->up;
-	if (!f->tcp_up) {
-		if (!u->connected) {
-			if (connect(u->fd, (const struct sockaddr *)&u->sa, u->salen) < 0)
-				return -1;
-			u->connected = true;
-		}
-		if (send(u->fd, f->q, f->qlen, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN &&
-		    errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINTR)
-			return -1;
-		return 0;
-	}
-	if (f->tfd >= 0)
-		close(f->tfd);
-	f->tfd = -1;
-	f->gen++;
-	int fd = socket(u->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (const struct sockaddr *)&u->sa, u->salen) < 0 && errno != EINPROGRESS) {
-		close(fd);
-		return -1;
-	}
-	struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = ev_data(EV_UP_TCP, f->gen, (uint32_t)i)};
-	if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		close(fd);
-		return -1;
-	}
-	f->tfd = fd;
-	f->tstate = 0;
-	f->toff = 0;
-	return 0;
-}
-
-/* (Re)send the query: to the next upstream after a timeout (hard =
- * false), to one not tried yet after a failure. SERVFAIL when out of
- * tries, upstreams or time. */
-static void fwd_try(struct dnsd *d, int i, int64_t now, bool hard)
-{
-	struct fwd *f = &d->fwd[i];
-	uint32_t all = (1u << d->nups) - 1;
-	for (;;) {
-		if (d->nups == 0 || f->tries >= f->max_tries || now >= f->deadline ||
-		    (hard && (f->sent & all) == all)) {
-			fwd_fail(d, i, now);
-			return;
-		}
-		int next = f->tries == 0 ? 0 : (f->up + 1) % d->nups;
-		if (hard)
-			while (f->sent & (1u << next))
-				next = (next + 1) % d->nups;
-		f->up = next;
-		f->tries++;
-		if (fwd_send(d, i) == 0)
-			break;
-		hard = true;
-	}
-	f->when = now + d->timeout_ms / f->max_tries;
-	if (f->when > f->deadline || f->tries >= f->max_tries)
-		f->when = f->deadline;
-	tl_unlink(d, i);
-	tl_insert(d, i);
-}
-
-static int fwd_start(struct dnsd *d, const uint8_t *m, size_t len, const struct sockaddr_storage *client,
-		     socklen_t clientlen, int conn, int64_t now)
-{
-	if (d->nups == 0 || len > FWD_QMAX || d->fwd_free < 0)
-		return -1;
-	uint16_t id = rand16(d);
-	for (int k = 0; d->id_slot[id] && k < 64; k++)
-		id = rand16(d);
-	if (d->id_slot[id])
-		return -1;
-	int i = d->fwd_free;
-	struct fwd *f = &d->fwd[i];
-	d->fwd_free = f->next;
-	f->prev = f->next = -1;
-	f->used = true;
-	f->linked = false;
-	f->id = id;
-	d->id_slot[id] = (uint16_t)(i + 1);
-	f->client_id = dns_rd16(m);
-	memcpy(f->q, m, len);
-	f->qlen = (uint16_t)len;
-	dns_wr16(f->q, id);
-	f->tcp_client = f->tcp_up = conn >= 0;
-	if (client) {
-		memcpy(&f->client, client, clientlen);
-		f->clientlen = clientlen;
-	}
-	f->conn = conn;
-	f->conn_gen = conn >= 0 ? d->conns[conn].gen : 0;
-	if (conn >= 0)
-		d->conns[conn].pending++;
-	f->sent = 0;
-	f->tries = 0;
-	f->up = 0;
-	f->max_tries = d->nups > 2 ? d->nups : 2; /* a lone upstream gets the query twice */
-	f->deadline = now + d->timeout_ms;
-	f->tfd = -1;
-	f->toff = 0;
-	f->tstate = 0;
-	d->ninflight++;
-	d->st.forwarded++;
-	fwd_try(d, i, now, false);
-	return 0;
-}
-
-static bool same_question(const uint8_t *q, size_t qlen, const uint8_t *r, size_t rlen)
-{
-	char a[DNS_NAME_TEXT_MAX + 1], b[DNS_NAME_TEXT_MAX + 1];
-	size_t ea, eb;
-	uint16_t rcode = DNS_RCODE(dns_rd16(r + 2));
-	if (dns_rd16(r + 4) == 0) /* allowed for errors only */
-		return rcode != DNS_R_NOERROR && rcode != DNS_R_NXDOMAIN;
-	if (dns_rd16(r + 4) != 1)
-		return false;
-	if (dns_read_name(q, qlen, DNS_HEADER_LEN, a, sizeof(a), &ea) < 0 ||
-	    dns_read_name(r, rlen, DNS_HEADER_LEN, b, sizeof(b), &eb) < 0 || qlen - ea < 4 || rlen - eb < 4)
-		return false;
-	return !memcmp(q + ea, r + eb, 4) && dns_name_eq(a, b);
-}
-
-/* A reply from upstream u (UDP) or on query tslot's TCP connection.
- * -1 when it is not a reply to a query of ours. */
-static int upstream_reply(struct dnsd *d, int u, int tslot, uint8_t *msg, size_t len, int64_t now)
-{
-	struct dns_header h;
-	if (dns_get_header(msg, len, &h) < 0 || !(h.flags & DNS_F_QR)) {
-		d->st.dropped++;
-		return -1;
-	}
-	int i = (int)d->id_slot[h.id] - 1;
-	struct fwd *f = i >= 0 ? &d->fwd[i] : NULL;
-	if (!f || (tslot >= 0 ? i != tslot : (f->tcp_up || !(f->sent & (1u << u)))) ||
-	    !same_question(f->q, f->qlen, msg, len)) {
-		d->st.spoofed++;
-		return -1;
-	}
-	if (DNS_RCODE(h.flags) == DNS_R_REFUSED && __builtin_popcount(f->sent) < d->nups) {
-		fwd_try(d, i, now, true);
-		return 0;
-	}
-	dns_wr16(msg, f->client_id);
-	fwd_reply(d, f, msg, len, now);
-	fwd_release(d, i);
-	return 0;
-}
-
-/* Upstream u refused (ICMP): move its queries on at once. */
-static void upstream_failed(struct dnsd *d, int u, int64_t now)
-{
-	for (int i = 0; i < MAX_INFLIGHT; i++) {
-		struct fwd *f = &d->fwd[i];
-		if (f->used && !f->tcp_up && f->up == u)
-			fwd_try(d, i, now, true);
-	}
-}
-
-static void up_udp_readable(struct dnsd *d, int u, int64_t now)
-{
-	for (int k = 0; k < 64; k++) {
-		ssize_t n = recv(d->ups[u].fd, d->big, DNS_MSG_MAX, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno != EINTR)
-				upstream_failed(d, u, now);
-			continue;
-		}
-		upstream_reply(d, u, -1, d->big, (size_t)n, now);
-	}
-}
-
-static void up_tcp_event(struct dnsd *d, int i, uint32_t events, int64_t now)
-{
-	struct fwd *f = &d->fwd[i];
-	if (!f->used || f->tfd < 0)
-		return;
-	if (f->tstate == 0) {
-		int e = 0;
-		socklen_t el = sizeof(e);
-		if (getsockopt(f->tfd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
-			e = errno;
-		if (e) {
-			fwd_try(d, i, now, true);
-			return;
-		}
-		if (!(events & EPOLLOUT))
-			return;
-		f->tstate = 1;
-	}
-	if (f->tstate == 1) {
-		uint8_t pfx[2];
-		struct iovec iov[2];
-		int n = 0;
-		dns_wr16(pfx, f->qlen);
-		if (f->toff < 2) {
-			iov[n++] = (struct iovec){pfx + f->toff, 2 - f->toff};
-			iov[n++] = (struct iovec){f->q, f->qlen};
-		} else {
-			iov[n++] = (struct iovec){f->q + (f->toff - 2), f->qlen - (f->toff - 2)};
-		}
-		ssize_t w = writev(f->tfd, iov, n);
-		if (w < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				fwd_try(d, i, now, true);
-			return;
-		}
-		f->toff += (size_t)w;
-		if (f->toff < 2 + (size_t)f->qlen)
-			return;
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ev_data(EV_UP_TCP, f->gen, (uint32_t)i)};
-		if (epoll_ctl(d->ep, EPOLL_CTL_MOD, f->tfd, &ev) < 0) {
-			fwd_try(d, i, now, true);
-			return;
-		}
-		f->tstate = 2;
-		f->toff = 0;
-		return;
-	}
-	if (!f->tbuf && !(f->tbuf = malloc(2 + DNS_MSG_MAX))) {
-		fwd_try(d, i, now, true);
-		return;
-	}
-	for (;;) {
-		size_t need = f->toff < 2 ? 2 : 2 + (size_t)dns_rd16(f->tbuf);
-		if (f->toff >= 2 && need < 2 + DNS_HEADER_LEN) {
-			fwd_try(d, i, now, true);
-			return;
-		}
-		if (f->toff == need) {
-			if (upstream_reply(d, f->up, i, f->tbuf + 2, need - 2, now) < 0)
-				fwd_try(d, i, now, true);
-			return;
-		}
-		ssize_t r = recv(f->tfd, f->tbuf + f->toff, need - f->toff, MSG_DONTWAIT);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (r <= 0) {
-			fwd_try(d, i, now, true);
-			return;
-		}
-		f->toff += (size_t)r;
-	}
-}
-
-static void run_timers(struct dnsd *d, int64_t now)
-{
-	while (d->tl_head >= 0 && d->fwd[d->tl_head].when <= now)
-		fwd_try(d, d->tl_head, now, false);
-}
-
-/* ---- upstreams (resolv.conf) ---- */
-
-static int parse_port(const char *s)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	return errno || *end || end == s || v < 1 || v > 65535 ? -1 : (int)v;
-}
-
-/* 1: parsed, 0: skipped (loopback), -1: invalid. */
-static int parse_nameserver(const char *s, bool skip_lo, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
-	int port = 53;
-	const char *colon = strchr(s, ':');
-	size_t hl;
-	if (*s == '[') {
-		const char *e = strchr(s, ']');
-		if (!e || (hl = (size_t)(e - s - 1)) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, hl);
-		host[hl] = 0;
-		if (e[1] == ':')
-			port = parse_port(e + 2);
-		else if (e[1])
-			return -1;
-	} else if (colon && !strchr(colon + 1, ':')) { /* a.b.c.d:port */
-		if ((hl = (size_t)(colon - s)) >= sizeof(host))
-			return -1;
-		memcpy(host, s, hl);
-		host[hl] = 0;
-		port = parse_port(colon + 1);
-	} else {
-		if (strlen(s) >= sizeof(host))
-			return -1;
-		strcpy(host, s);
-	}
-	if (port < 0)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*sl = sizeof(*sin);
-		return skip_lo && (ntohl(sin->sin_addr.s_addr) >> 24) == 127 ? 0 : 1;
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	char *pct = strchr(host, '%');
-	if (pct) {
-		*pct++ = 0;
-		sin6->sin6_scope_id = if_nametoindex(pct);
-		if (!sin6->sin6_scope_id && parse_port(pct) < 0) /* numeric scope */
-			return -1;
-		if (!sin6->sin6_scope_id)
-			sin6->sin6_scope_id = (uint32_t)atoi(pct);
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-		return -1;
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons((uint16_t)port);
-	*sl = sizeof(*sin6);
-	if (skip_lo && (IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
-			(IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) && sin6->sin6_addr.s6_addr[12] == 127)))
-		return 0;
-	return 1;
-}
-
-static bool same_endpoint(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
-}
-
-static int read_resolv(const char *path, bool skip_lo, const struct sockaddr_storage *self, struct upstream *ups)
-{
-	_cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
-	if (!f)
-		return 0;
-	while (n < MAX_UPSTREAMS && getline(&line, &cap, f) > 0) {
-		char *save = NULL;
-		char *kw = strtok_r(line, " \t\r\n", &save);
-		if (!kw || strcmp(kw, "nameserver"))
-			continue;
-		char *v = strtok_r(NULL, " \t\r\n", &save);
-		/* never ourselves: queries would go round in circles */
-		if (v && parse_nameserver(v, skip_lo, &ups[n].sa, &ups[n].salen) == 1 && !same_endpoint(&ups[n].sa, self))
-			n++;
-	}
-	return n;
-}
-
-static void close_upstreams(struct dnsd *d)
-{
-	for (int u = 0; u < d->nups; u++)
-		if (d->ups[u].fd >= 0)
-			close(d->ups[u].fd);
-	d->nups = 0;
-}
-
-static void reload_resolv(struct dnsd *d, int64_t now);
-
-static void filesig_get(const char *path, struct filesig *s)
+void dnsd_filesig_get(const char *path, struct filesig *s)
 {
 	struct stat st;
 	memset(s, 0, sizeof(*s));
@@ -1394,55 +408,13 @@ static bool filesig_eq(const struct filesig *a, const struct filesig *b)
 	       a->ctim.tv_sec == b->ctim.tv_sec && a->ctim.tv_nsec == b->ctim.tv_nsec;
 }
 
-static void reload_resolv(struct dnsd *d, int64_t now)
-{
-	struct upstream ups[MAX_UPSTREAMS];
-	filesig_get(d->res_path, &d->res_sig);
-	int n = read_resolv(d->res_path, d->skip_lo, &d->listen_sa, ups);
-	bool same = n == d->nups;
-	for (int u = 0; same && u < n; u++)
-		same = ups[u].salen == d->ups[u].salen && !memcmp(&ups[u].sa, &d->ups[u].sa, ups[u].salen);
-	if (same)
-		return;
-	close_upstreams(d);
-	d->ups_gen++;
-	for (int u = 0; u < n; u++) {
-		struct upstream *up = &d->ups[d->nups];
-		*up = ups[u];
-		up->fd = socket(up->sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (up->fd < 0)
-			continue;
-		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ev_data(EV_UP_UDP, d->ups_gen, (uint32_t)d->nups)};
-		up->connected = connect(up->fd, (const struct sockaddr *)&up->sa, up->salen) == 0;
-		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, up->fd, &ev) < 0) {
-			close(up->fd);
-			continue;
-		}
-		d->nups++;
-	}
-	/* queries in flight on UDP start over with the new servers */
-	for (int i = 0; i < MAX_INFLIGHT; i++) {
-		struct fwd *f = &d->fwd[i];
-		if (!f->used)
-			continue;
-		if (f->up >= d->nups)
-			f->up = 0;
-		if (f->tcp_up)
-			continue;
-		f->sent = 0;
-		f->tries = 0;
-		f->max_tries = d->nups > 2 ? d->nups : 2;
-		fwd_try(d, i, now, false);
-	}
-}
-
 static void reload_records(struct dnsd *d)
 {
 	struct records *r;
-	filesig_get(d->rec_path, &d->rec_sig);
-	if (records_load(d->rec_path, &r) < 0)
+	dnsd_filesig_get(d->rec_path, &d->rec_sig);
+	if (dnsd_records_load(d->rec_path, &r) < 0)
 		return; /* keep serving the previous set */
-	records_free(d->rec);
+	dnsd_records_free(d->rec);
 	d->rec = r;
 	d->st.reloads++;
 }
@@ -1451,14 +423,14 @@ static void check_files(struct dnsd *d, bool rec, bool res, int64_t now)
 {
 	struct filesig s;
 	if (rec && d->rec_path) {
-		filesig_get(d->rec_path, &s);
+		dnsd_filesig_get(d->rec_path, &s);
 		if (!filesig_eq(&s, &d->rec_sig))
 			reload_records(d);
 	}
 	if (res && d->res_path) {
-		filesig_get(d->res_path, &s);
+		dnsd_filesig_get(d->res_path, &s);
 		if (!filesig_eq(&s, &d->res_sig))
-			reload_resolv(d, now);
+			dnsd_reload_resolv(d, now);
 	}
 }
 
@@ -1498,7 +470,7 @@ static void inotify_readable(struct dnsd *d, int64_t now)
 	if (rec)
 		reload_records(d);
 	if (res)
-		reload_resolv(d, now);
+		dnsd_reload_resolv(d, now);
 }
 
 static int watch_dir(struct dnsd *d, const char *path, const char **base)
@@ -1545,10 +517,10 @@ static void udp_readable(struct dnsd *d, int64_t now)
 			}
 			int act = handle_query(d, m, len, false, out, UDP_PAYLOAD, &outlen);
 			if (act == Q_FORWARD) {
-				if (fwd_start(d, m, len, &d->raddr[i], d->rmsg[i].msg_hdr.msg_namelen, -1, now) == 0)
+				if (dnsd_fwd_start(d, m, len, &d->raddr[i], d->rmsg[i].msg_hdr.msg_namelen, -1, now) == 0)
 					continue;
 				d->st.servfail++;
-				outlen = build_error(m, len, DNS_R_SERVFAIL, out, UDP_PAYLOAD);
+				outlen = dnsd_build_error(m, len, DNS_R_SERVFAIL, out, UDP_PAYLOAD);
 				act = outlen ? Q_ANSWER : Q_DROP;
 			}
 			if (act != Q_ANSWER)
@@ -1641,7 +613,7 @@ int dnsd_dispatch(struct dnsd *d, int timeout_ms, struct berr **err)
 		}
 		case EV_UP_UDP:
 			if (gen == (d->ups_gen & 0xffffff) && idx < (uint32_t)d->nups)
-				up_udp_readable(d, (int)idx, now);
+				dnsd_up_udp_readable(d, (int)idx, now);
 			break;
 		case EV_CONN:
 			if (idx < MAX_TCP && d->conns[idx].fd >= 0 && gen == (d->conns[idx].gen & 0xffffff))
@@ -1649,7 +621,7 @@ int dnsd_dispatch(struct dnsd *d, int timeout_ms, struct berr **err)
 			break;
 		case EV_UP_TCP:
 			if (idx < MAX_INFLIGHT && gen == (d->fwd[idx].gen & 0xffffff))
-				up_tcp_event(d, (int)idx, evs[k].events, now);
+				dnsd_up_tcp_event(d, (int)idx, evs[k].events, now);
 			break;
 		}
 	}
@@ -1659,7 +631,7 @@ int dnsd_dispatch(struct dnsd *d, int timeout_ms, struct berr **err)
 			if (d->conns[i].fd >= 0 && d->conns[i].kick)
 				conn_process(d, i, now);
 	}
-	run_timers(d, now);
+	dnsd_run_timers(d, now);
 	if (now >= d->next_housekeep) {
 		housekeep(d, now);
 	} else if (polling(d) && now >= d->next_poll) {
@@ -1839,15 +811,15 @@ int dnsd_new_opts(const char *listen_addr, int port, const char *records_path, c
 	if (d->res_path)
 		d->res_wd = watch_dir(d, d->res_path, &d->res_base);
 
-	filesig_get(d->rec_path, &d->rec_sig);
-	if (records_load(d->rec_path, &d->rec) < 0) {
+	dnsd_filesig_get(d->rec_path, &d->rec_sig);
+	if (dnsd_records_load(d->rec_path, &d->rec) < 0) {
 		berr_set(err, errno, "dns: reading %s", d->rec_path);
 		dnsd_free(d);
 		return -1;
 	}
 	d->st.reloads++;
 	int64_t now = mono_ms();
-	reload_resolv(d, now);
+	dnsd_reload_resolv(d, now);
 	d->next_housekeep = now + HOUSEKEEP_MS;
 	d->next_poll = now + STAT_POLL_MS;
 	arm_timer(d);
@@ -1879,12 +851,12 @@ void dnsd_free(struct dnsd *d)
 			free(d->conns[i].out);
 		}
 	}
-	close_upstreams(d);
+	dnsd_close_upstreams(d);
 	int fds[] = {d->udp_fd, d->tcp_fd, d->ino_fd, d->timer_fd, d->ep};
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	records_free(d->rec);
+	dnsd_records_free(d->rec);
 	free(d->fwd);
 	free(d->id_slot);
 	free(d->conns);
