@@ -51,7 +51,8 @@ int cmd_compose_config(struct compose_cli *cc, int argc, char **argv)
 		{"quiet", no_argument, 0, 'q'},          {"no-interpolate", no_argument, 0, 'n'},
 		{"no-normalize", no_argument, 0, 'N'},   {"output", required_argument, 0, 'o'},
 		{"resolve-image-digests", no_argument, 0, 'R'}, {"no-path-resolution", no_argument, 0, 'X'},
-		{"help", no_argument, 0, 'h'},           {0},
+		{"no-consistency", no_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
+		{0},
 	};
 	const char *format = "yaml", *hash = NULL, *output = NULL;
 	bool services = false, volumes = false, profiles = false, images = false, quiet = false;
@@ -72,7 +73,8 @@ int cmd_compose_config(struct compose_cli *cc, int argc, char **argv)
 		case 'R':
 			fprintf(stderr, "Error: --resolve-image-digests needs a registry; not available in this version of berth\n");
 			return 1;
-		case 'X': break;
+		case 'X': cc->o.no_path_resolution = true; break;
+		case 'C': cc->o.no_consistency = true; break;
 		case 'h':
 			printf("\nUsage:  berth compose config [OPTIONS] [SERVICE...]\n\n"
 			       "Parse, resolve and render compose file in canonical format\n\n"
@@ -80,8 +82,10 @@ int cmd_compose_config(struct compose_cli *cc, int argc, char **argv)
 			       "      --format string    Format the output. Values: [yaml | json] (default \"yaml\")\n"
 			       "      --hash string      Print the service config hash, one per line (SERVICE,... or \"*\")\n"
 			       "      --images           Print the image names, one per line\n"
+			       "      --no-consistency   Don't check model consistency - warning: may produce invalid Compose output\n"
 			       "      --no-interpolate   Don't interpolate environment variables\n"
 			       "      --no-normalize     Don't normalize compose model\n"
+			       "      --no-path-resolution  Don't resolve file paths\n"
 			       "  -o, --output string    Save to file (default to stdout)\n"
 			       "      --profiles         Print the profile names, one per line\n"
 			       "  -q, --quiet            Only validate the configuration, don't print anything\n"

@@ -14,12 +14,12 @@ COMPOSE_CMD(exec)
 		{"detach", no_argument, 0, 'd'},   {"env", required_argument, 0, 'e'},
 		{"user", required_argument, 0, 'u'}, {"workdir", required_argument, 0, 'w'},
 		{"index", required_argument, 0, 'I'}, {"no-TTY", no_argument, 0, 'T'},
-		{"privileged", no_argument, 0, 'P'}, {"interactive", no_argument, 0, 'i'},
-		{"tty", no_argument, 0, 't'},      {0},
+		{"privileged", no_argument, 0, 'P'}, {"interactive", optional_argument, 0, 'i'},
+		{"tty", optional_argument, 0, 't'}, {0},
 	};
 	char **xargv = calloc((size_t)argc * 2 + 8, sizeof(char *));
 	int xn = 0, o, index = 1;
-	bool notty = !isatty(0), detach = false;
+	bool notty = !isatty(0), detach = false, interactive = true;
 	xargv[xn++] = "exec";
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "+de:u:w:Tit", opts, NULL)) != -1) {
@@ -36,7 +36,15 @@ COMPOSE_CMD(exec)
 			break;
 		case 'T': notty = true; break;
 		case 'P': xargv[xn++] = "--privileged"; break;
-		case 'i': case 't': break;
+		case 'i':
+			/* on by default: -i changes nothing, --interactive=false
+			 * keeps stdin closed */
+			if (compose_cli_bool_flag("-i, --interactive", optarg, &interactive) < 0) {
+				free(xargv);
+				return 1;
+			}
+			break;
+		case 't': break; /* docker compose exec parses -t, --tty and never reads it: a no-op there too */
 		default: free(xargv); return cli_usage_error(cc->c, "got an unknown flag.");
 		}
 	}
@@ -51,7 +59,8 @@ COMPOSE_CMD(exec)
 		return 1;
 	}
 	if (!detach) {
-		xargv[xn++] = "-i";
+		if (interactive)
+			xargv[xn++] = "-i";
 		if (!notty)
 			xargv[xn++] = "-t";
 	}

@@ -1,5 +1,7 @@
 /* berth compose ps: the project's containers, docker compose v2's columns
- * (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS). */
+ * (NAME IMAGE COMMAND SERVICE CREATED STATUS PORTS), filtered as docker
+ * compose's (--status, --filter status=, --orphans=false); and compose ls,
+ * the projects found on containers (--filter name=). */
 #include "cli/compose.h"
 #include "cli/ctr.h"
 #include "net/network.h"
@@ -25,12 +27,13 @@ COMPOSE_CMD(ps)
 		{"all", no_argument, 0, 'a'},         {"quiet", no_argument, 0, 'q'},
 		{"services", no_argument, 0, 'S'},    {"status", required_argument, 0, 's'},
 		{"format", required_argument, 0, 'F'}, {"no-trunc", no_argument, 0, 'N'},
-		{"orphans", required_argument, 0, 'O'}, {"filter", required_argument, 0, 'f'},
+		{"orphans", optional_argument, 0, 'O'}, {"filter", required_argument, 0, 'f'},
 		{0},
 	};
-	bool all = false, quiet = false, services = false, notrunc = false;
+	bool all = false, quiet = false, services = false, notrunc = false, orphans = true;
 	const char *format = NULL;
 	_cleanup_json_ json_t *statuses = json_array();
+	struct berr *e = NULL;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
@@ -38,36 +41,41 @@ COMPOSE_CMD(ps)
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
 		case 'S': services = true; break;
-		case 's': {
-			static const char *const ok[] = {"paused", "restarting", "removing", "running", "dead", "created", "exited"};
-			bool good = false;
-			for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
-				good = good || !strcmp(ok[i], optarg);
-			if (!good) {
+		case 's':
+			if (!compose_ps_status_valid(optarg)) {
 				fprintf(stderr, "Error: invalid filter 'status=%s'\n", optarg);
 				return 1;
 			}
 			json_array_append_new(statuses, json_string(optarg));
 			break;
-		}
 		case 'F': format = optarg; break;
 		case 'N': notrunc = true; break;
-		case 'O': case 'f': break;
+		case 'O':
+			if (compose_cli_bool_flag("--orphans", optarg, &orphans) < 0)
+				return 1;
+			break;
+		case 'f':
+			if (compose_ps_filter(optarg, statuses, &e) < 0)
+				return cli_fail(e);
+			break;
 		default: return cli_usage_error(cc->c, "got an unknown flag.");
 		}
 	}
 	_cleanup_json_ json_t *sel = NULL;
 	if (compose_cli_services(cc, argc, argv, optind, false, &sel) < 0)
 		return 1;
-	if (services) {
+	/* --orphans=false: only the services of the file (named ones are) */
+	if (!sel && !orphans) {
+		sel = json_array();
 		const char *k;
 		json_t *v;
-		json_object_foreach(json_object_get(cc->p->doc, "services"), k, v) printf("%s\n", k);
-		return 0;
+		json_object_foreach(json_object_get(cc->p->doc, "services"), k, v) json_array_append_new(sel, json_string(k));
 	}
 	struct compose_ctrs cs;
 	if (compose_cli_ctrs(cc, sel, true, &cs) < 0)
 		return 1;
+	/* --services: the services of the containers listed, as docker compose */
+	_cleanup_json_ json_t *svc_names = json_array();
 	_cleanup_json_ json_t *rows = json_array();
 	for (size_t i = 0; i < cs.n; i++) {
 		struct compose_ctr *c = &cs.v[i];
@@ -85,6 +93,15 @@ COMPOSE_CMD(ps)
 		}
 		if (quiet) {
 			printf("%s\n", c->id);
+			continue;
+		}
+		if (services) {
+			bool seen = false;
+			size_t j;
+			json_t *s;
+			json_array_foreach(svc_names, j, s) seen = seen || !strcmp(json_string_value(s), c->service);
+			if (!seen)
+				json_array_append_new(svc_names, json_string(c->service));
 			continue;
 		}
 		json_t *cfg = c->config;
@@ -132,6 +149,12 @@ COMPOSE_CMD(ps)
 	compose_ctrs_release(&cs);
 	if (quiet)
 		return 0;
+	if (services) {
+		size_t j;
+		json_t *s;
+		json_array_foreach(svc_names, j, s) printf("%s\n", json_string_value(s));
+		return 0;
+	}
 	if (format && !strcmp(format, "json")) {
 		/* docker compose prints one JSON object per line */
 		size_t i;
@@ -159,6 +182,8 @@ COMPOSE_CMD(ls)
 	};
 	bool all = false, quiet = false;
 	const char *format = NULL;
+	_cleanup_json_ json_t *names = json_array();
+	struct berr *e = NULL;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
@@ -166,7 +191,10 @@ COMPOSE_CMD(ls)
 		case 'a': all = true; break;
 		case 'q': quiet = true; break;
 		case 'F': format = optarg; break;
-		case 'f': break;
+		case 'f':
+			if (compose_ls_filter_add(names, optarg, &e) < 0)
+				return cli_fail(e);
+			break;
 		default: return cli_usage_error(cc->c, "got an unknown flag.");
 		}
 	}
@@ -179,7 +207,7 @@ COMPOSE_CMD(ls)
 	json_t *v;
 	json_object_foreach(projs, k, v) {
 		json_int_t run = json_integer_value(json_object_get(v, "running")), tot = json_integer_value(json_object_get(v, "total"));
-		if (!all && run == 0)
+		if ((!all && run == 0) || !compose_ls_filter_match(names, k))
 			continue;
 		if (quiet) {
 			printf("%s\n", k);

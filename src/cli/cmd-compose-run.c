@@ -21,10 +21,12 @@ static const char run_usage[] =
 	"  -e, --env stringArray      Set environment variables\n"
 	"  -l, --label stringArray    Add or override a label\n"
 	"      --name string          Assign a name to the container\n"
+	"  -i, --interactive          Keep STDIN open even if not attached (default true)\n"
 	"  -T, --no-TTY               Disable pseudo-TTY allocation\n"
 	"      --no-deps              Don't start linked services\n"
 	"  -p, --publish stringArray  Publish a container's port(s) to the host\n"
 	"      --pull string          Pull image before running (\"always\"|\"missing\"|\"never\")\n"
+	"      --remove-orphans       Remove containers for services not defined in the Compose file\n"
 	"      --rm                   Automatically remove the container when it exits\n"
 	"      --service-ports        Run command with all service's ports enabled and mapped to the host\n"
 	"      --use-aliases          Use the service's network aliases in the network(s) the container connects to\n"
@@ -45,7 +47,7 @@ COMPOSE_CMD(run)
 		{"rm", no_argument, 0, O_RM},          {"service-ports", no_argument, 0, O_SPORTS},
 		{"use-aliases", no_argument, 0, O_ALIASES}, {"user", required_argument, 0, 'u'},
 		{"volume", required_argument, 0, 'v'}, {"workdir", required_argument, 0, 'w'},
-		{"interactive", no_argument, 0, 'i'},  {"tty", no_argument, 0, 't'},
+		{"interactive", optional_argument, 0, 'i'}, {"tty", optional_argument, 0, 't'},
 		{"remove-orphans", no_argument, 0, O_ORPHANS}, {"quiet-pull", no_argument, 0, O_QPULL},
 		{"cap-add", required_argument, 0, O_CAPADD}, {"cap-drop", required_argument, 0, O_CAPDROP},
 		{"help", no_argument, 0, O_HELP},      {0},
@@ -57,7 +59,11 @@ COMPOSE_CMD(run)
 	_cleanup_json_ json_t *cmd = json_array();
 	struct compose_run_opts ro = {.env = env, .labels = labels, .volumes = vols, .ports = ports, .command = cmd,
 				      .interactive = true};
-	bool detach = false, no_tty = false, no_deps = false;
+	bool detach = false, no_tty = false, no_deps = false, orphans = false;
+	/* -i and -t are on by default in docker compose run: -i (alone) changes
+	 * nothing, --interactive=false keeps stdin closed; -t forces a tty even
+	 * when stdin or stdout is no terminal */
+	bool interactive = true, tty = true, tty_set = false;
 	int build = COMPOSE_BUILD_AUTO;
 	const char *pull = NULL;
 	int o;
@@ -87,7 +93,16 @@ COMPOSE_CMD(run)
 		case 'u': ro.user = optarg; break;
 		case 'v': json_array_append_new(vols, json_string(optarg)); break;
 		case 'w': ro.workdir = optarg; break;
-		case 'i': case 't': case O_ORPHANS: break;
+		case 'i':
+			if (compose_cli_bool_flag("-i, --interactive", optarg, &interactive) < 0)
+				return 1;
+			break;
+		case 't':
+			if (compose_cli_bool_flag("-t, --tty", optarg, &tty) < 0)
+				return 1;
+			tty_set = true;
+			break;
+		case O_ORPHANS: orphans = true; break;
 		case O_QPULL: cc->quiet_pull = true; break;
 		case O_CAPADD: case O_CAPDROP:
 			fprintf(stderr, "Error: --cap-add/--cap-drop on compose run are not supported by berth; set cap_add/cap_drop on the service\n");
@@ -106,8 +121,12 @@ COMPOSE_CMD(run)
 	}
 	for (int i = optind + 1; i < argc; i++)
 		json_array_append_new(cmd, json_string(argv[i]));
-	ro.tty = !no_tty && !detach && isatty(0) && isatty(1);
-	ro.interactive = !detach;
+	if (tty_set && no_tty) {
+		fprintf(stderr, "Error: --tty and --no-TTY can't be used together\n");
+		return 1;
+	}
+	ro.tty = tty_set ? tty : !no_tty && !detach && isatty(0) && isatty(1);
+	ro.interactive = !detach && interactive;
 
 	struct berr *e = NULL;
 	_cleanup_json_ json_t *sel = NULL;
@@ -124,10 +143,14 @@ COMPOSE_CMD(run)
 	size_t i;
 	json_t *s;
 	json_array_foreach(sel, i, s) if (strcmp(json_string_value(s), ro.service)) json_array_append(deps, s);
+	/* orphans: removed with --remove-orphans, else warned about, by up
+	 * with the dependencies or on their own, as docker compose run */
 	if (json_array_size(deps)) {
-		struct compose_up_opts uo = {.services = deps, .timeout = -1};
+		struct compose_up_opts uo = {.services = deps, .timeout = -1, .remove_orphans = orphans};
 		if (compose_up(&cc->e, &uo, &e) < 0 || compose_wait_deps(&cc->e, ro.service, 0, &e) < 0)
 			return cli_fail(e);
+	} else if (compose_orphans(&cc->e, orphans, -1, &e) < 0) {
+		return cli_fail(e);
 	}
 	char id[65];
 	_cleanup_free_ char *name = NULL;

@@ -8,6 +8,7 @@
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "util/fs.h"
+#include "util/timefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,41 +27,44 @@ struct compose_sub {
 	int (*fn)(struct compose_cli *cc, int argc, char **argv);
 	const char *summary;
 	bool needs_project;
+	bool progress; /* writes progress lines (--progress applies) */
 };
 
 static const struct compose_sub subs[] = {
-	{"up", cmd_compose_up, "Create and start containers", true},
-	{"create", cmd_compose_create, "Creates containers for a service", true},
-	{"down", cmd_compose_down, "Stop and remove containers, networks", true},
-	{"ps", cmd_compose_ps, "List containers", true},
-	{"start", cmd_compose_start, "Start services", true},
-	{"stop", cmd_compose_stop, "Stop services", true},
-	{"restart", cmd_compose_restart, "Restart service containers", true},
-	{"kill", cmd_compose_kill, "Force stop service containers", true},
-	{"rm", cmd_compose_rm, "Removes stopped service containers", true},
-	{"pause", cmd_compose_pause, "Pause services", true},
-	{"unpause", cmd_compose_unpause, "Unpause services", true},
-	{"logs", cmd_compose_logs, "View output from containers", true},
-	{"exec", cmd_compose_exec, "Execute a command in a running container", true},
-	{"ls", cmd_compose_ls, "List running compose projects", false},
-	{"version", cmd_compose_version, "Show the Docker Compose version information", false},
-	{"config", cmd_compose_config, "Parse, resolve and render compose file in canonical format", false},
-	{"build", cmd_compose_build, "Build or rebuild services", true},
-	{"pull", cmd_compose_pull, "Pull service images", true},
-	{"push", cmd_compose_push, "Push service images", true},
-	{"run", cmd_compose_run, "Run a one-off command on a service", true},
-	{"top", cmd_compose_top, "Display the running processes", true},
-	{"port", cmd_compose_port, "Print the public port for a port binding", true},
-	{"images", cmd_compose_images, "List images used by the created containers", true},
+	{"up", cmd_compose_up, "Create and start containers", true, true},
+	{"create", cmd_compose_create, "Creates containers for a service", true, true},
+	{"down", cmd_compose_down, "Stop and remove containers, networks", true, true},
+	{"ps", cmd_compose_ps, "List containers", true, false},
+	{"start", cmd_compose_start, "Start services", true, true},
+	{"stop", cmd_compose_stop, "Stop services", true, true},
+	{"restart", cmd_compose_restart, "Restart service containers", true, true},
+	{"kill", cmd_compose_kill, "Force stop service containers", true, true},
+	{"rm", cmd_compose_rm, "Removes stopped service containers", true, true},
+	{"pause", cmd_compose_pause, "Pause services", true, true},
+	{"unpause", cmd_compose_unpause, "Unpause services", true, true},
+	{"logs", cmd_compose_logs, "View output from containers", true, false},
+	{"exec", cmd_compose_exec, "Execute a command in a running container", true, false},
+	{"ls", cmd_compose_ls, "List running compose projects", false, false},
+	{"version", cmd_compose_version, "Show the Docker Compose version information", false, false},
+	{"config", cmd_compose_config, "Parse, resolve and render compose file in canonical format", false, false},
+	{"build", cmd_compose_build, "Build or rebuild services", true, true},
+	{"pull", cmd_compose_pull, "Pull service images", true, true},
+	{"push", cmd_compose_push, "Push service images", true, true},
+	{"run", cmd_compose_run, "Run a one-off command on a service", true, true},
+	{"top", cmd_compose_top, "Display the running processes", true, false},
+	{"port", cmd_compose_port, "Print the public port for a port binding", true, false},
+	{"images", cmd_compose_images, "List images used by the created containers", true, false},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "\nUsage:  berth compose [OPTIONS] COMMAND\n\nDefine and run multi-container applications\n\n"
 		     "Options:\n"
+		     "      --ansi string                Control when to print ANSI control characters (\"never\"|\"always\"|\"auto\") (default \"auto\")\n"
 		     "      --env-file stringArray       Specify an alternate environment file\n"
 		     "  -f, --file stringArray           Compose configuration files\n"
 		     "      --profile stringArray        Specify a profile to enable\n"
+		     "      --progress string            Set type of progress output (auto, tty, plain, json, quiet)\n"
 		     "      --project-directory string   Specify an alternate working directory\n"
 		     "  -p, --project-name string        Project name\n\nCommands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
@@ -83,6 +87,8 @@ int cmd_compose(struct cli *c, int argc, char **argv)
 	cc.o.files = files;
 	cc.o.env_files = envs;
 	cc.o.profiles = profs;
+	/* as docker compose: the flags, else COMPOSE_ANSI / COMPOSE_PROGRESS */
+	const char *ansi = getenv("COMPOSE_ANSI"), *progress = getenv("COMPOSE_PROGRESS");
 	int o, rc = 1;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "+f:p:h", gopts, NULL)) != -1) {
@@ -92,7 +98,8 @@ int cmd_compose(struct cli *c, int argc, char **argv)
 		case 'D': cc.o.project_dir = optarg; break;
 		case 'E': envs[cc.o.nenv_files++] = optarg; break;
 		case 'P': profs[cc.o.nprofiles++] = optarg; break;
-		case 'A': case 'G': break;
+		case 'A': ansi = optarg; break;
+		case 'G': progress = optarg; break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default: cli_usage_error(c, "got an unknown flag."); goto out;
 		}
@@ -110,7 +117,15 @@ int cmd_compose(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "berth compose: unknown command \"%s\"\nSee 'berth compose --help'.\n", argv[optind]);
 		goto out;
 	}
-	cc.tty = isatty(2);
+	struct berr *e = NULL;
+	const char *nc = getenv("NO_COLOR");
+	if (compose_ui_resolve(ansi, progress, nc && *nc, isatty(2), isatty(1), &cc.ui, &e) < 0) {
+		cli_fail(e);
+		goto out;
+	}
+	/* docker compose's tty writer on a stderr that is no terminal */
+	if (cc.ui.not_console && sub->progress)
+		compose_cli_warn(&cc, "Terminal is not a POSIX console");
 	static char cmdname[64];
 	snprintf(cmdname, sizeof(cmdname), "compose %s", sub->name);
 	c->cmd = cmdname;
@@ -179,6 +194,20 @@ int compose_cli_int_flag(const char *flag, const char *v, int *ret)
 	return 0;
 }
 
+int compose_cli_bool_flag(const char *flag, const char *v, bool *ret)
+{
+	if (!v) {
+		*ret = true;
+		return 0;
+	}
+	if (compose_parse_bool(v, ret) < 0) {
+		fprintf(stderr, "Error: invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n",
+			v, flag, v);
+		return -1;
+	}
+	return 0;
+}
+
 int compose_cli_services(struct compose_cli *cc, int argc, char **argv, int from, bool with_deps, json_t **ret)
 {
 	*ret = NULL;
@@ -203,13 +232,32 @@ void compose_cli_progress(void *ud, const char *kind, const char *name, const ch
 		    !strcmp(status, "Healthy") || !strcmp(status, "Killed") || !strcmp(status, "Paused") ||
 		    !strcmp(status, "Unpaused") || !strcmp(status, "Restarted") || !strcmp(status, "Built") ||
 		    !strcmp(status, "Pulled") || !strcmp(status, "Pushed") || !strcmp(status, "Skipped");
-	if (cc->tty) {
-		if (!done && strcmp(status, "Error"))
+	bool error = !strcmp(status, "Error");
+	switch (cc->ui.progress) {
+	case COMPOSE_UI_QUIET:
+		return;
+	case COMPOSE_UI_JSON: {
+		/* docker compose's json progress: one object per event */
+		char id[300];
+		snprintf(id, sizeof(id), "%s %s", kind, name);
+		_cleanup_json_ json_t *j = json_pack("{s:s, s:s}", "id", id, "text", status);
+		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		n = snprintf(line, sizeof(line), "%s\n", txt ? txt : "{}");
+		free(txt);
+		break;
+	}
+	case COMPOSE_UI_TTY:
+		if (!done && !error)
 			return; /* a terminal shows the outcome of each step */
-		n = snprintf(line, sizeof(line), " %s %s %s  %s\n", !strcmp(status, "Error") ? "\033[31m✘\033[0m" : "\033[32m✔\033[0m",
-			     kind, name, status);
-	} else {
+		if (cc->ui.progress_color)
+			n = snprintf(line, sizeof(line), " %s %s %s  %s\n", error ? "\033[31m✘\033[0m" : "\033[32m✔\033[0m", kind,
+				     name, status);
+		else
+			n = snprintf(line, sizeof(line), " %s %s %s  %s\n", error ? "✘" : "✔", kind, name, status);
+		break;
+	default:
 		n = snprintf(line, sizeof(line), " %s %s  %s\n", kind, name, status);
+		break;
 	}
 	if (n > 0)
 		fs_write_full(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
@@ -217,7 +265,19 @@ void compose_cli_progress(void *ud, const char *kind, const char *name, const ch
 
 void compose_cli_warn(void *ud, const char *msg)
 {
-	(void)ud;
+	struct compose_cli *cc = ud;
+	if (cc && cc->ui.progress == COMPOSE_UI_JSON) {
+		/* docker compose logs in JSON with --progress json */
+		struct timespec now;
+		char ts[64];
+		clock_gettime(CLOCK_REALTIME, &now);
+		time_rfc3339(&now, ts, sizeof(ts));
+		_cleanup_json_ json_t *j = json_pack("{s:s, s:s, s:s}", "level", "warning", "msg", msg, "time", ts);
+		char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+		fprintf(stderr, "%s\n", txt ? txt : "{}");
+		free(txt);
+		return;
+	}
 	fprintf(stderr, "WARN[0000] %s\n", msg);
 }
 
@@ -240,6 +300,8 @@ struct follower {
 	int fd;
 	struct sbuf part;
 	bool done;
+	bool shown;    /* its lines are printed (else only its exit counts) */
+	bool required; /* stop_when_all_exit waits for it */
 };
 
 static volatile sig_atomic_t logs_stop;
@@ -249,32 +311,12 @@ static void on_stop(int sig)
 	logs_stop++;
 }
 
-/* --since: Unix seconds or a relative duration ("10m", "1h30m"). */
-static void parse_since(const char *v, struct timespec *ret)
+static bool in_list(json_t *arr, const char *s)
 {
-	char *end;
-	double x = strtod(v, &end);
-	if (end != v && !*end) {
-		ret->tv_sec = (time_t)x;
-		return;
-	}
-	double total = 0;
-	const char *p = v;
-	while (*p) {
-		x = strtod(p, &end);
-		if (end == p)
-			return;
-		p = end;
-		double mul = *p == 'h' ? 3600 : *p == 'm' ? 60 : *p == 's' ? 1 : 0;
-		if (!mul)
-			return;
-		p++;
-		total += x * mul;
-	}
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	ret->tv_sec = now.tv_sec - (time_t)total;
-	ret->tv_nsec = now.tv_nsec;
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) if (!strcmp(json_string_value(v), s)) return true;
+	return false;
 }
 
 static int spawn_follower(struct compose_cli *cc, struct follower *f, const struct compose_logs_opts *o)
@@ -291,12 +333,8 @@ static int spawn_follower(struct compose_cli *cc, struct follower *f, const stru
 	}
 	if (pid == 0) {
 		signal(SIGINT, SIG_DFL);
-		struct logs_opts lo = {.follow = o->follow, .timestamps = o->timestamps, .tail = o->tail, .out = p[1],
-				       .err = p[1]};
-		if (o->since)
-			parse_since(o->since, &lo.since);
-		else
-			lo.since = o->since_ts;
+		struct logs_opts lo = {.follow = o->follow, .timestamps = o->timestamps, .tail = o->tail,
+				       .since = o->since, .until = o->until, .out = p[1], .err = p[1]};
 		struct berr *e = NULL;
 		_exit(logs_print(cc->e.cs, f->id, &lo, &e) < 0 ? 1 : 0);
 	}
@@ -308,6 +346,8 @@ static int spawn_follower(struct compose_cli *cc, struct follower *f, const stru
 
 static void emit(struct follower *f, const char *color, const struct compose_logs_opts *o, const char *line, size_t n)
 {
+	if (!f->shown)
+		return;
 	struct sbuf s = SBUF_INIT;
 	if (!o->no_prefix) {
 		if (color)
@@ -323,10 +363,19 @@ static void emit(struct follower *f, const char *color, const struct compose_log
 int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 {
 	static const char *const colors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
-	bool color = !o->no_color && isatty(1);
+	bool color = !o->no_color && cc->ui.color;
 	struct follower *fs = NULL;
 	size_t nf = 0;
 	int width = 0, rc = 0;
+	/* the containers to follow: those shown and those waited for */
+	_cleanup_json_ json_t *want = NULL;
+	if (o->services && o->required) {
+		want = json_deep_copy(o->services);
+		size_t i;
+		json_t *v;
+		json_array_foreach(o->required, i, v) if (!in_list(want, json_string_value(v))) json_array_append(want, v);
+	}
+	json_t *which = want ? want : o->required ? NULL : o->services;
 	logs_stop = 0;
 	struct sigaction sa = {.sa_handler = on_stop}, old;
 	sigemptyset(&sa.sa_mask);
@@ -339,8 +388,13 @@ int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 			last = now;
 			struct compose_ctrs cs;
 			struct berr *e = NULL;
-			if (compose_select_ctrs(&cc->e, o->services, false, &cs, &e) == 0) {
+			if (compose_select_ctrs(&cc->e, which, false, &cs, &e) == 0) {
 				for (size_t i = 0; i < cs.n; i++) {
+					if (o->index > 0 && cs.v[i].number != o->index)
+						continue;
+					bool shown = !o->services || in_list(o->services, cs.v[i].service);
+					if (!o->follow && !shown)
+						continue;
 					bool have = false;
 					for (size_t j = 0; j < nf; j++)
 						have = have || !strcmp(fs[j].id, cs.v[i].id);
@@ -355,6 +409,8 @@ int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 					struct follower *f = &fs[nf];
 					memset(f, 0, sizeof(*f));
 					snprintf(f->id, sizeof(f->id), "%s", cs.v[i].id);
+					f->shown = shown;
+					f->required = !o->required || in_list(o->required, cs.v[i].service);
 					const char *nm = cs.v[i].name;
 					size_t pl = strlen(cc->p->name);
 					if (!strncmp(nm, cc->p->name, pl) && nm[pl] == '-')
@@ -413,12 +469,13 @@ int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 		if (logs_stop)
 			break;
 		struct pollfd pf[nf + 1];
-		size_t live = 0;
+		size_t nreq = 0, live_req = 0;
 		for (size_t j = 0; j < nf; j++) {
 			pf[j] = (struct pollfd){.fd = fs[j].done ? -1 : fs[j].fd, .events = POLLIN};
-			live += !fs[j].done;
+			nreq += fs[j].required;
+			live_req += fs[j].required && !fs[j].done;
 		}
-		if (live == 0 && o->stop_when_all_exit && nf > 0)
+		if (live_req == 0 && o->stop_when_all_exit && nreq > 0)
 			break;
 		int r = poll(pf, nf, 250);
 		if (r < 0 && errno != EINTR)
@@ -449,7 +506,8 @@ int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 			close(fs[j].fd);
 			fs[j].fd = -1;
 			waitpid(fs[j].pid, NULL, 0);
-			/* the container stopped for good: say how, as docker compose does */
+			/* the container stopped for good: say how, as docker compose
+			 * does (for the containers followed without their output too) */
 			_cleanup_json_ json_t *st = ctr_state(cc->e.cs, fs[j].id, NULL);
 			int code = (int)json_integer_value(json_object_get(st, "ExitCode"));
 			if (o->stop_when_all_exit) {
@@ -487,9 +545,32 @@ int compose_cli_logs(struct compose_cli *cc, const struct compose_logs_opts *o)
 
 COMPOSE_CMD(version)
 {
-	(void)cc;
-	if (argc > 1 && (!strcmp(argv[1], "--short")))
+	static const struct option opts[] = {
+		{"short", no_argument, 0, 'S'}, {"format", required_argument, 0, 'f'}, {0},
+	};
+	bool short_ = false, json = false;
+	int o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (o) {
+		case 'S': short_ = true; break;
+		case 'f':
+			/* docker compose prints "pretty" for any other word */
+			if (strcmp(optarg, "json") && strcmp(optarg, "pretty")) {
+				fprintf(stderr, "Error: invalid --format \"%s\": want pretty or json\n", optarg);
+				return 1;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		default: return cli_usage_error(cc->c, "got an unknown flag.");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cc->c, "accepts no arguments.");
+	if (short_)
 		printf("%s\n", COMPOSE_VERSION);
+	else if (json)
+		printf("{\"version\":\"v%s\"}\n", COMPOSE_VERSION);
 	else
 		printf("berth compose version v%s (berth %s)\n", COMPOSE_VERSION, BERTH_VERSION);
 	return 0;

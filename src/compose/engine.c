@@ -1023,6 +1023,17 @@ static void handle_orphans(struct compose_engine *e, const struct compose_ctrs *
 	warn_orphans(e, &orph);
 }
 
+int compose_orphans(struct compose_engine *e, bool remove, int timeout, struct berr **err)
+{
+	struct compose_ctrs have;
+	if (compose_list_containers(e->cs, e->p->name, false, &have, err) < 0)
+		return -1;
+	struct compose_up_opts o = {.remove_orphans = remove, .timeout = timeout};
+	handle_orphans(e, &have, &o);
+	compose_ctrs_release(&have);
+	return 0;
+}
+
 int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct berr **err)
 {
 	json_t *svcs = json_object_get(e->p->doc, "services");

@@ -105,6 +105,11 @@ int compose_graph_waves(json_t *services, json_t **ret_waves, struct berr **err)
  * sorted array of names. */
 int compose_select(json_t *services, char **names, size_t n, bool no_deps, json_t **ret, struct berr **err);
 
+/* The selected services plus, transitively, the services that depend on
+ * them with restart: true (what `compose restart` restarts with them), as
+ * an array of names. */
+json_t *compose_select_dependents(json_t *services, json_t *sel);
+
 /* ---- operations ---- */
 
 struct compose_up_opts {
@@ -116,6 +121,11 @@ struct compose_up_opts {
 	int timeout;        /* stop timeout for recreation, -1 = the container's */
 };
 int compose_up(struct compose_engine *e, const struct compose_up_opts *o, struct berr **err);
+
+/* Containers of services no longer in the project: stopped and removed
+ * with remove, else named in docker compose's warning (what up does, for
+ * run without dependencies to bring up). */
+int compose_orphans(struct compose_engine *e, bool remove, int timeout, struct berr **err);
 
 struct compose_down_opts {
 	bool volumes, remove_orphans;

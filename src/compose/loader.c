@@ -575,7 +575,11 @@ static int cycle_dfs(json_t *svcs, const char *name, json_t *path, json_t *done,
 	return 0;
 }
 
-static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr **err)
+/* References between services, networks, volumes, secrets and configs
+ * (errors only with check: config --no-consistency prints the model
+ * anyway), and what they imply: optional dependencies on missing services
+ * dropped, network_mode service:X a dependency on X. */
+static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, bool check, struct berr **err)
 {
 	json_t *svcs = json_object_get(doc, "services");
 	const char *name;
@@ -595,6 +599,8 @@ static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr
 				json_object_del(json_object_get(s, "depends_on"), dep);
 				continue;
 			}
+			if (!check)
+				continue;
 			if (json_object_get(disabled, dep))
 				return berr_setc(err, BERR_INVALID,
 						 "%sservice \"%s\" depends on service \"%s\" which is disabled by its profiles",
@@ -604,7 +610,7 @@ static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr
 		}
 		json_object_foreach(json_object_get(s, "networks"), dep, d)
 		{
-			if (!json_object_get(json_object_get(doc, "networks"), dep))
+			if (check && !json_object_get(json_object_get(doc, "networks"), dep))
 				return berr_setc(err, BERR_INVALID, "%sservice \"%s\" refers to undefined network \"%s\"",
 						 where, name, dep);
 		}
@@ -614,7 +620,7 @@ static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr
 		{
 			const char *type = json_string_value(json_object_get(v, "type"));
 			const char *src = json_string_value(json_object_get(v, "source"));
-			if (type && !strcmp(type, "volume") && src && *src &&
+			if (check && type && !strcmp(type, "volume") && src && *src &&
 			    !json_object_get(json_object_get(doc, "volumes"), src))
 				return berr_setc(err, BERR_INVALID, "%sservice \"%s\" refers to undefined volume \"%s\"",
 						 where, name, src);
@@ -624,12 +630,12 @@ static int check_refs(struct lctx *c, json_t *doc, json_t *disabled, struct berr
 			json_array_foreach(json_object_get(s, sc[k]), i, v)
 			{
 				const char *src = json_string_value(json_object_get(v, "source"));
-				if (src && !json_object_get(json_object_get(doc, sc[k]), src))
+				if (check && src && !json_object_get(json_object_get(doc, sc[k]), src))
 					return berr_setc(err, BERR_INVALID, "%sservice \"%s\" refers to undefined %.6s \"%s\"",
 							 where, name, sc[k], src);
 			}
 		const char *nm = json_string_value(json_object_get(s, "network_mode"));
-		if (nm && !strncmp(nm, "service:", 8) && !json_object_get(svcs, nm + 8))
+		if (check && nm && !strncmp(nm, "service:", 8) && !json_object_get(svcs, nm + 8))
 			return berr_setc(err, BERR_INVALID, "%sservice \"%s\" uses network_mode of undefined service \"%s\"",
 					 where, name, nm + 8);
 		if (nm && !strncmp(nm, "service:", 8)) {
@@ -847,10 +853,11 @@ int compose_load(const struct compose_opts *o, struct compose_project **out, str
 	}
 
 	if (!o->no_normalize) {
-		struct cnorm n = {.m = c.m, .workdir = c.workdir, .name = name, .env = c.env, .resolve_paths = true};
+		struct cnorm n = {.m = c.m, .workdir = c.workdir, .name = name, .env = c.env,
+				  .resolve_paths = !o->no_path_resolution};
 		if (compose_normalize(&n, merged, err) < 0)
 			goto out;
-		if (check_refs(&c, merged, disabled, err) < 0)
+		if (check_refs(&c, merged, disabled, !o->no_consistency, err) < 0)
 			goto out;
 	}
 

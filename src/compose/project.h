@@ -37,6 +37,9 @@ struct compose_opts {
 	size_t nprofiles;
 	bool no_interpolate;
 	bool no_normalize;         /* keep paths/short syntax as written (config --no-normalize) */
+	bool no_path_resolution;   /* relative paths stay relative (config --no-path-resolution) */
+	bool no_consistency;       /* no check of references between services, networks, volumes,
+				    * secrets and configs (config --no-consistency) */
 };
 
 struct compose_project {

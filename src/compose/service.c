@@ -882,3 +882,34 @@ int compose_graph_waves(json_t *services, json_t **ret_waves, struct berr **err)
 	*ret_waves = waves;
 	return 0;
 }
+
+json_t *compose_select_dependents(json_t *services, json_t *sel)
+{
+	_cleanup_json_ json_t *set = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(sel, i, v) json_object_set_new(set, json_string_value(v), json_true());
+	/* to a fixed point: a dependent of a dependent is restarted too */
+	for (bool grew = true; grew;) {
+		grew = false;
+		const char *k;
+		json_t *svc;
+		json_object_foreach(services, k, svc) {
+			if (json_object_get(set, k))
+				continue;
+			const char *dep;
+			json_t *d;
+			json_object_foreach(json_object_get(svc, "depends_on"), dep, d) {
+				if (json_object_get(set, dep) && json_is_true(json_object_get(d, "restart"))) {
+					json_object_set_new(set, k, json_true());
+					grew = true;
+					break;
+				}
+			}
+		}
+	}
+	json_t *out = json_array();
+	const char *k;
+	json_object_foreach(set, k, v) json_array_append_new(out, json_string(k));
+	return out;
+}
