@@ -6,8 +6,9 @@
 # (named services only, --attach-dependencies, --attach, --no-attach),
 # config --no-path-resolution/--no-consistency, build/pull --parallel,
 # run -i/-t/--remove-orphans, rm's confirmation, restart's dependents and
-# --no-deps, kill --remove-orphans, exec --interactive, version --format;
-# bad values are clear errors that create nothing.
+# --no-deps, kill --remove-orphans, exec --interactive, version --format,
+# --progress for builds and (with docker-registry) pulls; bad values are
+# clear errors that create nothing.
 . "$(dirname "$0")/../lib.sh"
 need_fixtures
 b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox >/dev/null || { notok "import busybox"; t_done; }
@@ -243,5 +244,39 @@ is "version --format json" "$(b compose version --format json)" '{"version":"v2.
 fails "version --format yaml" 'invalid --format "yaml"' b compose version --format yaml
 
 check "down" bc down -t 0 --remove-orphans
+
+# ---- --progress for builds, and for pulls from a registry ----
+mkdir -p "$D/ctx"
+printf 'FROM busybox\nRUN echo built > /built\n' >"$D/ctx/Dockerfile"
+cat >"$D/build.yaml" <<EOT
+{"services": {"app": {"build": {"context": "$D/ctx"}}}}
+EOT
+err=$(b compose -p "${P}b" -f "$D/build.yaml" --progress quiet build 2>&1)
+is "--progress quiet build: nothing printed" "$err" ""
+is "... and built" "$(b images -q "${P}b-app" | wc -l)" 1
+like "--progress plain build: the builder's plain steps" \
+	"$(b compose -p "${P}b" -f "$D/build.yaml" --progress plain build --no-cache 2>&1)" "RUN echo built"
+if command -v docker-registry >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+	. "$(dirname "$0")/lib-registry.sh"
+	trap 'bc down -t 0 --remove-orphans >/dev/null 2>&1; bs down -t 0 >/dev/null 2>&1; reg_cleanup; t_cleanup' EXIT
+	reg_start plain
+	b tag busybox "$REG/bb:1" && b push "$REG/bb:1" >/dev/null 2>&1
+	printf '{"services": {"s": {"image": "%s/bb:1"}}}\n' "$REG" >"$D/reg.yaml"
+	ROOT2=$T_DIR/root2
+	b2c() { "$BERTH" --root "$ROOT2" --runroot "$RUNROOT" compose -p "${P}r" -f "$D/reg.yaml" "$@"; }
+	out=$(b2c --progress plain pull 2>&1)
+	like "--progress plain pull: a line per layer event" "$out" "^[0-9a-f]{12}: Pull complete$"
+	if grep -q $'\033' <<<"$out"; then notok "... no terminal codes"; else ok "... no terminal codes"; fi
+	"$BERTH" --root "$ROOT2" --runroot "$RUNROOT" rmi "$REG/bb:1" >/dev/null 2>&1
+	out=$(b2c --progress json pull 2>&1)
+	like "--progress json pull: layer events as JSON under their service" "$out" \
+		'^\{"id":"[0-9a-f]{12}","parent_id":"Service s","text":"Pull complete"\}$'
+	like "... and the service's" "$out" '^\{"id":"Service s","text":"Pulled"\}$'
+	"$BERTH" --root "$ROOT2" --runroot "$RUNROOT" rmi "$REG/bb:1" >/dev/null 2>&1
+	is "--progress quiet pull: nothing printed" "$(b2c --progress quiet pull 2>&1)" ""
+	is "... and pulled" "$("$BERTH" --root "$ROOT2" --runroot "$RUNROOT" images -q "$REG/bb:1" | wc -l)" 1
+else
+	skip "pull progress modes: docker-registry is not installed"
+fi
 is "cleanup: no containers" "$(b ps -a -q | wc -l)" 0
 t_done
