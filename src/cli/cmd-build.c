@@ -118,7 +118,7 @@ CMD(build)
 			rc = cli_fail(e);
 			goto out;
 		case O_RM:
-		case O_FORCE_RM: break; /* build containers are always removed */
+		case O_FORCE_RM: break; /* a no-op in Docker's result too: berth removes every RUN container, failed or not, as --force-rm asks */
 		case 'h': rc = cli_help(c); goto out;
 		default: rc = cli_usage_error(c, "got an unknown flag."); goto out;
 		}

@@ -25,8 +25,9 @@ CMD(exec)
 					   {"help", no_argument, 0, 'h'},     {0}};
 	bool detach = false, interactive = false, tty = false, privileged = false;
 	const char *user = NULL, *wd = NULL;
-	char **env = calloc((size_t)argc + 1, sizeof(char *));
-	size_t nenv = 0;
+	/* Docker's order: the --env-file files, then -e (which wins) */
+	_cleanup_json_ json_t *envf = json_array(), *enve = json_array();
+	struct berr *e = NULL;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "+dite:u:w:h", lo, NULL)) != -1) {
@@ -36,26 +37,32 @@ CMD(exec)
 		case 't': tty = true; break;
 		case 'e':
 			if (strchr(optarg, '='))
-				env[nenv++] = optarg;
+				json_array_append_new(enve, json_string(optarg));
+			else if (getenv(optarg)) /* KEY alone: our value, as docker exec */
+				json_array_append_new(enve, json_sprintf("%s=%s", optarg, getenv(optarg)));
 			break;
 		case 'u': user = optarg; break;
 		case 'w': wd = optarg; break;
 		case 'P': privileged = true; break;
-		case 'E': break;
-		case 'h': free(env); return cli_help(c);
-		default: free(env); return cli_usage_error(c, "got an unknown flag.");
+		case 'E':
+			if (cli_env_file(envf, optarg, &e) < 0)
+				return cli_fail(e);
+			break;
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "got an unknown flag.");
 		}
 	}
-	if (argc - optind < 2) {
-		free(env);
+	if (argc - optind < 2)
 		return cli_usage_error(c, "requires at least 2 arguments.");
-	}
+	json_array_extend(envf, enve);
+	char **env = calloc(json_array_size(envf) + 1, sizeof(char *));
+	for (size_t i = 0; i < json_array_size(envf); i++)
+		env[i] = (char *)json_string_value(json_array_get(envf, i));
 	struct ctr_store *s = cli_ctr_store(c);
 	if (!s) {
 		free(env);
 		return 1;
 	}
-	struct berr *e = NULL;
 	char id[65];
 	if (ctr_resolve(s, argv[optind], id, &e) < 0) {
 		free(env);

@@ -65,7 +65,7 @@ CMD(logs)
 			if (parse_time("until", optarg, &lo2.until, &e) < 0)
 				return cli_fail(e);
 			break;
-		case 'D': break;
+		case 'D': lo2.details = true; break;
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}

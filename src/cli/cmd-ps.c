@@ -4,6 +4,7 @@
 #include "cli/imgrows.h"
 #include "image/reference.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
 
@@ -94,7 +95,7 @@ CMD(ps)
 					   {"filter", required_argument, 0, 'f'}, {"latest", no_argument, 0, 'l'},
 					   {"last", required_argument, 0, 'n'}, {"size", no_argument, 0, 's'},
 					   {"help", no_argument, 0, 'h'},      {0}};
-	bool all = false, quiet = false, notrunc = false;
+	bool all = false, quiet = false, notrunc = false, size = false;
 	long last = -1;
 	const char *format = NULL;
 	_cleanup_json_ json_t *filters = json_array();
@@ -109,7 +110,7 @@ CMD(ps)
 		case 'F': format = optarg; break;
 		case 'l': last = 1; all = true; break;
 		case 'n': last = atol(optarg); all = true; break;
-		case 's': break;
+		case 's': size = true; break;
 		case 'f': {
 			const char *eq = strchr(optarg, '=');
 			static const char *const ok[] = {"status", "name", "id", "label", "exited", "ancestor", "health"};
@@ -144,6 +145,15 @@ CMD(ps)
 	if (!s)
 		return 1;
 	_cleanup_json_ json_t *ids = ctr_list(s);
+	/* --size: the image sizes from the store's index, read once */
+	_cleanup_json_ json_t *idx = NULL;
+	if (size) {
+		struct image_store *is = cli_store(c);
+		if (!is)
+			return 1;
+		if (!(idx = image_store_index_read(is, &e)))
+			return cli_fail(e);
+	}
 	struct psrow *rows = calloc(json_array_size(ids) + 1, sizeof(*rows));
 	size_t n = 0, i;
 	json_t *idv;
@@ -209,6 +219,19 @@ CMD(ps)
 					jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") ? jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") : "",
 					"Ports", portsbuf, "RunningFor", created, "Size", "0B", "State", status, "Status", stat,
 					"CreatedSince", created);
+		if (size) {
+			/* Docker's SIZE: the writable layer, and with the image's
+			 * layers as "virtual" */
+			char sub[100], rw[32], virt[32], both[80];
+			unsigned long long up = 0;
+			snprintf(sub, sizeof(sub), "%s/upper", id);
+			fs_tree_size_at(s->ctrsfd, sub, &up);
+			json_t *rec = json_object_get(json_object_get(idx, "images"), jsonx_str(cfg, "ImageID") ? jsonx_str(cfg, "ImageID") : "");
+			size_human((double)up, rw, sizeof(rw));
+			size_human((double)up + (double)json_integer_value(json_object_get(rec, "size")), virt, sizeof(virt));
+			snprintf(both, sizeof(both), "%s (virtual %s)", rw, virt);
+			json_object_set_new(obj, "Size", json_string(both));
+		}
 		sbuf_release(&lb);
 		struct timespec cts = {0};
 		if (jsonx_str(cfg, "Created"))
@@ -232,11 +255,12 @@ CMD(ps)
 		json_array_foreach(arr, i, r) printf("%s\n", jsonx_str(r, "ID"));
 		return 0;
 	}
-	_cleanup_json_ json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "CONTAINER ID",
+	_cleanup_json_ json_t *headers = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ID", "CONTAINER ID",
 						   "Image", "IMAGE", "Command", "COMMAND", "RunningFor", "CREATED",
 						   "Status", "STATUS", "Ports", "PORTS", "Names", "NAMES", "CreatedAt",
-						   "CREATED AT", "State", "STATE");
+						   "CREATED AT", "State", "STATE", "Size", "SIZE");
 	return cli_print_rows(arr, format,
-			      "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+			      size ? "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+				   : "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
 			      headers, false);
 }

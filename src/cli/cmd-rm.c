@@ -16,7 +16,12 @@ CMD(rm)
 		switch (o) {
 		case 'f': force = true; break;
 		case 'v': vols = true; break;
-		case 'l': break;
+		case 'l':
+			/* docker rm --link removes only a legacy link (run --link),
+			 * never the container: berth has no such links, so removing
+			 * the containers instead would be wrong */
+			fprintf(stderr, "Error: --link: berth has no legacy container links (docker run --link) to remove; use networks\n");
+			return 1;
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}

@@ -101,6 +101,7 @@ static const struct option run_opts[] = {
 
 struct runflags {
 	bool detach, rm, interactive, tty, sig_proxy;
+	unsigned attach; /* -a: 1 stdin, 2 stdout, 4 stderr; 0: Docker's default */
 	const char *name;
 	const char *detach_keys;
 	const char *pull, *platform; /* --pull, --platform */
@@ -115,40 +116,6 @@ static int duration_ns(const char *flag, const char *v, json_int_t *ret, struct 
 		return berr_setc(err, BERR_INVALID,
 				 "invalid argument \"%s\" for \"%s\" flag: time: invalid duration \"%s\"", v, flag, v);
 	*ret = (json_int_t)ns;
-	return 0;
-}
-
-static int env_file(json_t *env, const char *path, struct berr **err)
-{
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	if (fs_read_file_at(AT_FDCWD, path, 16 << 20, &data, &len, err) < 0)
-		return berr_wrap(err, "--env-file");
-	int lineno = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		lineno++;
-		size_t n = strlen(line);
-		if (n && line[n - 1] == '\r')
-			line[--n] = 0;
-		const char *p = line;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
-			continue;
-		const char *eq = strchr(p, '=');
-		if (eq == p)
-			return berr_setc(err, BERR_INVALID, "%s:%d: invalid variable name in \"%s\"", path, lineno, line);
-		if (strchr(p, ' ') && (!eq || strchr(p, ' ') < eq))
-			return berr_setc(err, BERR_INVALID, "%s:%d: variable \"%s\" contains whitespaces", path, lineno, p);
-		if (eq) {
-			json_array_append_new(env, json_string(p));
-		} else {
-			const char *v = getenv(p);
-			if (v)
-				json_array_append_new(env, json_sprintf("%s=%s", p, v));
-		}
-	}
 	return 0;
 }
 
@@ -327,7 +294,7 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		case O_NAME: f->name = optarg; break;
 		case 'e': add_env(env, optarg); break;
 		case O_ENVFILE:
-			if (env_file(envf, optarg, &e) < 0)
+			if (cli_env_file(envf, optarg, &e) < 0)
 				goto fail;
 			break;
 		case 'w':
@@ -577,7 +544,7 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			}
 			_cleanup_free_ char *k = strndup(optarg, (size_t)(eq - optarg));
 			if (strcmp(k, "max-size") && strcmp(k, "max-file") && strcmp(k, "compress") && strcmp(k, "labels") &&
-			    strcmp(k, "env") && strcmp(k, "tag")) {
+			    strcmp(k, "labels-regex") && strcmp(k, "env") && strcmp(k, "env-regex") && strcmp(k, "tag")) {
 				berr_setc(&e, BERR_INVALID, "unknown log opt '%s' for json-file log driver", k);
 				goto fail;
 			}
@@ -630,7 +597,20 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			f->platform = optarg;
 			break;
 		case O_SIGPROXY: f->sig_proxy = strcmp(optarg, "false") != 0; break;
-		case 'a': break;
+		case 'a': {
+			static const char *const streams[] = {"stdin", "stdout", "stderr"};
+			unsigned bit = 0;
+			for (unsigned i = 0; i < 3; i++)
+				if (!strcasecmp(optarg, streams[i]))
+					bit = 1u << i;
+			if (!bit) {
+				berr_setc(&e, BERR_INVALID,
+					  "invalid argument \"%s\" for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", optarg);
+				goto fail;
+			}
+			f->attach |= bit;
+			break;
+		}
 		case O_DETACHKEYS: {
 			unsigned char keys[ATT_MAX_KEYS];
 			size_t nk;
@@ -749,6 +729,15 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		if (ctr_resolve(cs, netmode + 10, nid, &e) < 0)
 			goto fail;
 	}
+	if (f->attach && f->detach) {
+		berr_setc(&e, BERR_INVALID, "Conflicting options: -a and -d");
+		goto fail;
+	}
+	/* What the client attaches to, as Docker records it: -a's streams,
+	 * else stdout and stderr (and stdin with -i) unless detached. */
+	json_object_set_new(req, "AttachStdin", json_boolean(f->attach ? (f->attach & 1) : (!f->detach && f->interactive)));
+	json_object_set_new(req, "AttachStdout", json_boolean(f->attach ? (f->attach & 2) : !f->detach));
+	json_object_set_new(req, "AttachStderr", json_boolean(f->attach ? (f->attach & 4) : !f->detach));
 	json_object_set_new(hc, "AutoRemove", json_boolean(f->rm));
 	json_object_set_new(req, "Image", json_string(argv[optind]));
 	if (optind + 1 < argc) {
@@ -836,7 +825,12 @@ static int run_or_create(struct cli *c, int argc, char **argv, bool is_run)
 		printf("%s\n", id);
 		return 0;
 	}
-	struct monitor_attach a = {.attach = !f.detach, .in = f.interactive ? 0 : -1, .out = 1, .err = 2,
+	/* streams left out by -a still go to the log, not to this terminal */
+	_cleanup_close_ int devnull = f.attach ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+	struct monitor_attach a = {.attach = !f.detach,
+				   .in = f.interactive && (!f.attach || (f.attach & 1)) ? 0 : -1,
+				   .out = !f.attach || (f.attach & 2) ? 1 : devnull,
+				   .err = !f.attach || (f.attach & 4) ? 2 : devnull,
 				   .detach_keys = f.detach_keys};
 	struct termios saved;
 	bool raw = false;

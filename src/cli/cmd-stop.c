@@ -1,5 +1,5 @@
-/* stop and restart: the stop signal, then SIGKILL after -t seconds, for
- * all named containers at once. */
+/* stop and restart: the stop signal (the container's, or -s/--signal), then
+ * SIGKILL after -t seconds, for all named containers at once. */
 #include "cli/ctr.h"
 #include "runtime/lifecycle.h"
 #include "util/cleanup.h"
@@ -12,7 +12,7 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 {
 	static const struct option lo[] = {{"time", required_argument, 0, 't'}, {"timeout", required_argument, 0, 't'},
 					   {"signal", required_argument, 0, 's'}, {"help", no_argument, 0, 'h'}, {0}};
-	int timeout = -1;
+	int timeout = -1, sig = 0;
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "t:s:h", lo, NULL)) != -1) {
@@ -27,7 +27,12 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 			timeout = v < 0 ? -1 : (int)v;
 			break;
 		}
-		case 's': break;
+		case 's': {
+			struct berr *e = NULL;
+			if (signal_parse(optarg, &sig, &e) < 0)
+				return cli_fail(e);
+			break;
+		}
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}
@@ -50,7 +55,7 @@ static int stop_or_restart(struct cli *c, int argc, char **argv, bool restart)
 		names[k++] = argv[i];
 	}
 	_cleanup_json_ json_t *errs = json_array();
-	ctr_stop_many(s, ids, (size_t)k, timeout, errs);
+	ctr_stop_many_sig(s, ids, (size_t)k, timeout, sig, errs);
 	size_t ei;
 	json_t *ev;
 	json_array_foreach(errs, ei, ev) {

@@ -1,9 +1,12 @@
 #include "cli/ctr.h"
 #include "cli/imgrows.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct ctr_store *cli_ctr_store(struct cli *c)
@@ -117,4 +120,42 @@ json_t *ctr_inspect_json(struct ctr_store *s, const char *id, struct berr **err)
 			 (int)json_integer_value(json_object_get(st, "RestartCount")), "Driver", "overlay", "HostConfig",
 			 json_object_get(cfg, "HostConfig"), "Mounts", mounts, "Config", json_object_get(cfg, "Config"),
 			 "NetworkSettings", "SandboxKey", "");
+}
+
+int cli_env_file(json_t *env, const char *path, struct berr **err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	if (fs_read_file_at(AT_FDCWD, path, 16 << 20, &data, &len, err) < 0)
+		return berr_wrap(err, "--env-file");
+	int lineno = 0;
+	char *next = data;
+	while (next && *next) {
+		char *line = next;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		size_t n = strlen(line);
+		if (n && line[n - 1] == '\r')
+			line[--n] = 0;
+		const char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		const char *eq = strchr(p, '=');
+		if (eq == p)
+			return berr_setc(err, BERR_INVALID, "%s:%d: invalid variable name in \"%s\"", path, lineno, line);
+		if (strchr(p, ' ') && (!eq || strchr(p, ' ') < eq))
+			return berr_setc(err, BERR_INVALID, "%s:%d: variable \"%s\" contains whitespaces", path, lineno, p);
+		if (eq) {
+			json_array_append_new(env, json_string(p));
+		} else {
+			const char *v = getenv(p);
+			if (v)
+				json_array_append_new(env, json_sprintf("%s=%s", p, v));
+		}
+	}
+	return 0;
 }

@@ -21,4 +21,9 @@ struct cli_attach_opts {
 };
 int cli_attach(struct ctr_store *s, const char *id, const struct cli_attach_opts *o);
 
+/* Docker's --env-file: KEY=VALUE lines (KEY alone: the value from our
+ * environment, left out when unset), '#' comments; appended to env.
+ * Errors name the file and line. */
+int cli_env_file(json_t *env, const char *path, struct berr **err);
+
 #endif

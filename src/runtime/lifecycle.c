@@ -464,6 +464,11 @@ static void kill_all(const char *id, pid_t pid, unsigned long long pstart)
 
 int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, json_t *errs)
 {
+	return ctr_stop_many_sig(s, ids, n, timeout, 0, errs);
+}
+
+int ctr_stop_many_sig(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, int sig, json_t *errs)
+{
 	struct stopper *st = calloc(n ? n : 1, sizeof(*st));
 	int maxt = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -514,7 +519,7 @@ int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, j
 				cgroup_free(cg);
 			}
 			berr_free(e2);
-			kill(st[i].pid, t == 0 ? SIGKILL : stop_signal_of(cfg));
+			kill(st[i].pid, t == 0 ? SIGKILL : sig > 0 ? sig : stop_signal_of(cfg));
 			if (t == 0)
 				kill_all(ids[i], st[i].pid, st[i].pstart);
 		}

@@ -35,6 +35,9 @@ bool ctr_is_running(json_t *state);
  * the container's StopTimeout or 10). All ids at once: the total time is
  * that of the slowest container. errs gets one message per failure. */
 int ctr_stop_many(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, json_t *errs);
+/* The same with sig instead of each container's stop signal (0: theirs),
+ * as `docker stop --signal`. */
+int ctr_stop_many_sig(struct ctr_store *s, char (*ids)[65], size_t n, int timeout, int sig, json_t *errs);
 int ctr_kill(struct ctr_store *s, const char *id, int sig, struct berr **err);
 /* Remove; a running container needs force (SIGKILL first). */
 int ctr_rm(struct ctr_store *s, const char *id, bool force, struct berr **err);

@@ -5,9 +5,11 @@
 #include "util/strbuf.h"
 #include "util/timefmt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,8 @@ static void emit(struct logw *w, int stream, const char *line, size_t n, struct 
 	time_rfc3339(&now, ts, sizeof(ts));
 	sbuf_adds(out, "{\"log\":\"");
 	json_escape(out, line, n);
-	sbuf_addf(out, "\",\"stream\":\"%s\",\"time\":\"%s\"}\n", stream ? "stderr" : "stdout", ts);
+	sbuf_addf(out, "\",\"stream\":\"%s\",\"time\":\"%s\"%s}\n", stream ? "stderr" : "stdout", ts,
+		  w->attrs ? w->attrs : "");
 }
 
 static void put(struct logw *w, struct sbuf *out)
@@ -140,6 +143,141 @@ void logw_write(struct logw *w, int stream, const char *data, size_t n)
 	sbuf_release(&out);
 }
 
+static void add_matching(json_t *attrs, const char *names, const char *regex, json_t *pairs, bool env)
+{
+	/* pairs: labels (object) or env (array of "K=V") */
+	_cleanup_free_ char *copy = names ? strdup(names) : NULL;
+	char *save = NULL;
+	for (char *k = copy ? strtok_r(copy, ",", &save) : NULL; k; k = strtok_r(NULL, ",", &save)) {
+		if (!env) {
+			const char *v = json_string_value(json_object_get(pairs, k));
+			if (v)
+				json_object_set_new(attrs, k, json_string(v));
+			continue;
+		}
+		size_t i, kl = strlen(k);
+		json_t *e;
+		json_array_foreach(pairs, i, e) {
+			const char *s = json_string_value(e);
+			if (s && !strncmp(s, k, kl) && s[kl] == '=')
+				json_object_set_new(attrs, k, json_string(s + kl + 1));
+		}
+	}
+	regex_t re;
+	if (!regex || regcomp(&re, regex, REG_EXTENDED | REG_NOSUB) != 0)
+		return;
+	if (!env) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(pairs, k, v) if (!regexec(&re, k, 0, NULL, 0) && json_is_string(v))
+			json_object_set_new(attrs, k, json_string(json_string_value(v)));
+	} else {
+		size_t i;
+		json_t *e;
+		json_array_foreach(pairs, i, e) {
+			const char *s = json_string_value(e), *eq = s ? strchr(s, '=') : NULL;
+			if (!eq)
+				continue;
+			_cleanup_free_ char *k = strndup(s, (size_t)(eq - s));
+			if (!regexec(&re, k, 0, NULL, 0))
+				json_object_set_new(attrs, k, json_string(eq + 1));
+		}
+	}
+	regfree(&re);
+}
+
+json_t *logs_attrs(json_t *cfg)
+{
+	json_t *lc = json_object_get(json_object_get(json_object_get(cfg, "HostConfig"), "LogConfig"), "Config");
+	json_t *c = json_object_get(cfg, "Config");
+	json_t *attrs = json_object();
+	add_matching(attrs, jsonx_str(lc, "labels"), jsonx_str(lc, "labels-regex"), json_object_get(c, "Labels"), false);
+	add_matching(attrs, jsonx_str(lc, "env"), jsonx_str(lc, "env-regex"), json_object_get(c, "Env"), true);
+	const char *tag = jsonx_str(lc, "tag");
+	if (tag && *tag) {
+		const char *id = jsonx_str(cfg, "Id") ? jsonx_str(cfg, "Id") : "";
+		const char *name = jsonx_str(cfg, "Name") ? jsonx_str(cfg, "Name") : "";
+		const char *iid = jsonx_str(cfg, "ImageID") ? jsonx_str(cfg, "ImageID") : "";
+		if (!strncmp(iid, "sha256:", 7))
+			iid += 7;
+		char sid[13], siid[13];
+		snprintf(sid, sizeof(sid), "%.12s", id);
+		snprintf(siid, sizeof(siid), "%.12s", iid);
+		const struct { const char *k, *v; } sub[] = {
+			{"{{.Name}}", *name == '/' ? name + 1 : name}, {"{{.ID}}", sid}, {"{{.FullID}}", id},
+			{"{{.ImageName}}", jsonx_str(c, "Image") ? jsonx_str(c, "Image") : ""}, {"{{.ImageID}}", siid},
+			{"{{.ImageFullID}}", iid}, {"{{.DaemonName}}", "berth"},
+		};
+		struct sbuf t = SBUF_INIT;
+		for (const char *p = tag; *p;) {
+			bool done = false;
+			for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) && !done; i++)
+				if (!strncmp(p, sub[i].k, strlen(sub[i].k))) {
+					sbuf_adds(&t, sub[i].v);
+					p += strlen(sub[i].k);
+					done = true;
+				}
+			if (!done)
+				sbuf_addc(&t, *p++);
+		}
+		json_object_set_new(attrs, "tag", json_string(sbuf_str(&t)));
+		sbuf_release(&t);
+	}
+	if (!json_object_size(attrs)) {
+		json_decref(attrs);
+		return NULL;
+	}
+	return attrs;
+}
+
+void logw_set_attrs(struct logw *w, json_t *attrs)
+{
+	free(w->attrs);
+	w->attrs = NULL;
+	if (!attrs || !json_object_size(attrs))
+		return;
+	_cleanup_free_ char *j = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+	if (j && asprintf(&w->attrs, ",\"attrs\":%s", j) < 0)
+		w->attrs = NULL;
+}
+
+/* Go's url.QueryEscape */
+static void query_escape(const char *s, struct sbuf *out)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			sbuf_addc(out, (char)*p);
+		else if (*p == ' ')
+			sbuf_addc(out, '+');
+		else
+			sbuf_addf(out, "%%%02X", *p);
+	}
+}
+
+void logs_details_prefix(json_t *attrs, struct sbuf *out)
+{
+	size_t n = json_object_size(attrs), k = 0;
+	const char **keys = calloc(n + 1, sizeof(*keys));
+	const char *key;
+	json_t *v;
+	json_object_foreach(attrs, key, v) keys[k++] = key;
+	for (size_t i = 1; i < k; i++)
+		for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+			const char *t = keys[j];
+			keys[j] = keys[j - 1];
+			keys[j - 1] = t;
+		}
+	for (size_t i = 0; i < k; i++) {
+		if (i)
+			sbuf_addc(out, ',');
+		query_escape(keys[i], out);
+		sbuf_addc(out, '=');
+		query_escape(json_string_value(json_object_get(attrs, keys[i])) ? json_string_value(json_object_get(attrs, keys[i])) : "", out);
+	}
+	sbuf_addc(out, ' ');
+	free(keys);
+}
+
 void logw_flush(struct logw *w)
 {
 	struct sbuf out = SBUF_INIT;
@@ -158,6 +296,8 @@ void logw_close(struct logw *w)
 	logw_flush(w);
 	free(w->part[0]);
 	free(w->part[1]);
+	free(w->attrs);
+	w->attrs = NULL;
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->dirfd >= 0)
@@ -205,6 +345,8 @@ static int print_line(const char *line, size_t n, const struct logs_opts *o)
 		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 		sbuf_addf(&b, "%s.%09ldZ ", base, ts.tv_nsec);
 	}
+	if (o->details)
+		logs_details_prefix(json_object_get(j, "attrs"), &b);
 	if (log)
 		sbuf_add(&b, log, json_string_length(json_object_get(j, "log")));
 	fs_write_full(fd, b.s ? b.s : "", b.len);

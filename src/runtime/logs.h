@@ -3,6 +3,7 @@
 #ifndef BERTH_RUNTIME_LOGS_H
 #define BERTH_RUNTIME_LOGS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 
 #include "runtime/container.h"
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define LOG_LINE_MAX 16384 /* longer lines are split, as Docker does */
 
@@ -21,11 +23,22 @@ struct logw {
 	int max_file;     /* files kept, including the current one */
 	int64_t size;
 	char *part[2];    /* partial line per stream */
+	char *attrs;      /* ',"attrs":{...}' written in every entry, or NULL */
 	size_t partlen[2];
 };
 
 int logw_open(struct ctr_store *s, const char *id, int64_t max_size, int max_file, struct logw *w,
 	      struct berr **err);
+/* The entries' "attrs" as Docker's json-file writes them: the labels and
+ * env vars named by --log-opt labels=, labels-regex=, env=, env-regex=, and
+ * tag= (with {{.Name}}, {{.ID}}, {{.FullID}}, {{.ImageName}}, {{.ImageID}}
+ * filled in). cfg is the container's config.json; NULL when there are none. */
+json_t *logs_attrs(json_t *cfg);
+/* Every entry written from now on carries attrs (an object; NULL: none). */
+void logw_set_attrs(struct logw *w, json_t *attrs);
+/* --details: "k1=v1,k2=v2 " (keys sorted, URL query-escaped) as Docker
+ * prints before each line; just " " without attrs. */
+void logs_details_prefix(json_t *attrs, struct sbuf *out);
 /* stream 0 = stdout, 1 = stderr. */
 void logw_write(struct logw *w, int stream, const char *data, size_t n);
 /* Write out partial lines (at exit). */
@@ -38,6 +51,7 @@ struct logs_opts {
 	long tail;      /* -1 = all */
 	struct timespec since, until; /* zero = unset */
 	int out, err;   /* where to write */
+	bool details;   /* --details: each entry's attrs before its line */
 };
 
 /* Print the log of container id (`berth logs`). With follow, keep going

@@ -695,6 +695,9 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		report(m, "error 125 %s", e->msg);
 		_exit(0);
 	}
+	json_t *attrs = logs_attrs(m->cfg);
+	logw_set_attrs(&m->log, attrs);
+	json_decref(attrs);
 	m->lim = (struct cgroup_limits){
 		.memory = json_integer_value(json_object_get(hc, "Memory")),
 		.memory_swap = json_integer_value(json_object_get(hc, "MemorySwap")),
