@@ -54,6 +54,15 @@ fails() {
 	fi
 }
 
+# exits DESC CODE CMD...: passes when CMD exits with CODE. Output in $OUT.
+exits() {
+	local desc=$1 want=$2 got
+	shift 2
+	OUT=$("$@" 2>&1)
+	got=$?
+	if [ "$got" = "$want" ]; then ok "$desc"; else notok "$desc (exit $got, want $want)"; printf '#   %s\n' "$OUT" | head -10; fi
+}
+
 # is DESC GOT WANT
 is() {
 	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1"; printf '#   got:  %s\n#   want: %s\n' "$2" "$3"; fi
@@ -62,6 +71,11 @@ is() {
 # like DESC TEXT REGEX
 like() {
 	if grep -Eq -- "$3" <<<"$2"; then ok "$1"; else notok "$1"; printf '#   /%s/ not in:\n%s\n' "$3" "$2" | head -20; fi
+}
+
+# unlike DESC TEXT REGEX: TEXT does not match
+unlike() {
+	if grep -Eq -- "$3" <<<"$2"; then notok "$1"; printf '#   /%s/ in:\n%s\n' "$3" "$2" | head -10; else ok "$1"; fi
 }
 
 # The store holds nothing half-done: no temp entries left.

@@ -92,6 +92,9 @@ int cli_pull(struct cli *c, const char *name, const char *platform, int max_dl, 
 /* run/create: pull image per --pull policy (always|missing|never, NULL:
  * missing). 0 to go on, -1 after printing an error. */
 int cli_pull_for_run(struct cli *c, const char *image, const char *policy, const char *platform);
+/* --disable-content-trust[=BOOL] of pull and push: 0 to go on, else the
+ * exit code (a bad bool, or =false: Notary verification berth lacks). */
+int cli_content_trust_flag(const char *v);
 
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);

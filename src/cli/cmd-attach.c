@@ -33,24 +33,6 @@ static void on_signal(int sig)
 	(void)w;
 }
 
-/* Go's strconv.ParseBool, for --sig-proxy=VALUE */
-static int parse_bool(const char *v, bool *ret)
-{
-	static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
-	static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!strcmp(v, yes[i])) {
-			*ret = true;
-			return 0;
-		}
-		if (!strcmp(v, no[i])) {
-			*ret = false;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* Docker's refusals, by the container's state. */
 static int attachable(struct ctr_store *s, const char *id, struct berr **err)
 {
@@ -140,7 +122,7 @@ CMD(attach)
 		switch (o) {
 		case O_NOSTDIN: no_stdin = true; break;
 		case O_SIGPROXY:
-			if (optarg && parse_bool(optarg, &proxy) < 0)
+			if (optarg && str_parse_gobool(optarg, &proxy) < 0)
 				return cli_usage_error(c,
 						       "invalid argument \"%s\" for \"--sig-proxy\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax",
 						       optarg, optarg);

@@ -11,22 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int compose_parse_bool(const char *v, bool *ret)
-{
-	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
-	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
-	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!strcmp(v, yes[i])) {
-			*ret = true;
-			return 0;
-		}
-		if (!strcmp(v, no[i])) {
-			*ret = false;
-			return 0;
-		}
-	}
-	return -1;
-}
+int compose_parse_bool(const char *v, bool *ret) { return str_parse_gobool(v, ret); }
 
 bool compose_answer_yes(const char *answer)
 {

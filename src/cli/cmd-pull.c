@@ -35,18 +35,12 @@ CMD(pull)
 			maxdl = (int)v;
 			break;
 		}
-		case O_DCT:
-			/* Docker's default too (true): no Notary verification unless
-			 * asked for; =false asks for it, which berth cannot do */
-			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "1")) {
-				if (strcmp(optarg, "false") && strcmp(optarg, "0")) {
-					fprintf(stderr, "invalid argument \"%s\" for \"--disable-content-trust\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n", optarg, optarg);
-					return 125;
-				}
-				fprintf(stderr, "Error: --disable-content-trust=false: content trust (Notary signature verification) is not supported by berth\n");
-				return 1;
-			}
+		case O_DCT: {
+			int r = cli_content_trust_flag(optarg);
+			if (r)
+				return r;
 			break;
+		}
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "got an unknown flag.");
 		}

@@ -226,3 +226,19 @@ int cli_pull_for_run(struct cli *c, const char *image, const char *policy, const
 	berr_free(e);
 	return -1;
 }
+
+int cli_content_trust_flag(const char *v)
+{
+	/* Docker's default too (true): no Notary verification unless asked
+	 * for; =false asks for it, which berth cannot do */
+	bool disable = true;
+	if (v && str_parse_gobool(v, &disable) < 0) {
+		fprintf(stderr, "invalid argument \"%s\" for \"--disable-content-trust\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax\n", v, v);
+		return 125;
+	}
+	if (!disable) {
+		fprintf(stderr, "Error: --disable-content-trust=false: content trust (Notary signature verification) is not supported by berth\n");
+		return 1;
+	}
+	return 0;
+}

@@ -72,3 +72,20 @@ void sbuf_release(struct sbuf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 }
+
+int str_parse_gobool(const char *v, bool *ret)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcmp(v, yes[i])) {
+			*ret = true;
+			return 0;
+		}
+		if (!strcmp(v, no[i])) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -1;
+}

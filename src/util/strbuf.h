@@ -2,6 +2,7 @@
 #ifndef BERTH_UTIL_STRBUF_H
 #define BERTH_UTIL_STRBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sbuf {
@@ -20,6 +21,10 @@ void sbuf_reset(struct sbuf *b);
 char *sbuf_detach(struct sbuf *b);
 void sbuf_release(struct sbuf *b);
 /* Access the string, "" when empty. */
+/* Go's strconv.ParseBool (1 t T TRUE true True / 0 f F FALSE false False),
+ * which Docker's and docker compose's boolean flags use. -1 otherwise. */
+int str_parse_gobool(const char *v, bool *ret);
+
 static inline const char *sbuf_str(const struct sbuf *b) { return b->s ? b->s : ""; }
 
 #endif

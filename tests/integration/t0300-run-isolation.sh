@@ -21,14 +21,6 @@ t0300_cleanup() {
 }
 trap t0300_cleanup EXIT
 
-# exits DESC WANT CMD...: CMD exits with status WANT; its output is in $OUT.
-exits() {
-	local desc=$1 want=$2 got
-	shift 2
-	OUT=$("$@" 2>&1)
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$desc"; else notok "$desc (exit $got, want $want)"; printf '#   %s\n' "$OUT" | head -10; fi
-}
 # inside DESC ARGS...: b run --rm ARGS..., must succeed; output in $OUT
 inside() { local d=$1; shift; check "$d" b run --rm "$@"; }
 # track NAME|ID: remember the full ID, to check its cgroups are gone at the end

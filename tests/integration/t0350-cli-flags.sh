@@ -8,14 +8,6 @@
 need_fixtures
 b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox >/dev/null || { notok "import busybox"; t_done; }
 
-# exits DESC CODE CMD...: CMD exits with CODE; output in $OUT
-exits() {
-	local desc=$1 want=$2 got
-	shift 2
-	OUT=$("$@" 2>&1)
-	got=$?
-	if [ "$got" = "$want" ]; then ok "$desc"; else notok "$desc (exit $got, want $want)"; printf '#   %s\n' "$OUT" | head -10; fi
-}
 
 # a container that tells which signal ended it
 TRAPS='trap "echo got USR1; exit 7" USR1; trap "echo got TERM; exit 3" TERM; echo up; while :; do sleep 0.1; done'
@@ -117,7 +109,6 @@ like "push: content trust refused" "$OUT" 'content trust .* not supported by ber
 exits "pull --disable-content-trust=maybe" 125 b pull --disable-content-trust=maybe localhost:1/x
 like "a bad bool is named" "$OUT" 'invalid argument "maybe"'
 exits "pull --disable-content-trust (Docker's default) goes on to pull" 1 b pull --disable-content-trust 127.0.0.1:1/x
-unlike() { if grep -Eq -- "$3" <<<"$2"; then notok "$1"; printf '#   /%s/ in:\n%s\n' "$3" "$2" | head -5; else ok "$1"; fi; }
 unlike "the default is accepted quietly" "$OUT" 'content trust'
 
 for n in sig sig2 big alog det nodet det2 ex lk; do b rm -f "$n" >/dev/null 2>&1; done
