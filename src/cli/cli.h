@@ -146,6 +146,7 @@ CMD(volume_rm);
 CMD(volume_prune);
 CMD(debug);
 CMD(compose);
+CMD(kube_convert);
 CMD(build);
 CMD(builder_prune);
 

@@ -335,6 +335,24 @@ static const struct cli_command commands[] = {
 	{"volume rm", cmd_volume_rm, "Remove one or more volumes",
 	 "berth volume rm [OPTIONS] VOLUME [VOLUME...]\n\nOptions:\n  -f, --force   Do not error if the volume does not exist\n"},
 	{"volume remove", cmd_volume_rm, NULL, NULL},
+	{"kube convert", cmd_kube_convert, "Convert a compose project to Kubernetes manifests",
+	 "berth kube convert [OPTIONS]\n\n"
+	 "Options:\n"
+	 "  -f, --file stringArray            Compose configuration files\n"
+	 "  -p, --project-name string         Project name\n"
+	 "      --profile stringArray         Profiles to enable\n"
+	 "      --env-file stringArray        Alternate environment files\n"
+	 "      --project-directory string    Alternate working directory\n"
+	 "  -o, --out FILE|DIR/               One file, or one file per object in DIR/ (default: stdout)\n"
+	 "      --format yaml|json            Output format (default yaml; json is a List)\n"
+	 "      --namespace string            metadata.namespace of every object\n"
+	 "      --controller string           deployment (default), statefulset or daemonset\n"
+	 "      --replicas int                Replicas of every workload (default: deploy.replicas or 1)\n"
+	 "      --volumes pvc                 Named volumes as PersistentVolumeClaims\n"
+	 "      --pvc-request-size string     Claim size (default 100Mi; label kompose.volume.size)\n"
+	 "      --image-registry HOST[/PREFIX]  Image prefix for services with build:\n"
+	 "      --wait-image string           Image of the depends_on init containers (default busybox:1.36)\n"
+	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
 	{"compose", cmd_compose, "Define and run multi-container applications",
 	 "berth compose [OPTIONS] COMMAND\n\n"
 	 "Run 'berth compose --help' for the commands and options.\n"},
@@ -350,7 +368,8 @@ static const struct cli_command commands[] = {
 static const char *const planned[] = {
 	"diff", "commit", "export", "update",
 	"events", "search",
-	"kube", "system info", "info",
+	"kube play", "kube down", "kube get", "kube ps", "kube logs", "kube exec", "kube scale",
+	"kube generate", "kube apply", "kube node", "kube cluster", "system info", "info",
 	"container export", "container diff",
 };
 
@@ -471,7 +490,7 @@ int main(int argc, char **argv)
 		const char *name = argv[i] ? argv[i] : "";
 		bool group = !strcmp(name, "image") || !strcmp(name, "system") || !strcmp(name, "container") ||
 			     !strcmp(name, "network") || !strcmp(name, "volume") ||
-			     !strcmp(name, "builder");
+			     !strcmp(name, "builder") || !strcmp(name, "kube");
 		if (group && (i + 1 >= argc || !strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"))) {
 			printf("\nUsage:  berth %s COMMAND\n\nCommands:\n", name);
 			size_t n = strlen(name);

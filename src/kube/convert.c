@@ -1,0 +1,728 @@
+/* Compose -> Kubernetes. One pass per service: a workload (Deployment,
+ * StatefulSet, DaemonSet, or a Job for restart "no"/"on-failure"), a
+ * Service so that every service resolves by name as under compose (a
+ * headless one when it has no ports), PersistentVolumeClaims for named
+ * volumes. Kompose's conventions are kept where they exist (the selector
+ * label io.kompose.service, port names, 100Mi claims) so its users find
+ * the same objects; what Kompose drops (depends_on, readiness) is mapped. */
+#include "kube/convert.h"
+#include "util/cleanup.h"
+#include "util/jsonx.h"
+#include "util/strbuf.h"
+#include "util/timefmt.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEL_LABEL "io.kompose.service"
+
+int kube_controller_parse(const char *s, enum kube_controller *ret, struct berr **err)
+{
+	if (!strcasecmp(s, "deployment"))
+		*ret = KUBE_DEPLOYMENT;
+	else if (!strcasecmp(s, "statefulset"))
+		*ret = KUBE_STATEFULSET;
+	else if (!strcasecmp(s, "daemonset"))
+		*ret = KUBE_DAEMONSET;
+	else
+		return berr_setc(err, BERR_INVALID, "unknown controller \"%s\": use deployment, statefulset or daemonset", s);
+	return 0;
+}
+
+bool kube_quantity_valid(const char *s)
+{
+	static const char *const suf[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E", "m"};
+	const char *p = s;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	for (size_t i = 0; i < sizeof(suf) / sizeof(suf[0]); i++)
+		if (!strcmp(p, suf[i]))
+			return true;
+	return false;
+}
+
+/* DNS-1123 label */
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static void warnf(json_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(json_t *w, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) >= 0)
+		json_array_append_new(w, json_string(s));
+	va_end(ap);
+	free(s);
+}
+
+/* A compose name as a Kubernetes name: '_' and '.' become '-' (with a
+ * warning); anything else that is not a DNS-1123 label is an error. */
+static char *k8s_name(const char *what, const char *name, json_t *w, struct berr **err)
+{
+	char *n = strdup(name);
+	bool changed = false;
+	for (char *p = n; *p; p++)
+		if (*p == '_' || *p == '.') {
+			*p = '-';
+			changed = true;
+		}
+	if (!dns_label(n)) {
+		berr_setc(err, BERR_INVALID,
+			  "%s \"%s\": not a valid Kubernetes name (a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)",
+			  what, name);
+		free(n);
+		return NULL;
+	}
+	if (changed)
+		warnf(w, "%s \"%s\" is written \"%s\" (Kubernetes names allow no '_' or '.')", what, name, n);
+	return n;
+}
+
+static int64_t secs(const char *d)
+{
+	int64_t ns = 0;
+	if (!d || time_parse_duration(d, false, &ns) < 0)
+		return -1;
+	return (ns + 999999999) / 1000000000;
+}
+
+/* compose byte sizes ("512m", "1g", 1048576) as a quantity */
+static json_t *mem_quantity(json_t *v)
+{
+	if (json_is_integer(v))
+		return json_sprintf("%lld", (long long)json_integer_value(v));
+	const char *s = json_string_value(v);
+	if (!s)
+		return NULL;
+	char *end;
+	double x = strtod(s, &end);
+	if (end == s)
+		return NULL;
+	static const struct { const char *u; const char *q; } u[] = {
+		{"", ""}, {"b", ""}, {"k", "Ki"}, {"kb", "Ki"}, {"m", "Mi"}, {"mb", "Mi"}, {"g", "Gi"}, {"gb", "Gi"}, {"t", "Ti"}, {"tb", "Ti"}};
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (!strcasecmp(end, u[i].u))
+			return x == (long long)x ? json_sprintf("%lld%s", (long long)x, u[i].q) : json_sprintf("%g%s", x, u[i].q);
+	return NULL;
+}
+
+static json_t *cpu_quantity(json_t *v)
+{
+	double c = json_is_number(v) ? json_number_value(v) : json_string_value(v) ? strtod(json_string_value(v), NULL) : 0;
+	if (c <= 0)
+		return NULL;
+	long mc = (long)(c * 1000 + 0.5);
+	return mc % 1000 ? json_sprintf("%ldm", mc) : json_sprintf("%ld", mc / 1000);
+}
+
+static json_t *probe_from(json_t *hc, const char *svc, json_t *w, bool liveness)
+{
+	json_t *test = json_object_get(hc, "test");
+	if (!json_is_array(test) || !json_array_size(test))
+		return NULL;
+	const char *kind = json_string_value(json_array_get(test, 0));
+	json_t *cmd = json_array();
+	if (kind && !strcmp(kind, "CMD")) {
+		for (size_t i = 1; i < json_array_size(test); i++)
+			json_array_append(cmd, json_array_get(test, i));
+	} else if (kind && !strcmp(kind, "CMD-SHELL")) {
+		json_array_append_new(cmd, json_string("/bin/sh"));
+		json_array_append_new(cmd, json_string("-c"));
+		json_array_append(cmd, json_array_get(test, 1));
+	} else {
+		json_decref(cmd);
+		if (kind && strcmp(kind, "NONE") && liveness)
+			warnf(w, "service %s: healthcheck.test %s: not mapped", svc, kind);
+		return NULL;
+	}
+	json_t *p = json_pack("{s:{s:o}}", "exec", "command", cmd);
+	int64_t v;
+	if ((v = secs(jsonx_str(hc, "interval"))) > 0)
+		json_object_set_new(p, "periodSeconds", json_integer(v));
+	if ((v = secs(jsonx_str(hc, "timeout"))) > 0)
+		json_object_set_new(p, "timeoutSeconds", json_integer(v));
+	if (json_is_integer(json_object_get(hc, "retries")) && json_integer_value(json_object_get(hc, "retries")) > 0)
+		json_object_set(p, "failureThreshold", json_object_get(hc, "retries"));
+	if (liveness && (v = secs(jsonx_str(hc, "start_period"))) > 0)
+		json_object_set_new(p, "initialDelaySeconds", json_integer(v));
+	return p;
+}
+
+/* The Service port of a compose port: Kompose's name (the published port,
+ * or the target; "-udp" for UDP), port = published or target. */
+static json_t *service_port(json_t *cp, json_t *names)
+{
+	json_int_t target = json_integer_value(json_object_get(cp, "target"));
+	const char *pub = jsonx_str(cp, "published");
+	json_int_t port = pub && *pub ? strtoll(pub, NULL, 10) : target;
+	const char *proto = jsonx_str(cp, "protocol");
+	bool udp = proto && !strcasecmp(proto, "udp");
+	char name[32];
+	snprintf(name, sizeof(name), "%lld%s", (long long)port, udp ? "-udp" : "");
+	if (json_object_get(names, name))
+		return NULL;
+	json_object_set_new(names, name, json_true());
+	return json_pack("{s:s, s:I, s:s, s:I}", "name", name, "port", port, "protocol", udp ? "UDP" : "TCP", "targetPort",
+			 target);
+}
+
+static const char *const handled[] = {
+	"image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
+	"depends_on", "healthcheck", "deploy", "scale", "restart", "working_dir", "user", "cap_add", "cap_drop",
+	"privileged", "read_only", "tty", "stdin_open", "hostname", "stop_grace_period", "labels", "extra_hosts",
+	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles",
+};
+
+static bool is_handled(const char *k)
+{
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		if (!strcmp(handled[i], k))
+			return true;
+	return false;
+}
+
+struct conv {
+	const struct kube_convert_opts *o;
+	json_t *project, *warnings;
+	json_t *pvcs, *services, *workloads;
+	json_t *pvc_names;
+	const char *project_name;
+};
+
+static void set_ns(struct conv *cv, json_t *meta)
+{
+	if (cv->o->namespace_)
+		json_object_set_new(meta, "namespace", json_string(cv->o->namespace_));
+}
+
+static json_t *meta(struct conv *cv, const char *name, const char *svc)
+{
+	json_t *m = json_pack("{s:s, s:{s:s}}", "name", name, "labels", SEL_LABEL, svc);
+	set_ns(cv, m);
+	return m;
+}
+
+/* the first port a dependent can wait on: the Service's port */
+static json_int_t first_port(json_t *svc)
+{
+	json_t *cp = json_array_get(json_object_get(svc, "ports"), 0);
+	if (cp) {
+		const char *pub = jsonx_str(cp, "published");
+		return pub && *pub ? strtoll(pub, NULL, 10) : json_integer_value(json_object_get(cp, "target"));
+	}
+	json_t *ex = json_array_get(json_object_get(svc, "expose"), 0);
+	if (json_is_string(ex))
+		return strtoll(json_string_value(ex), NULL, 10);
+	if (json_is_integer(ex))
+		return json_integer_value(ex);
+	return 0;
+}
+
+static int volumes(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *ctr, json_t *pod,
+		   struct berr **err)
+{
+	json_t *mounts = json_array(), *vols = json_array();
+	size_t i;
+	json_t *v;
+	int anon = 0;
+	json_array_foreach(json_object_get(s, "volumes"), i, v) {
+		const char *type = jsonx_str(v, "type"), *src = jsonx_str(v, "source"), *dst = jsonx_str(v, "target");
+		if (!type || !dst)
+			continue;
+		char vname[128];
+		json_t *vol = NULL;
+		if (!strcmp(type, "volume") && src && *src) {
+			_cleanup_free_ char *n = k8s_name("volume", src, cv->warnings, err);
+			if (!n) {
+				json_decref(mounts);
+				json_decref(vols);
+				return berr_wrap(err, "service %s", svc);
+			}
+			snprintf(vname, sizeof(vname), "%s", n);
+			vol = json_pack("{s:s, s:{s:s}}", "name", vname, "persistentVolumeClaim", "claimName", vname);
+			if (!json_object_get(cv->pvc_names, vname)) {
+				json_object_set_new(cv->pvc_names, vname, json_true());
+				json_t *labels = json_object_get(json_object_get(json_object_get(cv->project, "volumes"), src), "labels");
+				const char *size = jsonx_str(labels, "kompose.volume.size");
+				const char *sc = jsonx_str(labels, "kompose.volume.storage-class-name");
+				json_t *pvc = json_pack("{s:s, s:s, s:o, s:{s:[s], s:{s:{s:s}}}}", "apiVersion", "v1", "kind",
+							"PersistentVolumeClaim", "metadata", meta(cv, vname, vname), "spec",
+							"accessModes", "ReadWriteOnce", "resources", "requests", "storage",
+							size ? size : cv->o->pvc_size);
+				if (sc)
+					json_object_set_new(json_object_get(pvc, "spec"), "storageClassName", json_string(sc));
+				json_array_append_new(cv->pvcs, pvc);
+			}
+		} else if (!strcmp(type, "volume") || !strcmp(type, "tmpfs")) {
+			snprintf(vname, sizeof(vname), "%s-%s%d", kname, !strcmp(type, "tmpfs") ? "tmp" : "claim", anon++);
+			vol = json_pack("{s:s, s:{}}", "name", vname, "emptyDir");
+			if (!strcmp(type, "tmpfs"))
+				json_object_set_new(json_object_get(vol, "emptyDir"), "medium", json_string("Memory"));
+		} else if (!strcmp(type, "bind") && src) {
+			snprintf(vname, sizeof(vname), "%s-hostpath%d", kname, anon++);
+			vol = json_pack("{s:s, s:{s:s}}", "name", vname, "hostPath", "path", src);
+			warnf(cv->warnings, "service %s: volume %s:%s is a bind mount: written as hostPath, which only works where that path exists on the node", svc, src, dst);
+		} else {
+			warnf(cv->warnings, "service %s: volume of type %s at %s: not mapped", svc, type, dst);
+			continue;
+		}
+		json_array_append_new(vols, vol);
+		json_t *m = json_pack("{s:s, s:s}", "mountPath", dst, "name", vname);
+		if (json_is_true(json_object_get(v, "read_only")))
+			json_object_set_new(m, "readOnly", json_true());
+		json_array_append_new(mounts, m);
+	}
+	/* service-level tmpfs: and shm_size */
+	json_array_foreach(json_object_get(s, "tmpfs"), i, v) {
+		if (!json_is_string(v))
+			continue;
+		char vname[128];
+		snprintf(vname, sizeof(vname), "%s-tmp%d", kname, anon++);
+		_cleanup_free_ char *path = strdup(json_string_value(v));
+		char *colon = strchr(path, ':');
+		if (colon)
+			*colon = 0;
+		json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", vname, "emptyDir", "medium", "Memory"));
+		json_array_append_new(mounts, json_pack("{s:s, s:s}", "mountPath", path, "name", vname));
+	}
+	json_t *shm = json_object_get(s, "shm_size");
+	if (shm) {
+		json_t *q = mem_quantity(shm);
+		json_t *ed = json_pack("{s:s}", "medium", "Memory");
+		if (q)
+			json_object_set_new(ed, "sizeLimit", q);
+		json_array_append_new(vols, json_pack("{s:s, s:o}", "name", "dshm", "emptyDir", ed));
+		json_array_append_new(mounts, json_pack("{s:s, s:s}", "mountPath", "/dev/shm", "name", "dshm"));
+	}
+	if (json_array_size(mounts))
+		json_object_set_new(ctr, "volumeMounts", mounts);
+	else
+		json_decref(mounts);
+	if (json_array_size(vols))
+		json_object_set_new(pod, "volumes", vols);
+	else
+		json_decref(vols);
+	return 0;
+}
+
+static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr **err)
+{
+	json_t *w = cv->warnings;
+	_cleanup_free_ char *kname = k8s_name("service", svc, w, err);
+	if (!kname)
+		return -1;
+	const char *k;
+	json_t *v;
+	json_object_foreach(s, k, v) if (!is_handled(k) && strncmp(k, "x-", 2) && strcmp(k, "container_name"))
+		warnf(w, "service %s: %s: not mapped to Kubernetes", svc, k);
+	if (json_object_get(s, "container_name"))
+		warnf(w, "service %s: container_name: pods are named by their controller", svc);
+	json_t *labels = json_object_get(s, "labels");
+
+	/* the container */
+	json_t *ctr = json_pack("{s:s}", "name", kname);
+	const char *image = jsonx_str(s, "image");
+	char imgbuf[512];
+	if (!image && json_object_get(s, "build")) {
+		if (cv->o->image_registry)
+			snprintf(imgbuf, sizeof(imgbuf), "%s/%s-%s", cv->o->image_registry, cv->project_name, svc);
+		else
+			snprintf(imgbuf, sizeof(imgbuf), "%s-%s", cv->project_name, svc);
+		image = imgbuf;
+	}
+	if (!image) {
+		json_decref(ctr);
+		return berr_setc(err, BERR_INVALID, "service %s: no image and no build", svc);
+	}
+	json_object_set_new(ctr, "image", json_string(image));
+	/* compose entrypoint -> command, compose command -> args */
+	if (json_is_array(json_object_get(s, "entrypoint")))
+		json_object_set(ctr, "command", json_object_get(s, "entrypoint"));
+	if (json_is_array(json_object_get(s, "command")))
+		json_object_set(ctr, "args", json_object_get(s, "command"));
+	json_t *env = json_object_get(s, "environment");
+	if (json_object_size(env)) {
+		/* sorted by name, as Kompose writes them */
+		size_t n = json_object_size(env), i = 0;
+		const char **keys = calloc(n, sizeof(*keys));
+		json_object_foreach(env, k, v) keys[i++] = k;
+		for (size_t a = 1; a < n; a++)
+			for (size_t b = a; b > 0 && strcmp(keys[b - 1], keys[b]) > 0; b--) {
+				const char *t = keys[b];
+				keys[b] = keys[b - 1];
+				keys[b - 1] = t;
+			}
+		json_t *ev = json_array();
+		for (i = 0; i < n; i++) {
+			json_t *val = json_object_get(env, keys[i]);
+			if (json_is_null(val)) {
+				warnf(w, "service %s: environment %s has no value: left out", svc, keys[i]);
+				continue;
+			}
+			json_array_append_new(ev, json_pack("{s:s, s:s}", "name", keys[i], "value", json_string_value(val) ? json_string_value(val) : ""));
+		}
+		free(keys);
+		json_object_set_new(ctr, "env", ev);
+	}
+	json_t *cports = json_array(), *sports = json_array(), *pnames = json_object();
+	size_t i;
+	bool published = false;
+	json_array_foreach(json_object_get(s, "ports"), i, v) {
+		const char *proto = jsonx_str(v, "protocol");
+		bool udp = proto && !strcasecmp(proto, "udp");
+		json_int_t target = json_integer_value(json_object_get(v, "target"));
+		bool dup = false;
+		size_t j;
+		json_t *cp;
+		json_array_foreach(cports, j, cp) dup |= json_integer_value(json_object_get(cp, "containerPort")) == target &&
+							   !strcmp(jsonx_str(cp, "protocol"), udp ? "UDP" : "TCP");
+		if (!dup)
+			json_array_append_new(cports, json_pack("{s:I, s:s}", "containerPort", target, "protocol", udp ? "UDP" : "TCP"));
+		const char *pub = jsonx_str(v, "published");
+		published |= pub && *pub;
+		json_t *sp = service_port(v, pnames);
+		if (sp)
+			json_array_append_new(sports, sp);
+		if (jsonx_str(v, "host_ip"))
+			warnf(w, "service %s: ports host_ip %s: not mapped (a Service listens on every node address)", svc, jsonx_str(v, "host_ip"));
+	}
+	json_array_foreach(json_object_get(s, "expose"), i, v) {
+		json_int_t p = json_is_integer(v) ? json_integer_value(v) : json_string_value(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+		if (p <= 0)
+			continue;
+		json_t *cp = json_pack("{s:I, s:s}", "target", p, "protocol", "tcp");
+		json_t *sp = service_port(cp, pnames);
+		json_decref(cp);
+		if (sp)
+			json_array_append_new(sports, sp);
+	}
+	json_decref(pnames);
+	if (json_array_size(cports))
+		json_object_set_new(ctr, "ports", cports);
+	else
+		json_decref(cports);
+	if (jsonx_str(s, "working_dir"))
+		json_object_set(ctr, "workingDir", json_object_get(s, "working_dir"));
+	if (json_is_true(json_object_get(s, "tty")))
+		json_object_set_new(ctr, "tty", json_true());
+	if (json_is_true(json_object_get(s, "stdin_open")))
+		json_object_set_new(ctr, "stdin", json_true());
+	const char *pp = jsonx_str(s, "pull_policy");
+	const char *ipp = jsonx_str(labels, "kompose.image-pull-policy");
+	if (!ipp && pp)
+		ipp = !strcmp(pp, "always") ? "Always" : !strcmp(pp, "never") ? "Never" : "IfNotPresent";
+	if (ipp)
+		json_object_set_new(ctr, "imagePullPolicy", json_string(ipp));
+	/* securityContext */
+	json_t *sc = json_object();
+	if (json_is_true(json_object_get(s, "privileged")))
+		json_object_set_new(sc, "privileged", json_true());
+	if (json_is_true(json_object_get(s, "read_only")))
+		json_object_set_new(sc, "readOnlyRootFilesystem", json_true());
+	if (json_array_size(json_object_get(s, "cap_add")) || json_array_size(json_object_get(s, "cap_drop"))) {
+		json_t *caps = json_object();
+		if (json_array_size(json_object_get(s, "cap_add")))
+			json_object_set(caps, "add", json_object_get(s, "cap_add"));
+		if (json_array_size(json_object_get(s, "cap_drop")))
+			json_object_set(caps, "drop", json_object_get(s, "cap_drop"));
+		json_object_set_new(sc, "capabilities", caps);
+	}
+	const char *user = jsonx_str(s, "user");
+	if (user) {
+		char *end;
+		long uid = strtol(user, &end, 10);
+		if (end != user && (*end == 0 || *end == ':')) {
+			json_object_set_new(sc, "runAsUser", json_integer(uid));
+			if (*end == ':') {
+				char *e2;
+				long gid = strtol(end + 1, &e2, 10);
+				if (e2 != end + 1 && !*e2)
+					json_object_set_new(sc, "runAsGroup", json_integer(gid));
+				else
+					warnf(w, "service %s: user group \"%s\" is not numeric: runAsGroup left out", svc, end + 1);
+			}
+		} else {
+			warnf(w, "service %s: user \"%s\" is not numeric: Kubernetes' runAsUser needs a UID", svc, user);
+		}
+	}
+	if (json_object_size(sc))
+		json_object_set_new(ctr, "securityContext", sc);
+	else
+		json_decref(sc);
+	/* resources */
+	json_t *res = json_object_get(json_object_get(s, "deploy"), "resources");
+	json_t *rr = json_object();
+	static const char *const rk[][2] = {{"limits", "limits"}, {"reservations", "requests"}};
+	for (size_t r = 0; r < 2; r++) {
+		json_t *src = json_object_get(res, rk[r][0]), *dst = json_object();
+		json_t *q;
+		if ((q = cpu_quantity(json_object_get(src, "cpus"))))
+			json_object_set_new(dst, "cpu", q);
+		if ((q = mem_quantity(json_object_get(src, "memory"))))
+			json_object_set_new(dst, "memory", q);
+		if (r == 0) {
+			if (!json_object_get(dst, "memory") && (q = mem_quantity(json_object_get(s, "mem_limit"))))
+				json_object_set_new(dst, "memory", q);
+			if (!json_object_get(dst, "cpu") && (q = cpu_quantity(json_object_get(s, "cpus"))))
+				json_object_set_new(dst, "cpu", q);
+		}
+		if (json_object_size(dst))
+			json_object_set_new(rr, rk[r][1], dst);
+		else
+			json_decref(dst);
+	}
+	if (json_object_size(rr))
+		json_object_set_new(ctr, "resources", rr);
+	else
+		json_decref(rr);
+	/* probes: readiness and liveness from the healthcheck */
+	json_t *hc = json_object_get(s, "healthcheck");
+	if (hc && !json_is_true(json_object_get(hc, "disable"))) {
+		json_t *lp = probe_from(hc, svc, w, true), *rp = probe_from(hc, svc, w, false);
+		if (lp)
+			json_object_set_new(ctr, "livenessProbe", lp);
+		if (rp)
+			json_object_set_new(ctr, "readinessProbe", rp);
+	}
+
+	/* the pod */
+	json_t *pod = json_pack("{s:[o]}", "containers", ctr);
+	if (volumes(cv, svc, kname, s, ctr, pod, err) < 0) {
+		json_decref(pod);
+		json_decref(sports);
+		return -1;
+	}
+	if (jsonx_str(s, "hostname"))
+		json_object_set(pod, "hostname", json_object_get(s, "hostname"));
+	int64_t grace = secs(jsonx_str(s, "stop_grace_period"));
+	if (grace >= 0 && jsonx_str(s, "stop_grace_period"))
+		json_object_set_new(pod, "terminationGracePeriodSeconds", json_integer(grace));
+	json_t *eh = json_object_get(s, "extra_hosts");
+	if (json_object_size(eh) || json_array_size(eh)) {
+		/* normalized: {"host": ["ip", ...]} or ["host=ip"] */
+		json_t *aliases = json_array();
+		if (json_is_object(eh)) {
+			json_object_foreach(eh, k, v) {
+				json_t *ips = json_is_array(v) ? v : NULL;
+				size_t j;
+				json_t *ip;
+				if (json_is_string(v))
+					json_array_append_new(aliases, json_pack("{s:s, s:[s]}", "ip", json_string_value(v), "hostnames", k));
+				else
+					json_array_foreach(ips, j, ip) json_array_append_new(aliases, json_pack("{s:s, s:[s]}", "ip", json_string_value(ip), "hostnames", k));
+			}
+		} else {
+			json_array_foreach(eh, i, v) {
+				const char *e = json_string_value(v), *sep = e ? strpbrk(e, "=:") : NULL;
+				if (!sep)
+					continue;
+				_cleanup_free_ char *host = strndup(e, (size_t)(sep - e));
+				json_array_append_new(aliases, json_pack("{s:s, s:[s]}", "ip", sep + 1, "hostnames", host));
+			}
+		}
+		json_object_set_new(pod, "hostAliases", aliases);
+	}
+	json_t *sysctls = json_object_get(s, "sysctls");
+	if (json_object_size(sysctls)) {
+		json_t *sl = json_array();
+		json_object_foreach(sysctls, k, v) {
+			char num[32];
+			const char *val = json_string_value(v);
+			if (!val && json_is_integer(v)) {
+				snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+				val = num;
+			}
+			json_array_append_new(sl, json_pack("{s:s, s:s}", "name", k, "value", val ? val : ""));
+		}
+		json_object_set_new(pod, "securityContext", json_pack("{s:o}", "sysctls", sl));
+	}
+	/* depends_on: init containers that wait, as compose's start order */
+	json_t *inits = json_array();
+	json_t *all = json_object_get(cv->project, "services");
+	json_object_foreach(json_object_get(s, "depends_on"), k, v) {
+		const char *cond = jsonx_str(v, "condition");
+		json_t *dep = json_object_get(all, k);
+		if (!dep)
+			continue;
+		struct berr *e = NULL;
+		_cleanup_json_ json_t *quiet = json_array(); /* its own warning is given once, above */
+		_cleanup_free_ char *dn = k8s_name("service", k, quiet, &e);
+		berr_free(e);
+		if (!dn)
+			continue;
+		if (cond && !strcmp(cond, "service_completed_successfully")) {
+			warnf(w, "service %s: depends_on %s: service_completed_successfully is not mapped (an init container cannot watch a Job without API access)", svc, k);
+			continue;
+		}
+		/* a ClusterIP Service accepts connections only while a ready
+		 * endpoint exists (readiness comes from the healthcheck), and a
+		 * headless one resolves only to ready pods: both conditions
+		 * wait on the same check */
+		json_int_t port = first_port(dep);
+		char script[512], cname[128];
+		if (port > 0)
+			snprintf(script, sizeof(script), "until nc -z -w 2 %s %lld; do echo waiting for %s; sleep 2; done", dn, (long long)port, dn);
+		else
+			snprintf(script, sizeof(script), "until nslookup %s >/dev/null 2>&1; do echo waiting for %s; sleep 2; done", dn, dn);
+		snprintf(cname, sizeof(cname), "wait-for-%s", dn);
+		json_array_append_new(inits, json_pack("{s:s, s:s, s:[s,s,s]}", "name", cname, "image", cv->o->wait_image,
+							"command", "sh", "-c", script));
+	}
+	if (json_array_size(inits))
+		json_object_set_new(pod, "initContainers", inits);
+	else
+		json_decref(inits);
+
+	/* annotations: the service's labels that are not kompose.* */
+	json_t *ann = json_object();
+	json_object_foreach(labels, k, v) if (strncmp(k, "kompose.", 8) && json_is_string(v))
+		json_object_set(ann, k, v);
+	json_t *tmeta = json_pack("{s:{s:s}}", "labels", SEL_LABEL, kname);
+	if (json_object_size(ann))
+		json_object_set(tmeta, "annotations", ann);
+	json_t *tmpl = json_pack("{s:o, s:o}", "metadata", tmeta, "spec", pod);
+
+	/* the workload */
+	const char *restart = jsonx_str(s, "restart");
+	enum kube_controller ctl = cv->o->controller;
+	const char *lt = jsonx_str(labels, "kompose.controller.type");
+	if (lt && kube_controller_parse(lt, &ctl, err) < 0) {
+		json_decref(tmpl);
+		json_decref(ann);
+		json_decref(sports);
+		return berr_wrap(err, "service %s: label kompose.controller.type", svc);
+	}
+	json_t *wl;
+	json_t *wmeta = meta(cv, kname, kname);
+	if (json_object_size(ann))
+		json_object_set(wmeta, "annotations", ann);
+	json_decref(ann);
+	if (restart && (!strcmp(restart, "no") || !strncmp(restart, "on-failure", 10))) {
+		bool onf = restart[0] == 'o';
+		json_object_set_new(pod, "restartPolicy", json_string(onf ? "OnFailure" : "Never"));
+		json_int_t backoff = onf ? (restart[10] == ':' ? strtoll(restart + 11, NULL, 10) : 6) : 0;
+		wl = json_pack("{s:s, s:s, s:o, s:{s:I, s:o}}", "apiVersion", "batch/v1", "kind", "Job", "metadata", wmeta,
+			       "spec", "backoffLimit", backoff, "template", tmpl);
+	} else {
+		const char *kinds[] = {"Deployment", "StatefulSet", "DaemonSet"};
+		wl = json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:o}}", "apiVersion", "apps/v1", "kind", kinds[ctl], "metadata",
+			       wmeta, "spec", "selector", "matchLabels", SEL_LABEL, kname, "template", tmpl);
+		json_t *spec = json_object_get(wl, "spec");
+		if (ctl != KUBE_DAEMONSET) {
+			json_int_t reps = 1;
+			json_t *dr = json_object_get(json_object_get(s, "deploy"), "replicas");
+			if (json_is_integer(dr))
+				reps = json_integer_value(dr);
+			else if (json_is_integer(json_object_get(s, "scale")))
+				reps = json_integer_value(json_object_get(s, "scale"));
+			if (cv->o->replicas >= 0)
+				reps = cv->o->replicas;
+			json_object_set_new(spec, "replicas", json_integer(reps));
+		}
+		if (ctl == KUBE_STATEFULSET)
+			json_object_set_new(spec, "serviceName", json_string(kname));
+		if (restart && strcmp(restart, "always") && strcmp(restart, "unless-stopped"))
+			warnf(w, "service %s: restart %s: pods of a %s always restart", svc, restart, kinds[ctl]);
+	}
+	json_array_append_new(cv->workloads, wl);
+
+	/* the Service: every service gets one, so it resolves by name */
+	const char *stype = jsonx_str(labels, "kompose.service.type");
+	json_t *sspec = json_pack("{s:{s:s}}", "selector", SEL_LABEL, kname);
+	if (json_array_size(sports))
+		json_object_set_new(sspec, "ports", sports);
+	else
+		json_decref(sports);
+	if (stype && strcasecmp(stype, "nodeport") && strcasecmp(stype, "loadbalancer") && strcasecmp(stype, "clusterip") &&
+	    strcasecmp(stype, "headless")) {
+		json_decref(sspec);
+		return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.type \"%s\": use clusterip, nodeport, loadbalancer or headless", svc, stype);
+	}
+	if (!json_object_get(sspec, "ports") || (stype && !strcasecmp(stype, "headless"))) {
+		json_object_set_new(sspec, "clusterIP", json_string("None"));
+	} else if (stype) {
+		const char *t = !strcasecmp(stype, "nodeport") ? "NodePort" : !strcasecmp(stype, "loadbalancer") ? "LoadBalancer"
+			      : "ClusterIP";
+		json_object_set_new(sspec, "type", json_string(t));
+	} else {
+		/* published ports reach the outside, as Docker's compose bridge maps them */
+		json_object_set_new(sspec, "type", json_string(published ? "LoadBalancer" : "ClusterIP"));
+	}
+	json_array_append_new(cv->services, json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Service", "metadata",
+						      meta(cv, kname, kname), "spec", sspec));
+	/* network aliases: more names for the same pods */
+	json_object_foreach(json_object_get(s, "networks"), k, v) {
+		size_t j;
+		json_t *a;
+		json_array_foreach(json_object_get(v, "aliases"), j, a) {
+			struct berr *e = NULL;
+			_cleanup_free_ char *an = k8s_name("network alias", json_string_value(a), w, &e);
+			if (!an) {
+				warnf(w, "service %s: alias %s: %s", svc, json_string_value(a), e->msg);
+				berr_free(e);
+				continue;
+			}
+			if (!strcmp(an, kname) || json_object_get(all, an))
+				continue;
+			json_t *as = json_deep_copy(json_array_get(cv->services, json_array_size(cv->services) - 1));
+			json_object_set_new(json_object_get(as, "metadata"), "name", json_string(an));
+			json_array_append_new(cv->services, as);
+		}
+	}
+	return 0;
+}
+
+int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **ret_objects, json_t *warnings,
+		 struct berr **err)
+{
+	struct conv cv = {.o = o, .project = project, .warnings = warnings, .pvcs = json_array(), .services = json_array(),
+			  .workloads = json_array(), .pvc_names = json_object(), .project_name = jsonx_str(project, "name")};
+	if (!cv.project_name)
+		cv.project_name = "project";
+	int rc = 0;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(project, "services"), k, v) {
+		if ((rc = one_service(&cv, k, v, err)) < 0)
+			break;
+	}
+	if (json_object_size(json_object_get(project, "secrets")))
+		warnf(warnings, "secrets: not mapped to Kubernetes yet");
+	if (json_object_size(json_object_get(project, "configs")))
+		warnf(warnings, "configs: not mapped to Kubernetes yet");
+	json_t *all = NULL;
+	if (rc == 0) {
+		all = json_array();
+		json_array_extend(all, cv.pvcs);
+		json_array_extend(all, cv.services);
+		json_array_extend(all, cv.workloads);
+		*ret_objects = all;
+	}
+	json_decref(cv.pvcs);
+	json_decref(cv.services);
+	json_decref(cv.workloads);
+	json_decref(cv.pvc_names);
+	return rc;
+}
