@@ -64,7 +64,7 @@ static int write_dir(const char *dir, json_t *objs, bool json, struct berr **err
 CMD(kube_convert)
 {
 	enum { O_PROFILE = 256, O_ENVFILE, O_FORMAT, O_NS, O_CONTROLLER, O_REPLICAS, O_VOLUMES, O_PVCSIZE, O_REGISTRY,
-	       O_ANNOT, O_PROJDIR, O_WAITIMG };
+	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_LATER };
 	static const struct option lo[] = {
 		{"file", required_argument, 0, 'f'},           {"project-name", required_argument, 0, 'p'},
 		{"profile", required_argument, 0, O_PROFILE},  {"env-file", required_argument, 0, O_ENVFILE},
@@ -76,6 +76,8 @@ CMD(kube_convert)
 		{"image-registry", required_argument, 0, O_REGISTRY},
 		{"with-annotations", optional_argument, 0, O_ANNOT},
 		{"wait-image", required_argument, 0, O_WAITIMG},
+		{"chart", required_argument, 0, O_LATER},     {"push", no_argument, 0, O_LATER},
+		{"network-policies", no_argument, 0, O_LATER},
 		{"help", no_argument, 0, 'h'},                 {0}};
 	const char **files = calloc((size_t)argc + 1, sizeof(char *)), **profs = calloc((size_t)argc + 1, sizeof(char *)),
 		   **envs = calloc((size_t)argc + 1, sizeof(char *));
@@ -144,6 +146,9 @@ CMD(kube_convert)
 			}
 			break;
 		case O_WAITIMG: ko.wait_image = optarg; break;
+		case O_LATER:
+			fprintf(stderr, "Error: %s is not available in this version of berth yet\n", argv[optind - 1]);
+			goto done;
 		case 'h': rc = cli_help(c); goto done;
 		default: cli_usage_error(c, "got an unknown flag."); goto done;
 		}

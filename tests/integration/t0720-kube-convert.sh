@@ -101,6 +101,8 @@ fails "a service name that is no DNS-1123 label" 'service "Web": not a valid Kub
 is "nothing written for it" "$(ls "$T_DIR/upperout.yaml" 2>/dev/null)" ""
 printf 'services:\n  w:\n    image: x\n    labels: {kompose.service.type: bogus}\n' >"$T_DIR/lab.yaml"
 fails "a bad kompose.service.type label" 'kompose.service.type "bogus"' K -f "$T_DIR/lab.yaml"
+fails "--chart is not there yet and says so" 'is not available in this version of berth yet' K -f "$EX/compose.yaml" --chart "$T_DIR/chart"
+is "no chart written" "$(ls "$T_DIR/chart" 2>/dev/null)" ""
 fails "kube play is not there yet and says so" "'kube play' is not available in this version of berth yet" b kube play x.yaml
 
 # the awesome-compose corpus: every sample converts
