@@ -91,7 +91,8 @@ CMD(kube_convert)
 	struct compose_project *p = NULL;
 	json_t *objs = NULL, *warnings = json_array();
 	optind = 0;
-	while ((o = getopt_long(argc, argv, "f:p:o:h", lo, NULL)) != -1) {
+	int li = -1;
+	while ((o = getopt_long(argc, argv, "f:p:o:h", lo, &li)) != -1) {
 		switch (o) {
 		case 'f': files[co.nfiles++] = optarg; break;
 		case 'p': co.project_name = optarg; break;
@@ -147,7 +148,7 @@ CMD(kube_convert)
 			break;
 		case O_WAITIMG: ko.wait_image = optarg; break;
 		case O_LATER:
-			fprintf(stderr, "Error: %s is not available in this version of berth yet\n", argv[optind - 1]);
+			fprintf(stderr, "Error: --%s is not available in this version of berth yet\n", li >= 0 ? lo[li].name : "?");
 			goto done;
 		case 'h': rc = cli_help(c); goto done;
 		default: cli_usage_error(c, "got an unknown flag."); goto done;
