@@ -37,7 +37,7 @@ CMD(build)
 					   {"platform", required_argument, 0, O_PLATFORM},
 					   {"pull", no_argument, 0, O_PULL},
 					   {"rm", optional_argument, 0, O_RM},
-					   {"force-rm", no_argument, 0, O_FORCE_RM},
+					   {"force-rm", optional_argument, 0, O_FORCE_RM},
 					   {"help", no_argument, 0, 'h'},
 					   {0}};
 	struct build_opts bo = {.network = "default", .progress = BUILD_PROGRESS_PLAIN, .out = stderr};
@@ -118,7 +118,19 @@ CMD(build)
 			rc = cli_fail(e);
 			goto out;
 		case O_RM:
-		case O_FORCE_RM: break; /* a no-op in Docker's result too: berth removes every RUN container, failed or not, as --force-rm asks */
+		case O_FORCE_RM: {
+			/* No-ops in Docker too: its builder (buildx/BuildKit) takes
+			 * --rm and --force-rm as hidden bool flags and ignores them,
+			 * and berth, like BuildKit, never leaves a RUN container
+			 * behind, failed or not. Only the value is checked. */
+			bool b;
+			if (optarg && str_parse_gobool(optarg, &b) < 0) {
+				rc = cli_usage_error(c, "invalid argument \"%s\" for \"--%s\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax",
+						     optarg, o == O_RM ? "rm" : "force-rm", optarg);
+				goto out;
+			}
+			break;
+		}
 		case 'h': rc = cli_help(c); goto out;
 		default: rc = cli_usage_error(c, "got an unknown flag."); goto out;
 		}

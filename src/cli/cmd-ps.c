@@ -16,7 +16,45 @@
 struct psrow {
 	json_t *obj;
 	struct timespec created;
+	char id[65];
+	char *image_id; /* for --size */
 };
+
+/* Docker's SIZE: the writable layer (the overlay's upper dir), and with
+ * the image's layers (its size as `images` shows it) as "virtual". */
+static void set_size(struct ctr_store *s, json_t *idx, const struct psrow *r)
+{
+	char sub[100], rw[32], virt[32], both[80];
+	unsigned long long up = 0;
+	snprintf(sub, sizeof(sub), "%s/upper", r->id);
+	fs_tree_size_at(s->ctrsfd, sub, &up);
+	json_t *rec = json_object_get(json_object_get(idx, "images"), r->image_id ? r->image_id : "");
+	size_human((double)up, rw, sizeof(rw));
+	size_human((double)up + (double)json_integer_value(json_object_get(rec, "size")), virt, sizeof(virt));
+	snprintf(both, sizeof(both), "%s (virtual %s)", rw, virt);
+	json_object_set_new(r->obj, "Size", json_string(both));
+}
+
+/* Docker asks for sizes when the --format template reads .Size: it runs
+ * the template once on a context that records the fields used, so
+ * {{json .}} counts too (the bare "json" format does not). The same here:
+ * render it on a copy of a row whose Size is a marker. */
+static bool format_uses_size(const char *format, json_t *row)
+{
+	static const char mark[] = "berth-ps-size-probe";
+	if (!format || !*format || !strcmp(format, "json"))
+		return false;
+	struct tmpl *t = NULL;
+	if (tmpl_parse(format, &t, NULL) < 0)
+		return false; /* the real rendering reports it */
+	_cleanup_json_ json_t *probe = json_copy(row);
+	json_object_set_new(probe, "Size", json_string(mark));
+	struct sbuf out = SBUF_INIT;
+	bool used = tmpl_render(t, probe, &out, NULL) == 0 && strstr(sbuf_str(&out), mark);
+	sbuf_release(&out);
+	tmpl_free(t);
+	return used;
+}
 
 /* newest first, to the nanosecond: containers created in the same second
  * keep their order */
@@ -93,9 +131,9 @@ CMD(ps)
 	static const struct option lo[] = {{"all", no_argument, 0, 'a'},       {"quiet", no_argument, 0, 'q'},
 					   {"no-trunc", no_argument, 0, 'T'},  {"format", required_argument, 0, 'F'},
 					   {"filter", required_argument, 0, 'f'}, {"latest", no_argument, 0, 'l'},
-					   {"last", required_argument, 0, 'n'}, {"size", no_argument, 0, 's'},
+					   {"last", required_argument, 0, 'n'}, {"size", optional_argument, 0, 's'},
 					   {"help", no_argument, 0, 'h'},      {0}};
-	bool all = false, quiet = false, notrunc = false, size = false;
+	bool all = false, quiet = false, notrunc = false, size = false, size_set = false;
 	long last = -1;
 	const char *format = NULL;
 	_cleanup_json_ json_t *filters = json_array();
@@ -110,7 +148,14 @@ CMD(ps)
 		case 'F': format = optarg; break;
 		case 'l': last = 1; all = true; break;
 		case 'n': last = atol(optarg); all = true; break;
-		case 's': size = true; break;
+		case 's': /* a Go bool flag: -s, --size, --size=false */
+			if (optarg && str_parse_gobool(optarg, &size) < 0)
+				return cli_usage_error(c, "invalid argument \"%s\" for \"-s, --size\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax",
+						       optarg, optarg);
+			if (!optarg)
+				size = true;
+			size_set = true;
+			break;
 		case 'f': {
 			const char *eq = strchr(optarg, '=');
 			static const char *const ok[] = {"status", "name", "id", "label", "exited", "ancestor", "health"};
@@ -145,15 +190,6 @@ CMD(ps)
 	if (!s)
 		return 1;
 	_cleanup_json_ json_t *ids = ctr_list(s);
-	/* --size: the image sizes from the store's index, read once */
-	_cleanup_json_ json_t *idx = NULL;
-	if (size) {
-		struct image_store *is = cli_store(c);
-		if (!is)
-			return 1;
-		if (!(idx = image_store_index_read(is, &e)))
-			return cli_fail(e);
-	}
 	struct psrow *rows = calloc(json_array_size(ids) + 1, sizeof(*rows));
 	size_t n = 0, i;
 	json_t *idv;
@@ -219,36 +255,45 @@ CMD(ps)
 					jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") ? jsonx_str(json_object_get(cfg, "HostConfig"), "NetworkMode") : "",
 					"Ports", portsbuf, "RunningFor", created, "Size", "0B", "State", status, "Status", stat,
 					"CreatedSince", created);
-		if (size) {
-			/* Docker's SIZE: the writable layer, and with the image's
-			 * layers as "virtual" */
-			char sub[100], rw[32], virt[32], both[80];
-			unsigned long long up = 0;
-			snprintf(sub, sizeof(sub), "%s/upper", id);
-			fs_tree_size_at(s->ctrsfd, sub, &up);
-			json_t *rec = json_object_get(json_object_get(idx, "images"), jsonx_str(cfg, "ImageID") ? jsonx_str(cfg, "ImageID") : "");
-			size_human((double)up, rw, sizeof(rw));
-			size_human((double)up + (double)json_integer_value(json_object_get(rec, "size")), virt, sizeof(virt));
-			snprintf(both, sizeof(both), "%s (virtual %s)", rw, virt);
-			json_object_set_new(obj, "Size", json_string(both));
-		}
 		sbuf_release(&lb);
 		struct timespec cts = {0};
 		if (jsonx_str(cfg, "Created"))
 			time_parse_rfc3339(jsonx_str(cfg, "Created"), &cts);
-		rows[n++] = (struct psrow){obj, cts};
+		rows[n] = (struct psrow){obj, cts, "", jsonx_str(cfg, "ImageID") ? strdup(jsonx_str(cfg, "ImageID")) : NULL};
+		snprintf(rows[n++].id, sizeof(rows->id), "%s", id);
 		json_decref(cfg);
 		json_decref(st);
 	}
 	qsort(rows, n, sizeof(*rows), cmp);
 	if (last >= 0 && (size_t)last < n) {
-		for (size_t k = (size_t)last; k < n; k++)
+		for (size_t k = (size_t)last; k < n; k++) {
 			json_decref(rows[k].obj);
+			free(rows[k].image_id);
+		}
 		n = (size_t)last;
 	}
+	/* sizes only for the rows shown: walking upper dirs costs */
+	if (!size && !size_set && !quiet && n && format_uses_size(format, rows[0].obj))
+		size = true;
+	_cleanup_json_ json_t *idx = NULL;
+	if (size && !quiet && n) {
+		struct image_store *is = cli_store(c);
+		if (!is || !(idx = image_store_index_read(is, &e))) {
+			for (size_t k = 0; k < n; k++) {
+				json_decref(rows[k].obj);
+				free(rows[k].image_id);
+			}
+			free(rows);
+			return is ? cli_fail(e) : 1;
+		}
+	}
 	_cleanup_json_ json_t *arr = json_array();
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
+		if (idx)
+			set_size(s, idx, &rows[k]);
 		json_array_append_new(arr, rows[k].obj);
+		free(rows[k].image_id);
+	}
 	free(rows);
 	if (quiet) {
 		json_t *r;

@@ -32,7 +32,11 @@ CMD(rmi)
 			force = true;
 			break;
 		case 'N':
-			break; /* berth images have no parent chain to prune */
+			/* Docker's --no-prune keeps the untagged parent images
+			 * (the legacy builder's intermediate images) that rmi would
+			 * delete along; berth images have no parent chain, so there
+			 * is nothing to keep: the result is Docker's */
+			break;
 		case 'h':
 			return cli_help(c);
 		default:

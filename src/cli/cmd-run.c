@@ -10,6 +10,7 @@
 #include "runtime/caps.h"
 #include "runtime/cgroup.h"
 #include "runtime/lifecycle.h"
+#include "runtime/logs.h"
 #include "runtime/plan.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
@@ -92,7 +93,7 @@ static const struct option run_opts[] = {
 	{"publish-all", no_argument, 0, 'P'},
 	{"pull", required_argument, 0, O_PULL},
 	{"platform", required_argument, 0, O_PLATFORM},
-	{"sig-proxy", required_argument, 0, O_SIGPROXY},
+	{"sig-proxy", optional_argument, 0, O_SIGPROXY},
 	{"attach", required_argument, 0, 'a'},
 	{"detach-keys", required_argument, 0, O_DETACHKEYS},
 	{"help", no_argument, 0, O_HELP},
@@ -550,6 +551,16 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			}
 			if (!strcmp(k, "max-size") && cgroup_parse_size(eq + 1, &n, &e) < 0)
 				goto fail;
+			if (!strcmp(k, "compress")) {
+				bool z;
+				if (str_parse_gobool(eq + 1, &z) < 0) {
+					berr_setc(&e, BERR_INVALID, "invalid value for log opt compress: \"%s\" (want true or false)", eq + 1);
+					goto fail;
+				}
+				/* the logs read back the same, only the disk use differs */
+				if (z)
+					cli_flag_noop(c, "--log-opt compress=true", "rotated log files are kept uncompressed");
+			}
 			json_object_set_new(logopts, k, json_string(eq + 1));
 			break;
 		}
@@ -558,6 +569,10 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 				berr_setc(&e, BERR_INVALID, "--log-driver %s: only json-file is supported", optarg);
 				goto fail;
 			}
+			/* local differs from json-file only on disk: logs reads both
+			 * the same (local's default rotation is not applied) */
+			if (!strcmp(optarg, "local"))
+				cli_flag_noop(c, "--log-driver local", "the log is kept in the json-file format, without local's default rotation");
 			break;
 		case O_GROUPADD: json_array_append_new(groups, json_string(optarg)); break;
 		case O_EXPOSE: {
@@ -596,7 +611,15 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 		case O_PLATFORM:
 			f->platform = optarg;
 			break;
-		case O_SIGPROXY: f->sig_proxy = strcmp(optarg, "false") != 0; break;
+		case O_SIGPROXY: /* a Go bool flag: --sig-proxy, --sig-proxy=false */
+			if (optarg && str_parse_gobool(optarg, &f->sig_proxy) < 0) {
+				berr_setc(&e, BERR_INVALID, "invalid argument \"%s\" for \"--sig-proxy\" flag: strconv.ParseBool: parsing \"%s\": invalid syntax",
+					  optarg, optarg);
+				goto fail;
+			}
+			if (!optarg)
+				f->sig_proxy = true;
+			break;
 		case 'a': {
 			static const char *const streams[] = {"stdin", "stdout", "stderr"};
 			unsigned bit = 0;
@@ -627,6 +650,8 @@ static int parse(struct cli *c, int argc, char **argv, bool is_run, json_t *req,
 			return -1;
 		}
 	}
+	if (logs_config_check(logopts, &e) < 0)
+		goto fail;
 	json_array_extend(envf, env);
 	json_array_clear(env);
 	json_array_extend(env, envf);

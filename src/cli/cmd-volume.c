@@ -23,14 +23,21 @@ CMD(volume_create)
 	static const struct option lo[] = {{"label", required_argument, 0, O_LABEL}, {"opt", required_argument, 0, 'o'},
 					   {"driver", required_argument, 0, 'd'}, {"name", required_argument, 0, 'n'},
 					   {"help", no_argument, 0, 'h'}, {0}};
-	_cleanup_json_ json_t *labels = json_object(), *opts = json_object();
+	_cleanup_json_ json_t *labels = json_object();
 	const char *name = NULL;
 	int op;
 	optind = 0;
 	while ((op = getopt_long(argc, argv, "d:o:h", lo, NULL)) != -1) {
 		switch (op) {
 		case O_LABEL: add_kv(labels, optarg); break;
-		case 'o': add_kv(opts, optarg); break;
+		case 'o':
+			/* Docker's local driver mounts what type=, device= and o=
+			 * say (nfs, tmpfs, a block device) and size= needs a quota;
+			 * berth's volumes are plain directories, so a volume made
+			 * without them would silently be another thing */
+			fprintf(stderr, "Error: --opt %s: berth's local volumes are plain directories; driver options (type, device, o, size) are not supported\n",
+				optarg);
+			return 1;
 		case 'n': name = optarg; break;
 		case 'd':
 			if (strcmp(optarg, "local")) {
@@ -53,7 +60,7 @@ CMD(volume_create)
 	}
 	char got[256];
 	struct berr *e = NULL;
-	if (volume_create(c->root, name, labels, opts, got, &e) < 0)
+	if (volume_create(c->root, name, labels, NULL, got, &e) < 0)
 		return cli_fail(e);
 	printf("%s\n", got);
 	return 0;

@@ -87,7 +87,7 @@ static const struct cli_command commands[] = {
 	 "berth rmi [OPTIONS] IMAGE [IMAGE...]\n\n"
 	 "Options:\n"
 	 "  -f, --force      Force removal of the image\n"
-	 "      --no-prune   Do not delete untagged parents\n"},
+	 "      --no-prune   Do not delete untagged parents (berth images have none)\n"},
 	{"inspect", cmd_image_inspect, "Return low-level information on images",
 	 "berth inspect [OPTIONS] NAME [NAME...]\n\n"
 	 "Options:\n"
@@ -124,6 +124,7 @@ static const struct cli_command commands[] = {
 	{"run", cmd_run, "Create and run a new container from an image",
 	 "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
 	 "Options:\n"
+	 "  -a, --attach list            Attach to STDIN, STDOUT or STDERR (default: STDOUT and STDERR)\n"
 	 "  -d, --detach                 Run container in background and print container ID\n"
 	 "      --rm                     Automatically remove the container when it exits\n"
 	 "      --name string            Assign a name to the container\n"
@@ -167,7 +168,8 @@ static const struct cli_command commands[] = {
 	 "  -c, --cpu-shares int         CPU shares (relative weight)\n"
 	 "      --pids-limit int         Tune container pids limit (-1 for unlimited)\n"
 	 "      --cpuset-cpus string     CPUs in which to allow execution (0-3, 0,1)\n"
-	 "      --log-opt list           max-size, max-file for the json-file log\n"
+	 "      --log-opt list           json-file: max-size, max-file, labels, labels-regex, env, env-regex, tag\n"
+	 "      --sig-proxy              Proxy received signals to the process (default true)\n"
 	 "      --expose list            Expose a port or a range of ports\n"},
 	{"create", cmd_create, "Create a new container",
 	 "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nTakes the options of berth run (except -d and --rm's effect on start).\n"},
@@ -180,11 +182,13 @@ static const struct cli_command commands[] = {
 	{"stop", cmd_stop, "Stop one or more running containers",
 	 "berth stop [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
-	 "  -t, --time int   Seconds to wait before killing the container\n"},
+	 "  -s, --signal string   Signal to send instead of the container's stop signal\n"
+	 "  -t, --time int        Seconds to wait before killing the container\n"},
 	{"restart", cmd_restart, "Restart one or more containers",
 	 "berth restart [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
-	 "  -t, --time int   Seconds to wait before killing the container\n"},
+	 "  -s, --signal string   Signal to send instead of the container's stop signal\n"
+	 "  -t, --time int        Seconds to wait before killing the container\n"},
 	{"kill", cmd_kill, "Kill one or more running containers",
 	 "berth kill [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
@@ -192,7 +196,9 @@ static const struct cli_command commands[] = {
 	{"rm", cmd_rm, "Remove one or more containers",
 	 "berth rm [OPTIONS] CONTAINER [CONTAINER...]\n\n"
 	 "Options:\n"
-	 "  -f, --force   Force the removal of a running container (uses SIGKILL)\n"},
+	 "  -f, --force     Force the removal of a running container (uses SIGKILL)\n"
+	 "  -l, --link      Remove a legacy link (refused: berth has no links)\n"
+	 "  -v, --volumes   Remove the anonymous volumes of the container\n"},
 	{"port", cmd_port, "List port mappings or a specific mapping for the container",
 	 "berth port CONTAINER [PRIVATE_PORT[/PROTO]]\n"},
 	{"container port", cmd_port, "List port mappings or a specific mapping for the container", NULL},
@@ -205,10 +211,12 @@ static const struct cli_command commands[] = {
 	 "  -n, --last int        Show n last created containers\n"
 	 "  -l, --latest          Show the latest created container\n"
 	 "      --no-trunc        Don't truncate output\n"
-	 "  -q, --quiet           Only display container IDs\n"},
+	 "  -q, --quiet           Only display container IDs\n"
+	 "  -s, --size            Display total file sizes (also when --format uses .Size)\n"},
 	{"logs", cmd_logs, "Fetch the logs of a container",
 	 "berth logs [OPTIONS] CONTAINER\n\n"
 	 "Options:\n"
+	 "      --details        Show the attributes --log-opt labels/env/tag gave the log\n"
 	 "  -f, --follow         Follow log output\n"
 	 "      --since string   Show logs since timestamp or relative (e.g. 42m)\n"
 	 "  -n, --tail string    Number of lines to show from the end of the logs (default \"all\")\n"
@@ -221,6 +229,7 @@ static const struct cli_command commands[] = {
 	 "Options:\n"
 	 "  -d, --detach           Detached mode: run command in the background\n"
 	 "  -e, --env list         Set environment variables\n"
+	 "      --env-file list    Read in a file of environment variables\n"
 	 "  -i, --interactive      Keep STDIN open even if not attached\n"
 	 "      --privileged       Give extended privileges to the command\n"
 	 "  -t, --tty              Allocate a pseudo-TTY\n"
@@ -322,7 +331,8 @@ static const struct cli_command commands[] = {
 	 "Options:\n"
 	 "  -d, --driver string   Specify volume driver name (only \"local\")\n"
 	 "      --label list      Set metadata for a volume\n"
-	 "  -o, --opt map         Set driver specific options\n"},
+	 "  -o, --opt map         Driver specific options (refused: berth's local volumes\n"
+	 "                        are plain directories, with nothing to mount)\n"},
 	{"volume ls", cmd_volume_ls, "List volumes",
 	 "berth volume ls [OPTIONS]\n\n"
 	 "Options:\n"

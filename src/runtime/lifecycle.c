@@ -50,10 +50,22 @@ int signal_parse(const char *s, int *ret, struct berr **err)
 			return 0;
 		}
 	}
+	/* RTMIN, RTMIN+N, RTMAX-N (Docker's names), within the real-time range:
+	 * a number past it would make kill() fail and a stop wait its timeout */
 	if (!strncasecmp(n, "RTMIN", 5) || !strncasecmp(n, "RTMAX", 5)) {
 		int base = !strncasecmp(n, "RTMIN", 5) ? SIGRTMIN : SIGRTMAX;
-		int off = n[5] ? atoi(n + 5) : 0;
-		*ret = base + off;
+		long off = 0;
+		if (n[5]) {
+			char *end;
+			if ((n[5] != '+' && n[5] != '-') || !isdigit((unsigned char)n[6]))
+				return berr_setc(err, BERR_INVALID, "invalid signal: %s", s);
+			off = strtol(n + 5, &end, 10);
+			if (*end)
+				return berr_setc(err, BERR_INVALID, "invalid signal: %s", s);
+		}
+		if (base + off < SIGRTMIN || base + off > SIGRTMAX)
+			return berr_setc(err, BERR_INVALID, "invalid signal: %s", s);
+		*ret = (int)(base + off);
 		return 0;
 	}
 	return berr_setc(err, BERR_INVALID, "invalid signal: %s", s);

@@ -99,8 +99,9 @@ static void emit(struct logw *w, int stream, const char *line, size_t n, struct 
 	time_rfc3339(&now, ts, sizeof(ts));
 	sbuf_adds(out, "{\"log\":\"");
 	json_escape(out, line, n);
-	sbuf_addf(out, "\",\"stream\":\"%s\",\"time\":\"%s\"%s}\n", stream ? "stderr" : "stdout", ts,
-		  w->attrs ? w->attrs : "");
+	/* Docker's order: log, stream, attrs, time */
+	sbuf_addf(out, "\",\"stream\":\"%s\"%s,\"time\":\"%s\"}\n", stream ? "stderr" : "stdout",
+		  w->attrs ? w->attrs : "", ts);
 }
 
 static void put(struct logw *w, struct sbuf *out)
@@ -186,6 +187,79 @@ static void add_matching(json_t *attrs, const char *names, const char *regex, js
 	regfree(&re);
 }
 
+/* The fields of Docker's logger.Info a --log-opt tag template may name,
+ * in the order render_tag takes their values. */
+static const char *const tag_fields[] = {"Name", "ID", "FullID", "ImageName", "ImageID", "ImageFullID", "DaemonName"};
+#define TAG_NFIELDS (sizeof(tag_fields) / sizeof(tag_fields[0]))
+
+/* The {{.Field}} at p (Go's spacing inside the braces allowed): its index
+ * in tag_fields, the length of the action in *len; -1 when p holds
+ * something else. */
+static int tag_action(const char *p, size_t *len)
+{
+	if (strncmp(p, "{{", 2))
+		return -1;
+	const char *end = strstr(p + 2, "}}");
+	if (!end)
+		return -1;
+	const char *a = p + 2, *b = end;
+	while (a < b && *a == ' ')
+		a++;
+	while (b > a && b[-1] == ' ')
+		b--;
+	if (a >= b || *a != '.')
+		return -1;
+	a++;
+	for (size_t i = 0; i < TAG_NFIELDS; i++) {
+		if (strlen(tag_fields[i]) == (size_t)(b - a) && !strncmp(a, tag_fields[i], (size_t)(b - a))) {
+			*len = (size_t)(end + 2 - p);
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Fill in the known actions; anything else is copied as it is. */
+static void render_tag(const char *tag, const char *const vals[TAG_NFIELDS], struct sbuf *out)
+{
+	for (const char *p = tag; *p;) {
+		size_t len;
+		int f = tag_action(p, &len);
+		if (f >= 0) {
+			sbuf_adds(out, vals[f]);
+			p += len;
+		} else {
+			sbuf_addc(out, *p++);
+		}
+	}
+}
+
+int logs_config_check(json_t *log_config, struct berr **err)
+{
+	static const char *const res[] = {"labels-regex", "env-regex"};
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = jsonx_str(log_config, res[i]);
+		regex_t re;
+		if (!v || !*v)
+			continue;
+		if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0)
+			return berr_setc(err, BERR_INVALID, "--log-opt %s=%s: not a valid regular expression", res[i], v);
+		regfree(&re);
+	}
+	/* Docker takes a whole Go template; berth fills in the fields alone,
+	 * so anything else would be written out literally: refuse it */
+	const char *tag = jsonx_str(log_config, "tag");
+	for (const char *p = tag ? strstr(tag, "{{") : NULL; p; p = strstr(p, "{{")) {
+		size_t len;
+		if (tag_action(p, &len) < 0)
+			return berr_setc(err, BERR_INVALID,
+					 "--log-opt tag=%s: berth fills in {{.Name}}, {{.ID}}, {{.FullID}}, {{.ImageName}}, {{.ImageID}}, {{.ImageFullID}} and {{.DaemonName}}, nothing else",
+					 tag);
+		p += len;
+	}
+	return 0;
+}
+
 json_t *logs_attrs(json_t *cfg)
 {
 	json_t *lc = json_object_get(json_object_get(json_object_get(cfg, "HostConfig"), "LogConfig"), "Config");
@@ -203,23 +277,10 @@ json_t *logs_attrs(json_t *cfg)
 		char sid[13], siid[13];
 		snprintf(sid, sizeof(sid), "%.12s", id);
 		snprintf(siid, sizeof(siid), "%.12s", iid);
-		const struct { const char *k, *v; } sub[] = {
-			{"{{.Name}}", *name == '/' ? name + 1 : name}, {"{{.ID}}", sid}, {"{{.FullID}}", id},
-			{"{{.ImageName}}", jsonx_str(c, "Image") ? jsonx_str(c, "Image") : ""}, {"{{.ImageID}}", siid},
-			{"{{.ImageFullID}}", iid}, {"{{.DaemonName}}", "berth"},
-		};
+		const char *vals[TAG_NFIELDS] = {*name == '/' ? name + 1 : name, sid, id,
+						 jsonx_str(c, "Image") ? jsonx_str(c, "Image") : "", siid, iid, "berth"};
 		struct sbuf t = SBUF_INIT;
-		for (const char *p = tag; *p;) {
-			bool done = false;
-			for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) && !done; i++)
-				if (!strncmp(p, sub[i].k, strlen(sub[i].k))) {
-					sbuf_adds(&t, sub[i].v);
-					p += strlen(sub[i].k);
-					done = true;
-				}
-			if (!done)
-				sbuf_addc(&t, *p++);
-		}
+		render_tag(tag, vals, &t);
 		json_object_set_new(attrs, "tag", json_string(sbuf_str(&t)));
 		sbuf_release(&t);
 	}

@@ -34,6 +34,10 @@ int logw_open(struct ctr_store *s, const char *id, int64_t max_size, int max_fil
  * tag= (with {{.Name}}, {{.ID}}, {{.FullID}}, {{.ImageName}}, {{.ImageID}}
  * filled in). cfg is the container's config.json; NULL when there are none. */
 json_t *logs_attrs(json_t *cfg);
+/* Check --log-opt values logs_attrs would not honour (a regex that does
+ * not compile, a tag template naming anything but those fields), before
+ * a container is made with them. log_config: HostConfig.LogConfig.Config. */
+int logs_config_check(json_t *log_config, struct berr **err);
 /* Every entry written from now on carries attrs (an object; NULL: none). */
 void logw_set_attrs(struct logw *w, json_t *attrs);
 /* --details: "k1=v1,k2=v2 " (keys sorted, URL query-escaped) as Docker

@@ -18,6 +18,11 @@ wait_until 5 has_log sig up
 exits "stop --signal with a bad name" 1 b stop --signal NOPE sig
 like "the bad signal is named" "$OUT" 'invalid signal: NOPE'
 is "a refused stop leaves the container running" "$(b inspect -f '{{.State.Status}}' sig)" running
+exits "restart --signal with a bad name" 1 b restart --signal SIGNOPE sig
+like "restart names the bad signal" "$OUT" 'invalid signal: SIGNOPE'
+exits "stop -s RTMIN+100 (past the real-time range)" 1 b stop -s RTMIN+100 sig
+like "the out-of-range signal is named" "$OUT" 'invalid signal: RTMIN\+100'
+is "still running after the refused stop and restart" "$(b inspect -f '{{.State.Status}} {{.State.ExitCode}}' sig)" "running 0"
 check "stop --signal SIGUSR1" b stop --signal SIGUSR1 sig
 is "stop prints the name" "$OUT" sig
 is "the container got SIGUSR1, not its stop signal" "$(b inspect -f '{{.State.Status}} {{.State.ExitCode}}' sig)" "exited 7"
@@ -41,6 +46,15 @@ like "ps --size adds the SIZE column" "$(head -1 <<<"$OUT")" 'NAMES +SIZE$'
 like "SIZE is writable (virtual writable+image)" "$(grep ' big ' <<<"$OUT")" ' 10[0-9]kB \(virtual [0-9.]+MB\)$'
 like "--format {{.Size}}" "$(b ps -a --size --filter name=big --format '{{.Size}}')" '^10[0-9]kB \(virtual [0-9.]+MB\)$'
 like "without --size no SIZE column" "$(b ps -a | head -1)" 'NAMES$'
+check "a created container (empty writable layer)" b create --name fresh busybox true
+like "ps -s of a fresh container: 0B (virtual image size)" "$(b ps -a -s --filter name=fresh --format '{{.Size}}')" '^0B \(virtual [0-9.]+MB\)$'
+# Docker asks for the sizes when the template reads .Size, unless --size=false
+like "--format {{.Size}} alone computes the size, as Docker" "$(b ps -a --filter name=big --format '{{.Names}} {{.Size}}')" '^big 10[0-9]kB \(virtual [0-9.]+MB\)$'
+like "--format {{json .}} too" "$(b ps -a --filter name=big --format '{{json .}}')" '"Size":"10[0-9]kB \(virtual [0-9.]+MB\)"'
+is "--size=false keeps it off" "$(b ps -a --size=false --filter name=big --format '{{.Size}}')" 0B
+like "--format json (not a template) does not ask for it, as Docker" "$(b ps -a --filter name=big --format json)" '"Size":"0B"'
+exits "ps --size=maybe" 1 b ps --size=maybe
+like "the bad bool is named" "$OUT" 'invalid argument "maybe" for "-s, --size" flag'
 
 # ---- run -a ----
 # shellcheck disable=SC2016
@@ -80,6 +94,33 @@ check "--log-opt env-regex / labels-regex" b run --name det2 -l x.a=1 -l y=2 -e 
 is "regex attrs" "$(b logs --details det2)" 'APP_ONE=1,x.a=1 r'
 exits "an unknown log opt" 125 b run --rm --log-opt colour=red busybox true
 like "the unknown log opt is named" "$OUT" "unknown log opt 'colour'"
+check "tag with Go's spacing: {{ .Name }}" b run --name det3 --log-opt tag='{{ .Name }}@{{.ImageName}}' busybox echo sp
+is "tag filled in" "$(b logs --details det3)" 'tag=det3%40busybox sp'
+id3=$(b inspect -f '{{.Id}}' det3)
+like "json-file keys in Docker's order: log, stream, attrs, time" "$(cat "$ROOT/containers/$id3/$id3-json.log")" '^\{"log":"sp\\n","stream":"stdout","attrs":\{"tag":"det3@busybox"\},"time":"[^"]+"\}$'
+n0=$(b ps -a -q | wc -l)
+exits "a tag template berth cannot fill in" 125 b run --name badtag --log-opt tag='{{.Hostname}}' busybox true
+like "the template is named" "$OUT" 'tag=\{\{.Hostname\}\}: berth fills in'
+exits "a labels-regex that does not compile" 125 b create --log-opt labels-regex='(' busybox true
+like "the regex is named" "$OUT" 'labels-regex=\(: not a valid regular expression'
+check "--log-opt compress=true" b run --rm --log-opt max-size=1m --log-opt max-file=2 --log-opt compress=true busybox true
+like "compress says it has no effect" "$OUT" 'berth run: --log-opt compress=true has no effect in berth: rotated log files are kept uncompressed'
+exits "--log-opt compress=maybe" 125 b run --rm --log-opt compress=maybe busybox true
+like "the bad compress value is named" "$OUT" 'compress: "maybe"'
+is "no container made by the refused log options" "$(b ps -a -q | wc -l)" "$n0"
+check "--log-driver local" b run --name ldl --log-driver local busybox echo via-local
+like "local says it is kept as json-file" "$OUT" 'berth run: --log-driver local has no effect in berth: the log is kept in the json-file format'
+is "and logs reads it" "$(b logs ldl)" via-local
+n0=$(b ps -a -q | wc -l)
+
+# ---- run --sig-proxy ----
+exits "run --sig-proxy=maybe" 125 b run --rm --sig-proxy=maybe busybox true
+like "the bad bool is named" "$OUT" 'invalid argument "maybe" for "--sig-proxy" flag'
+check "run --sig-proxy=false" b run --rm --sig-proxy=false busybox echo np
+is "run --sig-proxy=false runs" "$OUT" np
+check "run --sig-proxy IMAGE: the flag takes no separate value" b run --rm --sig-proxy busybox echo sp2
+is "--sig-proxy alone is true and the image stays the image" "$OUT" sp2
+is "no container made by the refused --sig-proxy" "$(b ps -a -q | wc -l)" "$n0"
 
 # ---- exec --env-file and -e KEY ----
 check "a running container for exec" run_d --name ex busybox sleep 300
@@ -111,6 +152,28 @@ like "a bad bool is named" "$OUT" 'invalid argument "maybe"'
 exits "pull --disable-content-trust (Docker's default) goes on to pull" 1 b pull --disable-content-trust 127.0.0.1:1/x
 unlike "the default is accepted quietly" "$OUT" 'content trust'
 
-for n in sig sig2 big alog det nodet det2 ex lk; do b rm -f "$n" >/dev/null 2>&1; done
+# ---- build --rm / --force-rm (Docker's BuildKit ignores both) ----
+mkdir -p "$T_DIR/ctx"
+printf 'FROM busybox\nRUN echo built >/b\n' >"$T_DIR/ctx/Dockerfile"
+n0=$(b ps -a -q | wc -l)
+check "build --force-rm" b build --network none --force-rm -q -t frm:1 "$T_DIR/ctx"
+check "build --rm=false --force-rm=true" b build --network none --rm=false --force-rm=true -q -t frm:2 "$T_DIR/ctx"
+is "no build container left behind" "$(b ps -a -q | wc -l)" "$n0"
+is "the image was built" "$(b run --rm frm:2 cat /b)" built
+exits "build --rm=maybe" 1 b build --network none --rm=maybe "$T_DIR/ctx"
+like "the bad bool is named" "$OUT" 'invalid argument "maybe" for "--rm" flag'
+
+# ---- rmi --no-prune (no parent chain: the same result as Docker) ----
+check "a second name for busybox" b tag busybox nop:1
+check "rmi --no-prune" b rmi --no-prune nop:1
+is "only the name went" "$OUT" "Untagged: nop:1"
+like "busybox is still there" "$(b images --format '{{.Repository}}')" '^busybox$'
+
+# ---- volume create --opt ----
+exits "volume create -o type=tmpfs" 1 b volume create -o type=tmpfs -o device=tmpfs tv
+like "driver options are refused, not ignored" "$OUT" 'driver options .* are not supported'
+is "no volume made" "$(b volume ls -q)" ""
+
+for n in sig sig2 big fresh alog det nodet det2 det3 ldl ex lk; do b rm -f "$n" >/dev/null 2>&1; done
 check_clean "after the flag tests"
 t_done

@@ -26,6 +26,22 @@ static void attrs(const char *cfg_json, const char *want)
 	json_decref(cfg);
 }
 
+/* logs_config_check on a LogConfig.Config; want: NULL (accepted) or how
+ * the error starts */
+static void check(const char *lc_json, const char *want)
+{
+	json_t *lc = json_loads(lc_json, 0, NULL);
+	struct berr *e = NULL;
+	int r = logs_config_check(lc, &e);
+	if (!want)
+		CHECK(r == 0 && !e, "logs_config_check accepts %s%s%s", lc_json, e ? ": " : "", e ? e->msg : "");
+	else
+		CHECK(r < 0 && e && !strncmp(e->msg, want, strlen(want)), "logs_config_check refuses %s (%s)", lc_json,
+		      e ? e->msg : "no error");
+	berr_free(e);
+	json_decref(lc);
+}
+
 int main(void)
 {
 	prefix(NULL, " ");
@@ -39,5 +55,16 @@ int main(void)
 	      "{\"X\":\"1\",\"Y1\":\"3\"}");
 	attrs("{\"Id\":\"0123456789abcdef\",\"Name\":\"web\",\"HostConfig\":{\"LogConfig\":{\"Config\":{\"tag\":\"{{.Name}}-{{.ID}}-{{.Other}}\"}}},\"Config\":{}}",
 	      "{\"tag\":\"web-0123456789ab-{{.Other}}\"}");
+	/* Go's spacing inside the braces; ImageName and DaemonName */
+	attrs("{\"Name\":\"/web\",\"HostConfig\":{\"LogConfig\":{\"Config\":{\"tag\":\"{{ .Name }}@{{.ImageName}}/{{.DaemonName}}\"}}},\"Config\":{\"Image\":\"busybox\"}}",
+	      "{\"tag\":\"web@busybox/berth\"}");
+	check("{}", NULL);
+	check("{\"tag\":\"{{.Name}}/{{ .ID }} {{.ImageFullID}}\",\"labels-regex\":\"^x\\\\.\",\"env-regex\":\"^APP_\"}", NULL);
+	check("{\"tag\":\"plain text\"}", NULL);
+	check("{\"tag\":\"{{.Other}}\"}", "--log-opt tag={{.Other}}: berth fills in");
+	check("{\"tag\":\"{{.Name}}{{upper .Name}}\"}", "--log-opt tag={{.Name}}{{upper .Name}}: berth fills in");
+	check("{\"tag\":\"{{.Name\"}", "--log-opt tag={{.Name: berth fills in");
+	check("{\"labels-regex\":\"(\"}", "--log-opt labels-regex=(: not a valid regular expression");
+	check("{\"env-regex\":\"[a\"}", "--log-opt env-regex=[a: not a valid regular expression");
 	UNIT_END();
 }
