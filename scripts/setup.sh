@@ -29,9 +29,10 @@ build_pkgs=(gcc libc6-dev meson ninja-build pkgconf python3
 # registry (docker-registry, htpasswd), python3 helpers (registry proxy,
 # token server, pty driver), openssl for TLS certificates, iproute2 for the
 # network checks, e2fsprogs/attr for filesystem attributes, procps (ps,
-# pkill), psmisc (fuser), debootstrap for the Debian base image.
+# pkill), psmisc (fuser), debootstrap for the Debian base image, python3-yaml
+# for the Kubernetes manifest checks (tests/tools/k8s-validate.py).
 test_pkgs=(busybox-static tar file gzip bzip2 xz-utils zstd python3 attr e2fsprogs
-	docker-registry apache2-utils iproute2 openssl procps psmisc kmod debootstrap)
+	docker-registry apache2-utils iproute2 openssl procps psmisc kmod debootstrap python3-yaml)
 
 with_test=0 list_only=0
 for a in "$@"; do
