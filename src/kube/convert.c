@@ -208,6 +208,7 @@ struct conv {
 	json_t *project, *warnings;
 	json_t *pvcs, *services, *workloads;
 	json_t *pvc_names;
+	json_t *svc_names; /* every Service name given out: services first, then aliases */
 	const char *project_name;
 };
 
@@ -254,7 +255,10 @@ static int volumes(struct conv *cv, const char *svc, const char *kname, json_t *
 		char vname[128];
 		json_t *vol = NULL;
 		if (!strcmp(type, "volume") && src && *src) {
-			_cleanup_free_ char *n = k8s_name("volume", src, cv->warnings, err);
+			/* a volume shared by several services: its rename is
+			 * told once, with its claim */
+			_cleanup_json_ json_t *quiet = json_array();
+			_cleanup_free_ char *n = k8s_name("volume", src, quiet, err);
 			if (!n) {
 				json_decref(mounts);
 				json_decref(vols);
@@ -264,6 +268,7 @@ static int volumes(struct conv *cv, const char *svc, const char *kname, json_t *
 			vol = json_pack("{s:s, s:{s:s}}", "name", vname, "persistentVolumeClaim", "claimName", vname);
 			if (!json_object_get(cv->pvc_names, vname)) {
 				json_object_set_new(cv->pvc_names, vname, json_true());
+				json_array_extend(cv->warnings, quiet);
 				json_t *labels = json_object_get(json_object_get(json_object_get(cv->project, "volumes"), src), "labels");
 				const char *size = jsonx_str(labels, "kompose.volume.size");
 				const char *sc = jsonx_str(labels, "kompose.volume.storage-class-name");
@@ -684,8 +689,15 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 				berr_free(e);
 				continue;
 			}
-			if (!strcmp(an, kname) || json_object_get(all, an))
+			if (!strcmp(an, kname))
 				continue;
+			if (json_object_get(cv->svc_names, an)) {
+				/* compose resolves an alias shared by several services to all
+				 * of them; one Service selects one service's pods */
+				warnf(w, "service %s: network alias %s: the name is already a Service; not mapped", svc, an);
+				continue;
+			}
+			json_object_set_new(cv->svc_names, an, json_true());
 			json_t *as = json_deep_copy(json_array_get(cv->services, json_array_size(cv->services) - 1));
 			json_object_set_new(json_object_get(as, "metadata"), "name", json_string(an));
 			json_array_append_new(cv->services, as);
@@ -701,9 +713,17 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 			  .workloads = json_array(), .pvc_names = json_object(), .project_name = jsonx_str(project, "name")};
 	if (!cv.project_name)
 		cv.project_name = "project";
+	cv.svc_names = json_object();
 	int rc = 0;
 	const char *k;
 	json_t *v;
+	/* the services' own names come before any alias */
+	json_object_foreach(json_object_get(project, "services"), k, v) {
+		_cleanup_json_ json_t *quiet = json_array();
+		_cleanup_free_ char *n = k8s_name("service", k, quiet, NULL);
+		if (n)
+			json_object_set_new(cv.svc_names, n, json_true());
+	}
 	json_object_foreach(json_object_get(project, "services"), k, v) {
 		if ((rc = one_service(&cv, k, v, err)) < 0)
 			break;
@@ -724,5 +744,6 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 	json_decref(cv.services);
 	json_decref(cv.workloads);
 	json_decref(cv.pvc_names);
+	json_decref(cv.svc_names);
 	return rc;
 }

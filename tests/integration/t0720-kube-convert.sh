@@ -77,6 +77,29 @@ like "udp port" "$y" 'name: 53-udp'
 like "replicas from deploy" "$y" 'replicas: 2'
 like "waits on the dependency's port" "$y" 'nc -z -w 2 app-server 8080'
 
+# names given out once: a shared volume's rename, an alias two services share
+mkdir -p "$T_DIR/q"
+cat >"$T_DIR/q/compose.yaml" <<'EOF'
+services:
+  a:
+    image: busybox
+    volumes: ["my_data:/d"]
+    networks: {default: {aliases: [api, b]}}
+  b:
+    image: busybox
+    volumes: ["my_data:/d"]
+    networks: {default: {aliases: [api]}}
+volumes:
+  my_data: {}
+EOF
+check "convert shared volumes and aliases" K -f "$T_DIR/q/compose.yaml"
+is "the shared volume's rename warns once" "$(grep -c 'volume "my_data" is written "my-data"' <<<"$OUT")" 1
+is "one claim for it" "$(grep -c '^kind: PersistentVolumeClaim' <<<"$OUT")" 1
+is "the alias becomes one Service" "$(grep -c '^  name: api$' <<<"$OUT")" 1
+like "the second service's alias api warns" "$OUT" 'service b: network alias api: the name is already a Service'
+like "an alias that is another service's name warns" "$OUT" 'service a: network alias b: the name is already a Service'
+is "Services: a, b, api" "$(grep -c '^kind: Service$' <<<"$OUT")" 3
+
 if [ -x "$TOP/tests/tools/k8s-validate.py" ] && python3 -c 'import yaml' 2>/dev/null && [ -f "$SHARED/conformance/kubernetes/swagger.json" ]; then
 	V() { python3 "$TOP/tests/tools/k8s-validate.py" "$@"; }
 	grep -v '^WARN' <<<"$y" >"$T_DIR/p.yaml"
