@@ -5,7 +5,7 @@
  * volumes. Kompose's conventions are kept where they exist (the selector
  * label io.kompose.service, port names, 100Mi claims) so its users find
  * the same objects; what Kompose drops (depends_on, readiness) is mapped. */
-#include "kube/convert.h"
+#include "kube/convert-int.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "util/strbuf.h"
@@ -16,126 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SEL_LABEL "io.kompose.service"
-
-int kube_controller_parse(const char *s, enum kube_controller *ret, struct berr **err)
-{
-	if (!strcasecmp(s, "deployment"))
-		*ret = KUBE_DEPLOYMENT;
-	else if (!strcasecmp(s, "statefulset"))
-		*ret = KUBE_STATEFULSET;
-	else if (!strcasecmp(s, "daemonset"))
-		*ret = KUBE_DAEMONSET;
-	else
-		return berr_setc(err, BERR_INVALID, "unknown controller \"%s\": use deployment, statefulset or daemonset", s);
-	return 0;
-}
-
-bool kube_quantity_valid(const char *s)
-{
-	static const char *const suf[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E", "m"};
-	const char *p = s;
-	if (!isdigit((unsigned char)*p))
-		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	for (size_t i = 0; i < sizeof(suf) / sizeof(suf[0]); i++)
-		if (!strcmp(p, suf[i]))
-			return true;
-	return false;
-}
-
-/* DNS-1123 label */
-static bool dns_label(const char *s)
-{
-	size_t n = strlen(s);
-	if (!n || n > 63 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
-static void warnf(json_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(json_t *w, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) >= 0)
-		json_array_append_new(w, json_string(s));
-	va_end(ap);
-	free(s);
-}
-
-/* A compose name as a Kubernetes name: '_' and '.' become '-' (with a
- * warning); anything else that is not a DNS-1123 label is an error. */
-static char *k8s_name(const char *what, const char *name, json_t *w, struct berr **err)
-{
-	char *n = strdup(name);
-	bool changed = false;
-	for (char *p = n; *p; p++)
-		if (*p == '_' || *p == '.') {
-			*p = '-';
-			changed = true;
-		}
-	if (!dns_label(n)) {
-		berr_setc(err, BERR_INVALID,
-			  "%s \"%s\": not a valid Kubernetes name (a DNS-1123 label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit)",
-			  what, name);
-		free(n);
-		return NULL;
-	}
-	if (changed)
-		warnf(w, "%s \"%s\" is written \"%s\" (Kubernetes names allow no '_' or '.')", what, name, n);
-	return n;
-}
-
-static int64_t secs(const char *d)
-{
-	int64_t ns = 0;
-	if (!d || time_parse_duration(d, false, &ns) < 0)
-		return -1;
-	return (ns + 999999999) / 1000000000;
-}
-
-/* compose byte sizes ("512m", "1g", 1048576) as a quantity */
-static json_t *mem_quantity(json_t *v)
-{
-	if (json_is_integer(v))
-		return json_sprintf("%lld", (long long)json_integer_value(v));
-	const char *s = json_string_value(v);
-	if (!s)
-		return NULL;
-	char *end;
-	double x = strtod(s, &end);
-	if (end == s)
-		return NULL;
-	static const struct { const char *u; const char *q; } u[] = {
-		{"", ""}, {"b", ""}, {"k", "Ki"}, {"kb", "Ki"}, {"m", "Mi"}, {"mb", "Mi"}, {"g", "Gi"}, {"gb", "Gi"}, {"t", "Ti"}, {"tb", "Ti"}};
-	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (!strcasecmp(end, u[i].u))
-			return x == (long long)x ? json_sprintf("%lld%s", (long long)x, u[i].q) : json_sprintf("%g%s", x, u[i].q);
-	return NULL;
-}
-
-static json_t *cpu_quantity(json_t *v)
-{
-	double c = json_is_number(v) ? json_number_value(v) : json_string_value(v) ? strtod(json_string_value(v), NULL) : 0;
-	if (c <= 0)
-		return NULL;
-	long mc = (long)(c * 1000 + 0.5);
-	return mc % 1000 ? json_sprintf("%ldm", mc) : json_sprintf("%ld", mc / 1000);
-}
 
 static json_t *probe_from(json_t *hc, const char *svc, json_t *w, bool liveness)
 {
@@ -154,38 +34,20 @@ static json_t *probe_from(json_t *hc, const char *svc, json_t *w, bool liveness)
 	} else {
 		json_decref(cmd);
 		if (kind && strcmp(kind, "NONE") && liveness)
-			warnf(w, "service %s: healthcheck.test %s: not mapped", svc, kind);
+			kc_warnf(w, "service %s: healthcheck.test %s: not mapped", svc, kind);
 		return NULL;
 	}
 	json_t *p = json_pack("{s:{s:o}}", "exec", "command", cmd);
 	int64_t v;
-	if ((v = secs(jsonx_str(hc, "interval"))) > 0)
+	if ((v = kc_secs(jsonx_str(hc, "interval"))) > 0)
 		json_object_set_new(p, "periodSeconds", json_integer(v));
-	if ((v = secs(jsonx_str(hc, "timeout"))) > 0)
+	if ((v = kc_secs(jsonx_str(hc, "timeout"))) > 0)
 		json_object_set_new(p, "timeoutSeconds", json_integer(v));
 	if (json_is_integer(json_object_get(hc, "retries")) && json_integer_value(json_object_get(hc, "retries")) > 0)
 		json_object_set(p, "failureThreshold", json_object_get(hc, "retries"));
-	if (liveness && (v = secs(jsonx_str(hc, "start_period"))) > 0)
+	if (liveness && (v = kc_secs(jsonx_str(hc, "start_period"))) > 0)
 		json_object_set_new(p, "initialDelaySeconds", json_integer(v));
 	return p;
-}
-
-/* The Service port of a compose port: Kompose's name (the published port,
- * or the target; "-udp" for UDP), port = published or target. */
-static json_t *service_port(json_t *cp, json_t *names)
-{
-	json_int_t target = json_integer_value(json_object_get(cp, "target"));
-	const char *pub = jsonx_str(cp, "published");
-	json_int_t port = pub && *pub ? strtoll(pub, NULL, 10) : target;
-	const char *proto = jsonx_str(cp, "protocol");
-	bool udp = proto && !strcasecmp(proto, "udp");
-	char name[32];
-	snprintf(name, sizeof(name), "%lld%s", (long long)port, udp ? "-udp" : "");
-	if (json_object_get(names, name))
-		return NULL;
-	json_object_set_new(names, name, json_true());
-	return json_pack("{s:s, s:I, s:s, s:I}", "name", name, "port", port, "protocol", udp ? "UDP" : "TCP", "targetPort",
-			 target);
 }
 
 static const char *const handled[] = {
@@ -201,28 +63,6 @@ static bool is_handled(const char *k)
 		if (!strcmp(handled[i], k))
 			return true;
 	return false;
-}
-
-struct conv {
-	const struct kube_convert_opts *o;
-	json_t *project, *warnings;
-	json_t *pvcs, *services, *workloads;
-	json_t *pvc_names;
-	json_t *svc_names; /* every Service name given out: services first, then aliases */
-	const char *project_name;
-};
-
-static void set_ns(struct conv *cv, json_t *meta)
-{
-	if (cv->o->namespace_)
-		json_object_set_new(meta, "namespace", json_string(cv->o->namespace_));
-}
-
-static json_t *meta(struct conv *cv, const char *name, const char *svc)
-{
-	json_t *m = json_pack("{s:s, s:{s:s}}", "name", name, "labels", SEL_LABEL, svc);
-	set_ns(cv, m);
-	return m;
 }
 
 /* the first port a dependent can wait on: the Service's port */
@@ -241,109 +81,18 @@ static json_int_t first_port(json_t *svc)
 	return 0;
 }
 
-static int volumes(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *ctr, json_t *pod,
-		   struct berr **err)
-{
-	json_t *mounts = json_array(), *vols = json_array();
-	size_t i;
-	json_t *v;
-	int anon = 0;
-	json_array_foreach(json_object_get(s, "volumes"), i, v) {
-		const char *type = jsonx_str(v, "type"), *src = jsonx_str(v, "source"), *dst = jsonx_str(v, "target");
-		if (!type || !dst)
-			continue;
-		char vname[128];
-		json_t *vol = NULL;
-		if (!strcmp(type, "volume") && src && *src) {
-			/* a volume shared by several services: its rename is
-			 * told once, with its claim */
-			_cleanup_json_ json_t *quiet = json_array();
-			_cleanup_free_ char *n = k8s_name("volume", src, quiet, err);
-			if (!n) {
-				json_decref(mounts);
-				json_decref(vols);
-				return berr_wrap(err, "service %s", svc);
-			}
-			snprintf(vname, sizeof(vname), "%s", n);
-			vol = json_pack("{s:s, s:{s:s}}", "name", vname, "persistentVolumeClaim", "claimName", vname);
-			if (!json_object_get(cv->pvc_names, vname)) {
-				json_object_set_new(cv->pvc_names, vname, json_true());
-				json_array_extend(cv->warnings, quiet);
-				json_t *labels = json_object_get(json_object_get(json_object_get(cv->project, "volumes"), src), "labels");
-				const char *size = jsonx_str(labels, "kompose.volume.size");
-				const char *sc = jsonx_str(labels, "kompose.volume.storage-class-name");
-				json_t *pvc = json_pack("{s:s, s:s, s:o, s:{s:[s], s:{s:{s:s}}}}", "apiVersion", "v1", "kind",
-							"PersistentVolumeClaim", "metadata", meta(cv, vname, vname), "spec",
-							"accessModes", "ReadWriteOnce", "resources", "requests", "storage",
-							size ? size : cv->o->pvc_size);
-				if (sc)
-					json_object_set_new(json_object_get(pvc, "spec"), "storageClassName", json_string(sc));
-				json_array_append_new(cv->pvcs, pvc);
-			}
-		} else if (!strcmp(type, "volume") || !strcmp(type, "tmpfs")) {
-			snprintf(vname, sizeof(vname), "%s-%s%d", kname, !strcmp(type, "tmpfs") ? "tmp" : "claim", anon++);
-			vol = json_pack("{s:s, s:{}}", "name", vname, "emptyDir");
-			if (!strcmp(type, "tmpfs"))
-				json_object_set_new(json_object_get(vol, "emptyDir"), "medium", json_string("Memory"));
-		} else if (!strcmp(type, "bind") && src) {
-			snprintf(vname, sizeof(vname), "%s-hostpath%d", kname, anon++);
-			vol = json_pack("{s:s, s:{s:s}}", "name", vname, "hostPath", "path", src);
-			warnf(cv->warnings, "service %s: volume %s:%s is a bind mount: written as hostPath, which only works where that path exists on the node", svc, src, dst);
-		} else {
-			warnf(cv->warnings, "service %s: volume of type %s at %s: not mapped", svc, type, dst);
-			continue;
-		}
-		json_array_append_new(vols, vol);
-		json_t *m = json_pack("{s:s, s:s}", "mountPath", dst, "name", vname);
-		if (json_is_true(json_object_get(v, "read_only")))
-			json_object_set_new(m, "readOnly", json_true());
-		json_array_append_new(mounts, m);
-	}
-	/* service-level tmpfs: and shm_size */
-	json_array_foreach(json_object_get(s, "tmpfs"), i, v) {
-		if (!json_is_string(v))
-			continue;
-		char vname[128];
-		snprintf(vname, sizeof(vname), "%s-tmp%d", kname, anon++);
-		_cleanup_free_ char *path = strdup(json_string_value(v));
-		char *colon = strchr(path, ':');
-		if (colon)
-			*colon = 0;
-		json_array_append_new(vols, json_pack("{s:s, s:{s:s}}", "name", vname, "emptyDir", "medium", "Memory"));
-		json_array_append_new(mounts, json_pack("{s:s, s:s}", "mountPath", path, "name", vname));
-	}
-	json_t *shm = json_object_get(s, "shm_size");
-	if (shm) {
-		json_t *q = mem_quantity(shm);
-		json_t *ed = json_pack("{s:s}", "medium", "Memory");
-		if (q)
-			json_object_set_new(ed, "sizeLimit", q);
-		json_array_append_new(vols, json_pack("{s:s, s:o}", "name", "dshm", "emptyDir", ed));
-		json_array_append_new(mounts, json_pack("{s:s, s:s}", "mountPath", "/dev/shm", "name", "dshm"));
-	}
-	if (json_array_size(mounts))
-		json_object_set_new(ctr, "volumeMounts", mounts);
-	else
-		json_decref(mounts);
-	if (json_array_size(vols))
-		json_object_set_new(pod, "volumes", vols);
-	else
-		json_decref(vols);
-	return 0;
-}
-
 static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr **err)
 {
 	json_t *w = cv->warnings;
-	_cleanup_free_ char *kname = k8s_name("service", svc, w, err);
+	_cleanup_free_ char *kname = kc_name("service", svc, w, err);
 	if (!kname)
 		return -1;
 	const char *k;
 	json_t *v;
 	json_object_foreach(s, k, v) if (!is_handled(k) && strncmp(k, "x-", 2) && strcmp(k, "container_name"))
-		warnf(w, "service %s: %s: not mapped to Kubernetes", svc, k);
+		kc_warnf(w, "service %s: %s: not mapped to Kubernetes", svc, k);
 	if (json_object_get(s, "container_name"))
-		warnf(w, "service %s: container_name: pods are named by their controller", svc);
+		kc_warnf(w, "service %s: container_name: pods are named by their controller", svc);
 	json_t *labels = json_object_get(s, "labels");
 
 	/* the container */
@@ -383,7 +132,7 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		for (i = 0; i < n; i++) {
 			json_t *val = json_object_get(env, keys[i]);
 			if (json_is_null(val)) {
-				warnf(w, "service %s: environment %s has no value: left out", svc, keys[i]);
+				kc_warnf(w, "service %s: environment %s has no value: left out", svc, keys[i]);
 				continue;
 			}
 			json_array_append_new(ev, json_pack("{s:s, s:s}", "name", keys[i], "value", json_string_value(val) ? json_string_value(val) : ""));
@@ -407,18 +156,18 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 			json_array_append_new(cports, json_pack("{s:I, s:s}", "containerPort", target, "protocol", udp ? "UDP" : "TCP"));
 		const char *pub = jsonx_str(v, "published");
 		published |= pub && *pub;
-		json_t *sp = service_port(v, pnames);
+		json_t *sp = kc_service_port(v, pnames);
 		if (sp)
 			json_array_append_new(sports, sp);
 		if (jsonx_str(v, "host_ip"))
-			warnf(w, "service %s: ports host_ip %s: not mapped (a Service listens on every node address)", svc, jsonx_str(v, "host_ip"));
+			kc_warnf(w, "service %s: ports host_ip %s: not mapped (a Service listens on every node address)", svc, jsonx_str(v, "host_ip"));
 	}
 	json_array_foreach(json_object_get(s, "expose"), i, v) {
 		json_int_t p = json_is_integer(v) ? json_integer_value(v) : json_string_value(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
 		if (p <= 0)
 			continue;
 		json_t *cp = json_pack("{s:I, s:s}", "target", p, "protocol", "tcp");
-		json_t *sp = service_port(cp, pnames);
+		json_t *sp = kc_service_port(cp, pnames);
 		json_decref(cp);
 		if (sp)
 			json_array_append_new(sports, sp);
@@ -466,10 +215,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 				if (e2 != end + 1 && !*e2)
 					json_object_set_new(sc, "runAsGroup", json_integer(gid));
 				else
-					warnf(w, "service %s: user group \"%s\" is not numeric: runAsGroup left out", svc, end + 1);
+					kc_warnf(w, "service %s: user group \"%s\" is not numeric: runAsGroup left out", svc, end + 1);
 			}
 		} else {
-			warnf(w, "service %s: user \"%s\" is not numeric: Kubernetes' runAsUser needs a UID", svc, user);
+			kc_warnf(w, "service %s: user \"%s\" is not numeric: Kubernetes' runAsUser needs a UID", svc, user);
 		}
 	}
 	if (json_object_size(sc))
@@ -483,14 +232,14 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 	for (size_t r = 0; r < 2; r++) {
 		json_t *src = json_object_get(res, rk[r][0]), *dst = json_object();
 		json_t *q;
-		if ((q = cpu_quantity(json_object_get(src, "cpus"))))
+		if ((q = kc_cpu_quantity(json_object_get(src, "cpus"))))
 			json_object_set_new(dst, "cpu", q);
-		if ((q = mem_quantity(json_object_get(src, "memory"))))
+		if ((q = kc_mem_quantity(json_object_get(src, "memory"))))
 			json_object_set_new(dst, "memory", q);
 		if (r == 0) {
-			if (!json_object_get(dst, "memory") && (q = mem_quantity(json_object_get(s, "mem_limit"))))
+			if (!json_object_get(dst, "memory") && (q = kc_mem_quantity(json_object_get(s, "mem_limit"))))
 				json_object_set_new(dst, "memory", q);
-			if (!json_object_get(dst, "cpu") && (q = cpu_quantity(json_object_get(s, "cpus"))))
+			if (!json_object_get(dst, "cpu") && (q = kc_cpu_quantity(json_object_get(s, "cpus"))))
 				json_object_set_new(dst, "cpu", q);
 		}
 		if (json_object_size(dst))
@@ -514,14 +263,14 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 
 	/* the pod */
 	json_t *pod = json_pack("{s:[o]}", "containers", ctr);
-	if (volumes(cv, svc, kname, s, ctr, pod, err) < 0) {
+	if (kc_volumes(cv, svc, kname, s, ctr, pod, err) < 0) {
 		json_decref(pod);
 		json_decref(sports);
 		return -1;
 	}
 	if (jsonx_str(s, "hostname"))
 		json_object_set(pod, "hostname", json_object_get(s, "hostname"));
-	int64_t grace = secs(jsonx_str(s, "stop_grace_period"));
+	int64_t grace = kc_secs(jsonx_str(s, "stop_grace_period"));
 	if (grace >= 0 && jsonx_str(s, "stop_grace_period"))
 		json_object_set_new(pod, "terminationGracePeriodSeconds", json_integer(grace));
 	json_t *eh = json_object_get(s, "extra_hosts");
@@ -573,12 +322,12 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 			continue;
 		struct berr *e = NULL;
 		_cleanup_json_ json_t *quiet = json_array(); /* its own warning is given once, above */
-		_cleanup_free_ char *dn = k8s_name("service", k, quiet, &e);
+		_cleanup_free_ char *dn = kc_name("service", k, quiet, &e);
 		berr_free(e);
 		if (!dn)
 			continue;
 		if (cond && !strcmp(cond, "service_completed_successfully")) {
-			warnf(w, "service %s: depends_on %s: service_completed_successfully is not mapped (an init container cannot watch a Job without API access)", svc, k);
+			kc_warnf(w, "service %s: depends_on %s: service_completed_successfully is not mapped (an init container cannot watch a Job without API access)", svc, k);
 			continue;
 		}
 		/* a ClusterIP Service accepts connections only while a ready
@@ -620,11 +369,18 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		return berr_wrap(err, "service %s: label kompose.controller.type", svc);
 	}
 	json_t *wl;
-	json_t *wmeta = meta(cv, kname, kname);
+	json_t *wmeta = kc_meta(cv, kname, kname);
 	if (json_object_size(ann))
 		json_object_set(wmeta, "annotations", ann);
 	json_decref(ann);
-	if (restart && (!strcmp(restart, "no") || !strncmp(restart, "on-failure", 10))) {
+	if (ctl == KUBE_POD) {
+		/* a bare Pod (kube generate's default, as podman's) */
+		if (restart)
+			json_object_set_new(pod, "restartPolicy",
+					    json_string(!strcmp(restart, "no") ? "Never" : !strncmp(restart, "on-failure", 10) ? "OnFailure" : "Always"));
+		wl = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", wmeta, "spec", pod);
+		json_decref(tmpl);
+	} else if (restart && (!strcmp(restart, "no") || !strncmp(restart, "on-failure", 10))) {
 		bool onf = restart[0] == 'o';
 		json_object_set_new(pod, "restartPolicy", json_string(onf ? "OnFailure" : "Never"));
 		json_int_t backoff = onf ? (restart[10] == ':' ? strtoll(restart + 11, NULL, 10) : 6) : 0;
@@ -649,60 +405,12 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		if (ctl == KUBE_STATEFULSET)
 			json_object_set_new(spec, "serviceName", json_string(kname));
 		if (restart && strcmp(restart, "always") && strcmp(restart, "unless-stopped"))
-			warnf(w, "service %s: restart %s: pods of a %s always restart", svc, restart, kinds[ctl]);
+			kc_warnf(w, "service %s: restart %s: pods of a %s always restart", svc, restart, kinds[ctl]);
 	}
 	json_array_append_new(cv->workloads, wl);
 
-	/* the Service: every service gets one, so it resolves by name */
-	const char *stype = jsonx_str(labels, "kompose.service.type");
-	json_t *sspec = json_pack("{s:{s:s}}", "selector", SEL_LABEL, kname);
-	if (json_array_size(sports))
-		json_object_set_new(sspec, "ports", sports);
-	else
-		json_decref(sports);
-	if (stype && strcasecmp(stype, "nodeport") && strcasecmp(stype, "loadbalancer") && strcasecmp(stype, "clusterip") &&
-	    strcasecmp(stype, "headless")) {
-		json_decref(sspec);
-		return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.type \"%s\": use clusterip, nodeport, loadbalancer or headless", svc, stype);
-	}
-	if (!json_object_get(sspec, "ports") || (stype && !strcasecmp(stype, "headless"))) {
-		json_object_set_new(sspec, "clusterIP", json_string("None"));
-	} else if (stype) {
-		const char *t = !strcasecmp(stype, "nodeport") ? "NodePort" : !strcasecmp(stype, "loadbalancer") ? "LoadBalancer"
-			      : "ClusterIP";
-		json_object_set_new(sspec, "type", json_string(t));
-	} else {
-		/* published ports reach the outside, as Docker's compose bridge maps them */
-		json_object_set_new(sspec, "type", json_string(published ? "LoadBalancer" : "ClusterIP"));
-	}
-	json_array_append_new(cv->services, json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Service", "metadata",
-						      meta(cv, kname, kname), "spec", sspec));
-	/* network aliases: more names for the same pods */
-	json_object_foreach(json_object_get(s, "networks"), k, v) {
-		size_t j;
-		json_t *a;
-		json_array_foreach(json_object_get(v, "aliases"), j, a) {
-			struct berr *e = NULL;
-			_cleanup_free_ char *an = k8s_name("network alias", json_string_value(a), w, &e);
-			if (!an) {
-				warnf(w, "service %s: alias %s: %s", svc, json_string_value(a), e->msg);
-				berr_free(e);
-				continue;
-			}
-			if (!strcmp(an, kname))
-				continue;
-			if (json_object_get(cv->svc_names, an)) {
-				/* compose resolves an alias shared by several services to all
-				 * of them; one Service selects one service's pods */
-				warnf(w, "service %s: network alias %s: the name is already a Service; not mapped", svc, an);
-				continue;
-			}
-			json_object_set_new(cv->svc_names, an, json_true());
-			json_t *as = json_deep_copy(json_array_get(cv->services, json_array_size(cv->services) - 1));
-			json_object_set_new(json_object_get(as, "metadata"), "name", json_string(an));
-			json_array_append_new(cv->services, as);
-		}
-	}
+	if (kc_services(cv, svc, kname, s, sports, published, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -720,7 +428,7 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 	/* the services' own names come before any alias */
 	json_object_foreach(json_object_get(project, "services"), k, v) {
 		_cleanup_json_ json_t *quiet = json_array();
-		_cleanup_free_ char *n = k8s_name("service", k, quiet, NULL);
+		_cleanup_free_ char *n = kc_name("service", k, quiet, NULL);
 		if (n)
 			json_object_set_new(cv.svc_names, n, json_true());
 	}
@@ -729,9 +437,9 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 			break;
 	}
 	if (json_object_size(json_object_get(project, "secrets")))
-		warnf(warnings, "secrets: not mapped to Kubernetes yet");
+		kc_warnf(warnings, "secrets: not mapped to Kubernetes yet");
 	if (json_object_size(json_object_get(project, "configs")))
-		warnf(warnings, "configs: not mapped to Kubernetes yet");
+		kc_warnf(warnings, "configs: not mapped to Kubernetes yet");
 	json_t *all = NULL;
 	if (rc == 0) {
 		all = json_array();

@@ -7,7 +7,8 @@
 #include <jansson.h>
 #include "util/err.h"
 
-enum kube_controller { KUBE_DEPLOYMENT, KUBE_STATEFULSET, KUBE_DAEMONSET };
+/* KUBE_POD writes bare Pods (kube generate); --controller never selects it */
+enum kube_controller { KUBE_DEPLOYMENT, KUBE_STATEFULSET, KUBE_DAEMONSET, KUBE_POD };
 
 struct kube_convert_opts {
 	const char *namespace_;        /* metadata.namespace, or NULL */

@@ -1,0 +1,43 @@
+/* Internals shared by the kube convert modules: convert.c (the pod and
+ * its workload), convert-vol.c (volumes, claims, ConfigMaps, Secrets),
+ * convert-svc.c (Services, aliases, Ingress, NetworkPolicies), and
+ * convert-util.c (names, quantities, durations, warnings). */
+#pragma once
+#include "kube/convert.h"
+#include <stdint.h>
+
+#define SEL_LABEL "io.kompose.service"
+
+struct conv {
+	const struct kube_convert_opts *o;
+	json_t *project, *warnings;
+	json_t *pvcs, *services, *workloads;
+	json_t *pvc_names;
+	json_t *svc_names; /* every Service name given out: services first, then aliases */
+	const char *project_name;
+};
+
+bool kc_dns_label(const char *s);
+/* append one warning */
+void kc_warnf(json_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A compose name as a Kubernetes name: '_' and '.' become '-' (with a
+ * warning into w); anything else that is not a DNS-1123 label is an error. */
+char *kc_name(const char *what, const char *name, json_t *w, struct berr **err);
+/* a compose duration in whole seconds (rounded up), -1 if absent or bad */
+int64_t kc_secs(const char *d);
+/* compose byte sizes ("512m", 1048576) and cpus (0.5) as quantities */
+json_t *kc_mem_quantity(json_t *v);
+json_t *kc_cpu_quantity(json_t *v);
+void kc_set_ns(struct conv *cv, json_t *meta);
+/* metadata {name, labels: {io.kompose.service: svc}, namespace} */
+json_t *kc_meta(struct conv *cv, const char *name, const char *svc);
+
+/* convert-vol.c: volumeMounts and volumes of the service's pod */
+int kc_volumes(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *ctr, json_t *pod,
+	       struct berr **err);
+/* convert-svc.c: the Service port of a compose port (NULL if a port of
+ * that name is already in names) */
+json_t *kc_service_port(json_t *cp, json_t *names);
+/* convert-svc.c: the service's Service (takes sports) and its aliases */
+int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *sports, bool published,
+		struct berr **err);
