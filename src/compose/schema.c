@@ -10,6 +10,7 @@
  * file, embedded at build time (see meson.build and docs/design.md). */
 #include "compose/internal.h"
 #include "util/cleanup.h"
+#include "util/jsonx.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -27,10 +28,7 @@ json_t *compose_schema(struct berr **err)
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&mu);
 	if (!schema) {
-		json_error_t je;
-		schema = json_loadb(compose_schema_text, compose_schema_len, 0, &je);
-		if (!schema)
-			berr_set(err, 0, "embedded compose schema: %s (line %d)", je.text, je.line);
+		schema = jsonx_parse(compose_schema_text, compose_schema_len, "embedded compose schema", err);
 	}
 	pthread_mutex_unlock(&mu);
 	return schema;
