@@ -147,6 +147,7 @@ CMD(volume_prune);
 CMD(debug);
 CMD(compose);
 CMD(kube_convert);
+CMD(kube_generate);
 CMD(build);
 CMD(builder_prune);
 

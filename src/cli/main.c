@@ -363,6 +363,20 @@ static const struct cli_command commands[] = {
 	 "      --image-registry HOST[/PREFIX]  Image prefix for services with build:\n"
 	 "      --wait-image string           Image of the depends_on init containers (default busybox:1.36)\n"
 	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
+	{"kube generate", cmd_kube_generate, "Generate Kubernetes manifests from containers or compose projects",
+	 "berth kube generate [OPTIONS] CONTAINER|PROJECT [CONTAINER|PROJECT...]\n\n"
+	 "A compose project (its containers' com.docker.compose.project label) gives one\n"
+	 "workload per service, with as many replicas as it has containers; each other\n"
+	 "container gives one named after it. Only what differs from the image is written.\n\n"
+	 "Options:\n"
+	 "  -f, --filename string     Write to this file (replaced atomically; default: stdout)\n"
+	 "  -s, --service             Write Services too (one per workload, and per network alias)\n"
+	 "      --type string         pod (default), deployment, statefulset, daemonset or job\n"
+	 "      --replicas int        Replicas of every workload (deployment, statefulset;\n"
+	 "                            default: the number of containers)\n"
+	 "      --namespace string    metadata.namespace of every object\n"
+	 "      --format yaml|json    Output format (default yaml; json is a List)\n"
+	 "      --wait-image string   Image of the depends_on init containers (default busybox:1.36)\n"},
 	{"compose", cmd_compose, "Define and run multi-container applications",
 	 "berth compose [OPTIONS] COMMAND\n\n"
 	 "Run 'berth compose --help' for the commands and options.\n"},
@@ -379,7 +393,7 @@ static const char *const planned[] = {
 	"diff", "commit", "export", "update",
 	"events", "search",
 	"kube play", "kube down", "kube get", "kube ps", "kube logs", "kube exec", "kube scale",
-	"kube generate", "kube apply", "kube node", "kube cluster", "system info", "info",
+	"kube apply", "kube node", "kube cluster", "system info", "info",
 	"container export", "container diff",
 };
 
