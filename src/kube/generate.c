@@ -33,6 +33,14 @@
  *    per container (or compose service), because berth's containers do
  *    not share a network namespace and localhost between them would not
  *    work in a shared Pod.
+ *  - command: podman writes an image-less-entrypoint container's Cmd as
+ *    command:; berth writes it as args: (compose command -> args), which
+ *    runs the same and keeps an image entrypoint if the image has one.
+ *  - labels: podman drops them; berth writes them as annotations, as
+ *    convert does. podman's automountServiceAccountToken: false and
+ *    enableServiceLinks: false are not written (Kubernetes' defaults).
+ *  - bind mounts: podman writes hostPath (type Directory); berth writes
+ *    what kube convert makes of a bind mount, with its warning.
  *  - -s: podman writes a NodePort Service with random nodePorts; berth
  *    writes convert's Services (LoadBalancer for published ports,
  *    ClusterIP for the others, headless without ports, one more per
