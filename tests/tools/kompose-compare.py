@@ -199,6 +199,9 @@ def _podspec(ps, restart):
     for v in ps.get("volumes") or []:
         if not isinstance(v, dict):
             continue
+        if set(v) == {"name"}:
+            # a volume without a source is an emptyDir (the API's default)
+            v["emptyDir"] = {}
         for src in ("configMap", "secret"):
             if isinstance(v.get(src), dict):
                 v[src].setdefault("defaultMode", 420)
@@ -381,7 +384,10 @@ def _join(path, k):
 
 # natural keys of list elements, most specific first; a tuple is a composite
 NATURAL_KEYS = ("name", "mountPath", ("containerPort", "protocol"), "containerPort", ("port", "protocol"), "port",
-                "key", "ip", "host", "path", "secretName", "type")
+                "key", "ip", "host", "path", "secretName", "topologyKey", "type")
+# lists whose one unpaired element on each side is the same thing renamed
+# (a pod's one container named after container_name)
+PAIR_SINGLE = {"containers"}
 
 
 # where another key is the natural one: a volume may be mounted twice
@@ -410,6 +416,22 @@ def _label(x, fields):
     return "/".join(str(x[f]) for f in fields)
 
 
+def _elem_label(x):
+    """A list element without a natural key, named: a scalar is itself, a
+    reference such as {configMapRef: {name: e}} is configMapRef=e, anything
+    else its canonical JSON after '='."""
+    if not isinstance(x, (dict, list)):
+        return str(x)
+    md = x.get("metadata") if isinstance(x, dict) else None
+    if isinstance(md, dict) and isinstance(md.get("name"), str):
+        return md["name"]
+    if isinstance(x, dict) and len(x) == 1:
+        (k, v), = x.items()
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            return "%s=%s" % (k, v["name"])
+    return "=" + short(x, 60)
+
+
 def _canon(x):
     return json.dumps(x, sort_keys=True, separators=(",", ":"))
 
@@ -422,7 +444,12 @@ def compare(k, b, path="", keys=(), out=None):
     if isinstance(k, dict) and isinstance(b, dict):
         for key in sorted(set(k) | set(b), key=str):
             p = _join(path, key)
-            if key not in b:
+            one = k[key] if key not in b else b[key] if key not in k else None
+            if one is not None and isinstance(one, list) and key not in ORDERED_LISTS:
+                # a list one side lacks: element by element, so that each
+                # element is named (env[FOO], initContainers[wait-for-db])
+                compare(k.get(key, []), b.get(key, []), p, keys + (key,), out)
+            elif key not in b:
                 out.append((p, "missing", k[key]))
             elif key not in k:
                 out.append((p, "extra", b[key]))
@@ -442,6 +469,10 @@ def compare(k, b, path="", keys=(), out=None):
         if fields:
             bk = {_label(x, fields): x for x in b}
             kk = {_label(x, fields): x for x in k}
+            only_k, only_b = sorted(set(kk) - set(bk)), sorted(set(bk) - set(kk))
+            if last in PAIR_SINGLE and len(only_k) == 1 and len(only_b) == 1:
+                compare(kk[only_k[0]], bk[only_b[0]], "%s[%s]" % (path, only_k[0]), keys + ("[]",), out)
+                del kk[only_k[0]], bk[only_b[0]]
             for lab in sorted(set(kk) | set(bk)):
                 p = "%s[%s]" % (path, lab)
                 if lab not in bk:
@@ -466,9 +497,9 @@ def compare(k, b, path="", keys=(), out=None):
             compare(unk[0], left[0], path + "[*]", keys + ("[]",), out)
             return out
         for x in unk:
-            out.append(("%s[%s]" % (path, x if not isinstance(x, (dict, list)) else "=" + short(x, 60)), "missing", x))
+            out.append(("%s[%s]" % (path, _elem_label(x)), "missing", x))
         for y in left:
-            out.append(("%s[%s]" % (path, y if not isinstance(y, (dict, list)) else "=" + short(y, 60)), "extra", y))
+            out.append(("%s[%s]" % (path, _elem_label(y)), "extra", y))
         return out
     if isinstance(k, (dict, list)) or isinstance(b, (dict, list)):
         out.append((path, "value", (k, b)))
@@ -1118,7 +1149,10 @@ spec:
     t("a renamed workload of another kind: kind, name and its pod compared",
       got == ["Pod/job_1 kind: value: kompose \"Pod\", berth \"Job\"",
               "Pod/job_1 metadata.name: value: kompose \"job_1\", berth \"job-1\"",
-              "Pod/job_1 template.spec.containers[a].envFrom: missing"], got)
+              "Pod/job_1 template.spec.containers[a].envFrom[configMapRef=e]: missing"], got)
+    got = d(pod_k.replace("name: a,", "name: renamed,"), pod_k)
+    t("a pod's one container under another name is compared as itself",
+      got == ["Pod/job_1 spec.containers[renamed].name: value: kompose \"renamed\", berth \"a\""], got)
     got = d(svc_k.replace("name: web", "name: web-tcp"), svc_b)
     t("a Service Kompose split by protocol is paired with berth's",
       got == ["Service/web-tcp metadata.name: value: kompose \"web-tcp\", berth \"web\""], got)
@@ -1126,8 +1160,11 @@ spec:
             "kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\ndata: {a.b: y}\n")
     t("a key with dots is quoted", got == ["ConfigMap/c data.\"a.b\": value: kompose \"x\", berth \"y\""], got)
     got = d("kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}], volumes: [{name: v, emptyDir: {}}]}\n",
-            "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}], volumes: [{name: v}]}\n")
-    t("emptyDir: {} is not nothing", got == ["Pod/p spec.volumes[v].emptyDir: missing"], got)
+            "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}], volumes: [{name: v, configMap: {name: c}}]}\n")
+    t("emptyDir: {} is not nothing", got == ["Pod/p spec.volumes[v].configMap: extra", "Pod/p spec.volumes[v].emptyDir: missing"], got)
+    got = d("kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}], volumes: [{name: v}]}\n",
+            "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: x}], volumes: [{name: v, emptyDir: {}}]}\n")
+    t("a volume without a source is an emptyDir", got == [], got)
     got = d("kind: List\napiVersion: v1\nitems: [{kind: Pod, apiVersion: v1, metadata: {name: p}, spec: {containers: [{name: a, image: x}]}}]\n",
             "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {containers: [{name: a, image: 'x'}], restartPolicy: Always}\n")
     t("a List is its items; restartPolicy Always is the default", got == [], got)
