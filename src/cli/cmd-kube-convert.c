@@ -126,8 +126,9 @@ CMD(kube_convert)
 			break;
 		}
 		case O_VOLUMES:
-			if (strcmp(optarg, "pvc")) {
-				fprintf(stderr, "Error: --volumes %s: only pvc is available in this version of berth yet\n", optarg);
+			if (kube_volumes_parse(optarg, &ko.volumes, &e) < 0) {
+				berr_wrap(&e, "--volumes");
+				cli_fail(e);
 				goto done;
 			}
 			break;
@@ -164,6 +165,8 @@ CMD(kube_convert)
 	}
 	for (size_t i = 0; p->warnings && i < json_array_size(p->warnings); i++)
 		fprintf(stderr, "WARN %s\n", json_string_value(json_array_get(p->warnings, i)));
+	ko.project_dir = p->working_dir;
+	ko.env = p->env;
 	if (kube_convert(p->doc, &ko, &objs, warnings, &e) < 0) {
 		cli_fail(e);
 		goto done;

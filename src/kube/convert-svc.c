@@ -31,6 +31,63 @@ json_t *kc_service_port(json_t *cp, json_t *names)
 			 target);
 }
 
+/* kompose.service.expose: "true" or HOST[/PATH], comma-separated, with
+ * .tls-secret and .ingress-class-name: an Ingress to the Service's first
+ * port */
+static int kc_ingress(struct conv *cv, const char *svc, const char *kname, json_t *labels, json_t *sspec,
+		      struct berr **err)
+{
+	const char *ex = jsonx_str(labels, "kompose.service.expose");
+	const char *tls = jsonx_str(labels, "kompose.service.expose.tls-secret");
+	const char *cls = jsonx_str(labels, "kompose.service.expose.ingress-class-name");
+	if (!ex) {
+		if (tls || cls)
+			return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.expose.%s needs kompose.service.expose", svc,
+					 tls ? "tls-secret" : "ingress-class-name");
+		return 0;
+	}
+	json_t *port = json_object_get(json_array_get(json_object_get(sspec, "ports"), 0), "port");
+	if (!port)
+		return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.expose: the service has no port to expose", svc);
+	json_t *rules = json_array(), *hosts = json_array();
+	_cleanup_free_ char *list = strdup(ex);
+	char *save = NULL;
+	for (char *h = strtok_r(list, ", ", &save); h; h = strtok_r(NULL, ", ", &save)) {
+		char *slash = strchr(h, '/');
+		_cleanup_free_ char *path = strdup(slash ? slash : "/");
+		if (slash)
+			*slash = 0;
+		json_t *rule = json_pack("{s:{s:[{s:s, s:s, s:{s:{s:s, s:{s:O}}}}]}}", "http", "paths", "path", path, "pathType",
+					 "Prefix", "backend", "service", "name", kname, "port", "number", port);
+		if (strcasecmp(h, "true")) {
+			if (!*h || strlen(h) > 253 || strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789-.*") != strlen(h)) {
+				json_decref(rule);
+				json_decref(rules);
+				json_decref(hosts);
+				return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.expose: \"%s\" is not a host name", svc, h);
+			}
+			json_object_set_new(rule, "host", json_string(h));
+			json_array_append_new(hosts, json_string(h));
+		}
+		json_array_append_new(rules, rule);
+	}
+	json_t *spec = json_pack("{s:o}", "rules", rules);
+	if (cls)
+		json_object_set_new(spec, "ingressClassName", json_string(cls));
+	if (tls) {
+		json_t *t = json_object();
+		if (json_array_size(hosts))
+			json_object_set(t, "hosts", hosts);
+		if (strcasecmp(tls, "true"))
+			json_object_set_new(t, "secretName", json_string(tls));
+		json_object_set_new(spec, "tls", json_pack("[o]", t));
+	}
+	json_decref(hosts);
+	json_array_append_new(cv->extras, json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "networking.k8s.io/v1", "kind",
+						    "Ingress", "metadata", kc_meta(cv, kname, kname), "spec", spec));
+	return 0;
+}
+
 int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *sports, bool published,
 		struct berr **err)
 {
@@ -57,8 +114,41 @@ int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, 
 			      : "ClusterIP";
 		json_object_set_new(sspec, "type", json_string(t));
 	} else {
-		/* published ports reach the outside, as Docker's compose bridge maps them */
-		json_object_set_new(sspec, "type", json_string(published ? "LoadBalancer" : "ClusterIP"));
+		/* published ports reach the outside, as Docker's compose bridge
+		 * maps them; behind an Ingress (kompose.service.expose) the
+		 * Ingress is the way in */
+		bool lb = published && !jsonx_str(labels, "kompose.service.expose");
+		json_object_set_new(sspec, "type", json_string(lb ? "LoadBalancer" : "ClusterIP"));
+	}
+	const char *type = jsonx_str(sspec, "type");
+	bool external = type && (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"));
+	const char *np = jsonx_str(labels, "kompose.service.nodeport.port");
+	if (np) {
+		char *end;
+		long n = strtol(np, &end, 10);
+		const char *why = !type || strcmp(type, "NodePort") ? "needs kompose.service.type nodeport"
+				  : json_array_size(json_object_get(sspec, "ports")) != 1 ? "needs exactly one port"
+				  : (*end || !*np || n < 1 || n > 65535) ? "is not a port number" : NULL;
+		if (why) {
+			json_decref(sspec);
+			return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.nodeport.port \"%s\" %s", svc, np, why);
+		}
+		json_object_set_new(json_array_get(json_object_get(sspec, "ports"), 0), "nodePort", json_integer(n));
+	}
+	const char *etp = jsonx_str(labels, "kompose.service.external-traffic-policy");
+	if (etp) {
+		if (strcasecmp(etp, "local") && strcasecmp(etp, "cluster")) {
+			json_decref(sspec);
+			return berr_setc(err, BERR_INVALID, "service %s: label kompose.service.external-traffic-policy \"%s\": use local or cluster", svc, etp);
+		}
+		if (external)
+			json_object_set_new(sspec, "externalTrafficPolicy", json_string(!strcasecmp(etp, "local") ? "Local" : "Cluster"));
+		else
+			kc_warnf(w, "service %s: label kompose.service.external-traffic-policy: only a NodePort or LoadBalancer Service has one", svc);
+	}
+	if (kc_ingress(cv, svc, kname, labels, sspec, err) < 0) {
+		json_decref(sspec);
+		return -1;
 	}
 	json_array_append_new(cv->services, json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Service", "metadata",
 						      kc_meta(cv, kname, kname), "spec", sspec));

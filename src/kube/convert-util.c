@@ -138,3 +138,76 @@ json_t *kc_meta(struct conv *cv, const char *name, const char *svc)
 	return m;
 }
 
+
+char *kc_base64(const void *buf, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = buf;
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	size_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = tbl[(v >> 6) & 63];
+		*o++ = tbl[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+		*o++ = tbl[v >> 18];
+		*o++ = tbl[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o = 0;
+	return out;
+}
+
+bool kc_is_text(const char *buf, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + n;
+	while (p < end) {
+		unsigned c = *p;
+		if (!c)
+			return false;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		int more = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : -1;
+		if (more < 0 || (c & 0xfe) == 0xc0 || end - p <= more)
+			return false;
+		for (int k = 1; k <= more; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				return false;
+		p += more + 1;
+	}
+	return true;
+}
+
+bool kc_data_key(const char *s)
+{
+	if (!*s || strlen(s) > 253 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-' && *s != '.' && *s != '_')
+			return false;
+	return true;
+}
+
+int kube_volumes_parse(const char *s, enum kube_volumes *ret, struct berr **err)
+{
+	if (!strcasecmp(s, "pvc") || !strcasecmp(s, "persistentVolumeClaim"))
+		*ret = KUBE_VOL_PVC;
+	else if (!strcasecmp(s, "emptydir"))
+		*ret = KUBE_VOL_EMPTYDIR;
+	else if (!strcasecmp(s, "hostpath"))
+		*ret = KUBE_VOL_HOSTPATH;
+	else if (!strcasecmp(s, "configmap"))
+		*ret = KUBE_VOL_CONFIGMAP;
+	else
+		return berr_setc(err, BERR_INVALID, "unknown volume type \"%s\": use pvc, emptydir, hostpath or configmap", s);
+	return 0;
+}

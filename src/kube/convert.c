@@ -17,44 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *probe_from(json_t *hc, const char *svc, json_t *w, bool liveness)
-{
-	json_t *test = json_object_get(hc, "test");
-	if (!json_is_array(test) || !json_array_size(test))
-		return NULL;
-	const char *kind = json_string_value(json_array_get(test, 0));
-	json_t *cmd = json_array();
-	if (kind && !strcmp(kind, "CMD")) {
-		for (size_t i = 1; i < json_array_size(test); i++)
-			json_array_append(cmd, json_array_get(test, i));
-	} else if (kind && !strcmp(kind, "CMD-SHELL")) {
-		json_array_append_new(cmd, json_string("/bin/sh"));
-		json_array_append_new(cmd, json_string("-c"));
-		json_array_append(cmd, json_array_get(test, 1));
-	} else {
-		json_decref(cmd);
-		if (kind && strcmp(kind, "NONE") && liveness)
-			kc_warnf(w, "service %s: healthcheck.test %s: not mapped", svc, kind);
-		return NULL;
-	}
-	json_t *p = json_pack("{s:{s:o}}", "exec", "command", cmd);
-	int64_t v;
-	if ((v = kc_secs(jsonx_str(hc, "interval"))) > 0)
-		json_object_set_new(p, "periodSeconds", json_integer(v));
-	if ((v = kc_secs(jsonx_str(hc, "timeout"))) > 0)
-		json_object_set_new(p, "timeoutSeconds", json_integer(v));
-	if (json_is_integer(json_object_get(hc, "retries")) && json_integer_value(json_object_get(hc, "retries")) > 0)
-		json_object_set(p, "failureThreshold", json_object_get(hc, "retries"));
-	if (liveness && (v = kc_secs(jsonx_str(hc, "start_period"))) > 0)
-		json_object_set_new(p, "initialDelaySeconds", json_integer(v));
-	return p;
-}
-
 static const char *const handled[] = {
 	"image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
 	"depends_on", "healthcheck", "deploy", "scale", "restart", "working_dir", "user", "cap_add", "cap_drop",
 	"privileged", "read_only", "tty", "stdin_open", "hostname", "stop_grace_period", "labels", "extra_hosts",
-	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles",
+	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles", "configs", "secrets", "links",
 };
 
 static bool is_handled(const char *k)
@@ -89,8 +56,15 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		return -1;
 	const char *k;
 	json_t *v;
+	size_t i0;
 	json_object_foreach(s, k, v) if (!is_handled(k) && strncmp(k, "x-", 2) && strcmp(k, "container_name"))
 		kc_warnf(w, "service %s: %s: not mapped to Kubernetes", svc, k);
+	/* links: every service is a Service of its own name already */
+	json_array_foreach(json_object_get(s, "links"), i0, v) {
+		const char *l = json_string_value(v), *c = l ? strchr(l, ':') : NULL;
+		if (c && strcmp(c + 1, l) && strncmp(l, c + 1, (size_t)(c - l)))
+			kc_warnf(w, "service %s: link alias %s: not mapped (use a network alias)", svc, c + 1);
+	}
 	if (json_object_get(s, "container_name"))
 		kc_warnf(w, "service %s: container_name: pods are named by their controller", svc);
 	json_t *labels = json_object_get(s, "labels");
@@ -116,6 +90,11 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		json_object_set(ctr, "command", json_object_get(s, "entrypoint"));
 	if (json_is_array(json_object_get(s, "command")))
 		json_object_set(ctr, "args", json_object_get(s, "command"));
+	_cleanup_json_ json_t *from_files = json_object();
+	if (kc_env_files(cv, svc, kname, s, ctr, from_files, err) < 0) {
+		json_decref(ctr);
+		return -1;
+	}
 	json_t *env = json_object_get(s, "environment");
 	if (json_object_size(env)) {
 		/* sorted by name, as Kompose writes them */
@@ -131,6 +110,8 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		json_t *ev = json_array();
 		for (i = 0; i < n; i++) {
 			json_t *val = json_object_get(env, keys[i]);
+			if (json_object_get(from_files, keys[i]))
+				continue;
 			if (json_is_null(val)) {
 				kc_warnf(w, "service %s: environment %s has no value: left out", svc, keys[i]);
 				continue;
@@ -138,7 +119,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 			json_array_append_new(ev, json_pack("{s:s, s:s}", "name", keys[i], "value", json_string_value(val) ? json_string_value(val) : ""));
 		}
 		free(keys);
-		json_object_set_new(ctr, "env", ev);
+		if (json_array_size(ev))
+			json_object_set_new(ctr, "env", ev);
+		else
+			json_decref(ev);
 	}
 	json_t *cports = json_array(), *sports = json_array(), *pnames = json_object();
 	size_t i;
@@ -251,14 +235,11 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		json_object_set_new(ctr, "resources", rr);
 	else
 		json_decref(rr);
-	/* probes: readiness and liveness from the healthcheck */
-	json_t *hc = json_object_get(s, "healthcheck");
-	if (hc && !json_is_true(json_object_get(hc, "disable"))) {
-		json_t *lp = probe_from(hc, svc, w, true), *rp = probe_from(hc, svc, w, false);
-		if (lp)
-			json_object_set_new(ctr, "livenessProbe", lp);
-		if (rp)
-			json_object_set_new(ctr, "readinessProbe", rp);
+	/* probes: readiness and liveness from the healthcheck and labels */
+	if (kc_probes(cv, svc, s, labels, ctr, err) < 0) {
+		json_decref(ctr);
+		json_decref(sports);
+		return -1;
 	}
 
 	/* the pod */
@@ -348,6 +329,11 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		json_object_set_new(pod, "initContainers", inits);
 	else
 		json_decref(inits);
+	if (kc_pod_labels(cv, svc, s, labels, ctr, pod, err) < 0) {
+		json_decref(pod);
+		json_decref(sports);
+		return -1;
+	}
 
 	/* annotations: the service's labels that are not kompose.* */
 	json_t *ann = json_object();
@@ -369,6 +355,7 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		return berr_wrap(err, "service %s: label kompose.controller.type", svc);
 	}
 	json_t *wl;
+	int cj;
 	json_t *wmeta = kc_meta(cv, kname, kname);
 	if (json_object_size(ann))
 		json_object_set(wmeta, "annotations", ann);
@@ -380,6 +367,13 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 					    json_string(!strcmp(restart, "no") ? "Never" : !strncmp(restart, "on-failure", 10) ? "OnFailure" : "Always"));
 		wl = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", wmeta, "spec", pod);
 		json_decref(tmpl);
+	} else if ((cj = kc_cronjob(cv, svc, labels, restart, wmeta, tmpl, &wl, err)) != 0) {
+		json_decref(wmeta);
+		json_decref(tmpl);
+		if (cj < 0) {
+			json_decref(sports);
+			return -1;
+		}
 	} else if (restart && (!strcmp(restart, "no") || !strncmp(restart, "on-failure", 10))) {
 		bool onf = restart[0] == 'o';
 		json_object_set_new(pod, "restartPolicy", json_string(onf ? "OnFailure" : "Never"));
@@ -391,6 +385,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		wl = json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:o}}", "apiVersion", "apps/v1", "kind", kinds[ctl], "metadata",
 			       wmeta, "spec", "selector", "matchLabels", SEL_LABEL, kname, "template", tmpl);
 		json_t *spec = json_object_get(wl, "spec");
+		json_object_set_new(pod, "restartPolicy", json_string("Always"));
+		/* a claim is usually ReadWriteOnce: the old pod goes before the new one mounts it */
+		if (ctl == KUBE_DEPLOYMENT && json_array_size(json_object_get(s, "volumes")))
+			json_object_set_new(spec, "strategy", json_pack("{s:s}", "type", "Recreate"));
 		if (ctl != KUBE_DAEMONSET) {
 			json_int_t reps = 1;
 			json_t *dr = json_object_get(json_object_get(s, "deploy"), "replicas");
@@ -408,6 +406,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 			kc_warnf(w, "service %s: restart %s: pods of a %s always restart", svc, restart, kinds[ctl]);
 	}
 	json_array_append_new(cv->workloads, wl);
+	if (kc_hpa(cv, svc, kname, labels, wl, err) < 0) {
+		json_decref(sports);
+		return -1;
+	}
 
 	if (kc_services(cv, svc, kname, s, sports, published, err) < 0)
 		return -1;
@@ -417,8 +419,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **ret_objects, json_t *warnings,
 		 struct berr **err)
 {
-	struct conv cv = {.o = o, .project = project, .warnings = warnings, .pvcs = json_array(), .services = json_array(),
-			  .workloads = json_array(), .pvc_names = json_object(), .project_name = jsonx_str(project, "name")};
+	struct conv cv = {.o = o, .project = project, .warnings = warnings, .configmaps = json_array(),
+			  .secrets = json_array(), .pvcs = json_array(), .services = json_array(), .workloads = json_array(),
+			  .extras = json_array(), .pvc_names = json_object(), .cm_names = json_object(),
+			  .secret_names = json_object(), .project_name = jsonx_str(project, "name")};
 	if (!cv.project_name)
 		cv.project_name = "project";
 	cv.svc_names = json_object();
@@ -436,22 +440,26 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 		if ((rc = one_service(&cv, k, v, err)) < 0)
 			break;
 	}
-	if (json_object_size(json_object_get(project, "secrets")))
-		kc_warnf(warnings, "secrets: not mapped to Kubernetes yet");
-	if (json_object_size(json_object_get(project, "configs")))
-		kc_warnf(warnings, "configs: not mapped to Kubernetes yet");
 	json_t *all = NULL;
 	if (rc == 0) {
 		all = json_array();
+		json_array_extend(all, cv.configmaps);
+		json_array_extend(all, cv.secrets);
 		json_array_extend(all, cv.pvcs);
 		json_array_extend(all, cv.services);
 		json_array_extend(all, cv.workloads);
+		json_array_extend(all, cv.extras);
 		*ret_objects = all;
 	}
+	json_decref(cv.configmaps);
+	json_decref(cv.secrets);
 	json_decref(cv.pvcs);
 	json_decref(cv.services);
 	json_decref(cv.workloads);
+	json_decref(cv.extras);
 	json_decref(cv.pvc_names);
+	json_decref(cv.cm_names);
+	json_decref(cv.secret_names);
 	json_decref(cv.svc_names);
 	return rc;
 }

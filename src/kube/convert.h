@@ -1,7 +1,10 @@
 /* Compose project -> Kubernetes manifests (`berth kube convert`). Input is
  * the normalized project of src/compose (compose/project.h); output is an
  * array of Kubernetes objects as jansson values, in apply order
- * (PersistentVolumeClaims, Services, then workloads). Pure: no I/O. */
+ * (ConfigMaps, Secrets, PersistentVolumeClaims, Services, workloads, then
+ * Ingresses, autoscalers and NetworkPolicies). The only I/O is reading the
+ * files that become ConfigMaps and Secrets (env_file, configs, secrets,
+ * bind-mounted files and directories). */
 #pragma once
 #include <stdbool.h>
 #include <jansson.h>
@@ -9,6 +12,11 @@
 
 /* KUBE_POD writes bare Pods (kube generate); --controller never selects it */
 enum kube_controller { KUBE_DEPLOYMENT, KUBE_STATEFULSET, KUBE_DAEMONSET, KUBE_POD };
+/* what bind mounts (and named volumes, for emptydir) become: --volumes or
+ * the label kompose.volume.type. KUBE_VOL_AUTO (the default): a file or a
+ * non-empty directory that exists becomes a ConfigMap, anything else a
+ * PersistentVolumeClaim. */
+enum kube_volumes { KUBE_VOL_AUTO, KUBE_VOL_PVC, KUBE_VOL_EMPTYDIR, KUBE_VOL_HOSTPATH, KUBE_VOL_CONFIGMAP };
 
 struct kube_convert_opts {
 	const char *namespace_;        /* metadata.namespace, or NULL */
@@ -17,10 +25,17 @@ struct kube_convert_opts {
 	const char *pvc_size;          /* default PVC request, "100Mi" */
 	const char *image_registry;    /* HOST[/PREFIX] for build: services, or NULL */
 	const char *wait_image;        /* image of depends_on init containers */
+	enum kube_volumes volumes;     /* --volumes */
+	const char *project_dir;       /* the project directory (names of env_file ConfigMaps) */
+	json_t *env;                   /* the project's resolved environment (secrets from environment:), or NULL */
+	bool network_policies;         /* --network-policies */
 };
 
 /* Parse --controller. */
 int kube_controller_parse(const char *s, enum kube_controller *ret, struct berr **err);
+/* Parse --volumes / kompose.volume.type: pvc (persistentVolumeClaim),
+ * emptydir, hostpath, configmap; any case. */
+int kube_volumes_parse(const char *s, enum kube_volumes *ret, struct berr **err);
 /* A Kubernetes quantity such as 100Mi, 1Gi, 500M, 2 (for --pvc-request-size). */
 bool kube_quantity_valid(const char *s);
 /* Convert. Every compose key that is not mapped adds one warning string

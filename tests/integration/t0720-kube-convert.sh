@@ -13,28 +13,31 @@ kinds() { grep -E '^kind: ' | sort | uniq -c | awk '{ printf "%s:%s ", $3, $1 }'
 
 check "convert examples/visits" K -f "$EX/compose.yaml"
 y=$OUT
-is "one Service and one Deployment per service" "$(grep -v '^WARN' <<<"$y" | kinds)" "Deployment:4 Service:4 "
+is "one Service and one Deployment per service, ConfigMaps for the mounted directories, a claim for the data" "$(grep -v '^WARN' <<<"$y" | kinds)" "ConfigMap:2 Deployment:4 PersistentVolumeClaim:1 Service:4 "
 like "the published port makes a LoadBalancer" "$(awk '/^kind: Service/,/^---/' <<<"$y" | grep -A12 'name: web$')" 'type: LoadBalancer'
 like "port-less services get a headless Service (they resolve by name)" "$(awk '/^kind: Service/,/^---/' <<<"$y" | grep -A8 'name: redis$')" 'clusterIP: None'
 like "the healthcheck is a readiness probe" "$y" 'readinessProbe:'
 like "and a liveness probe" "$y" 'livenessProbe:'
 like "depends_on waits in an init container" "$y" 'name: wait-for-db'
-like "the bind mounts warn" "$y" 'WARN service web: volume .* is a bind mount'
+like "a bind-mounted data directory becomes a claim, with a warning" "$y" 'WARN service db: volume .*/data/db:/var/lib/postgresql/data: the host path is not carried; claim db-claim0 starts empty'
+unlike "a read-only bind mount of a directory becomes a ConfigMap without a warning" "$y" 'WARN service web'
+like "the template directory's files are in its ConfigMap" "$(awk '/^kind: ConfigMap/,/^---/' <<<"$y")" 'index.html: '
+like "the pod mounts it" "$(grep -A3 'mountPath: /app/templates' <<<"$y")" 'name: web-cm0'
 like "build: services get PROJECT-SERVICE images" "$y" 'image: visits-web'
 
 check "--image-registry prefixes built images" K -f "$EX/compose.yaml" --image-registry reg.example:5000/team
 like "prefixed image" "$OUT" 'image: reg.example:5000/team/visits-web'
 check "--namespace and --replicas" K -f "$EX/compose.yaml" --namespace shop --replicas 3
-is "every object in the namespace" "$(grep -c '^  namespace: shop$' <<<"$OUT")" 8
+is "every object in the namespace" "$(grep -c '^  namespace: shop$' <<<"$OUT")" 11
 is "replicas everywhere" "$(grep -c '^  replicas: 3$' <<<"$OUT")" 4
 check "--controller statefulset" K -f "$EX/compose.yaml" --controller statefulset
 is "StatefulSets" "$(grep -c '^kind: StatefulSet$' <<<"$OUT")" 4
 check "--format json is a List" K -f "$EX/compose.yaml" --format json
-like "json List" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["kind"], len(d["items"]))' <<<"$(grep -v '^WARN' <<<"$OUT")")" '^List 8$'
+like "json List" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["kind"], len(d["items"]))' <<<"$(grep -v '^WARN' <<<"$OUT")")" '^List 11$'
 check "-o DIR/ writes one file per object" K -f "$EX/compose.yaml" -o "$T_DIR/out/"
-is "the files" "$(ls "$T_DIR/out" | tr '\n' ' ')" "db-deployment.yaml db-service.yaml redis-deployment.yaml redis-service.yaml web-deployment.yaml web-service.yaml worker-deployment.yaml worker-service.yaml "
+is "the files" "$(ls "$T_DIR/out" | tr '\n' ' ')" "db-claim0-persistentvolumeclaim.yaml db-deployment.yaml db-service.yaml redis-deployment.yaml redis-service.yaml web-cm0-configmap.yaml web-cm1-configmap.yaml web-deployment.yaml web-service.yaml worker-deployment.yaml worker-service.yaml "
 check "-o FILE" K -f "$EX/compose.yaml" -o "$T_DIR/all.yaml"
-is "-o FILE has all documents" "$(grep -c '^kind:' "$T_DIR/all.yaml")" 8
+is "-o FILE has all documents" "$(grep -c '^kind:' "$T_DIR/all.yaml")" 11
 
 # named volumes, restart no -> Job, ports, users, resources
 mkdir -p "$T_DIR/p"
