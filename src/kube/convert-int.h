@@ -12,7 +12,8 @@ struct conv {
 	const struct kube_convert_opts *o;
 	json_t *project, *warnings;
 	json_t *configmaps, *secrets, *pvcs, *services, *workloads, *extras;
-	json_t *pvc_names, *cm_names, *secret_names;
+	json_t *pvc_names, *cm_names, *secret_names, *netpol_names;
+	bool job_waiter;   /* the ServiceAccount, Role and RoleBinding that read Jobs were written */
 	json_t *svc_names; /* every Service name given out: services first, then aliases */
 	const char *project_name;
 };
@@ -64,3 +65,9 @@ int kc_cronjob(struct conv *cv, const char *svc, json_t *labels, const char *res
 	       json_t **ret, struct berr **err);
 /* convert-labels.c: a HorizontalPodAutoscaler (kompose.hpa.*) into cv->extras */
 int kc_hpa(struct conv *cv, const char *svc, const char *kname, json_t *labels, json_t *wl, struct berr **err);
+/* convert-svc.c: --network-policies (labels into pod_labels, policies into cv->extras) */
+int kc_network_policies(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *pod_labels,
+			struct berr **err);
+/* convert-labels.c: the pod runs as PROJECT-job-waiter, which may read Jobs
+ * (the account, its Role and RoleBinding are written once) */
+void kc_job_waiter(struct conv *cv, json_t *pod);

@@ -71,6 +71,30 @@ static int one_probe(struct conv *cv, const char *svc, json_t *hc, json_t *label
 	char key[128];
 	*ret = NULL;
 	json_t *p = json_object();
+	/* timing */
+	int64_t v;
+	static const struct { const char *compose, *k8s; } t[] = {
+		{"interval", "periodSeconds"}, {"timeout", "timeoutSeconds"}, {"start_period", "initialDelaySeconds"}};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = kc_secs(jsonx_str(hc, t[i].compose));
+		/* readiness is not delayed: a starting container is just not ready yet */
+		if (!liveness && !strcmp(t[i].compose, "start_period"))
+			v = -1;
+		snprintf(key, sizeof(key), HC "%s.%s", which, t[i].compose);
+		int r = label_secs(labels, svc, key, &v, err);
+		if (r < 0)
+			goto fail;
+		if (v > 0)
+			json_object_set_new(p, t[i].k8s, json_integer(v));
+	}
+	long retries = -1;
+	if (json_is_integer(json_object_get(hc, "retries")))
+		retries = (long)json_integer_value(json_object_get(hc, "retries"));
+	snprintf(key, sizeof(key), HC "%s.retries", which);
+	if (label_int(labels, svc, key, 1, 1000000, &retries, err) < 0)
+		goto fail;
+	if (retries > 0)
+		json_object_set_new(p, "failureThreshold", json_integer(retries));
 	/* the handler */
 	json_t *test = json_object_get(hc, "test");
 	const char *kind = json_string_value(json_array_get(test, 0));
@@ -109,33 +133,10 @@ static int one_probe(struct conv *cv, const char *svc, json_t *hc, json_t *label
 		}
 		json_object_set_new(p, "exec", ex);
 	} else {
+		/* timing labels alone make no probe (they were checked above) */
 		json_decref(p);
 		return 0;
 	}
-	/* timing */
-	int64_t v;
-	static const struct { const char *compose, *k8s; } t[] = {
-		{"interval", "periodSeconds"}, {"timeout", "timeoutSeconds"}, {"start_period", "initialDelaySeconds"}};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		v = kc_secs(jsonx_str(hc, t[i].compose));
-		/* readiness is not delayed: a starting container is just not ready yet */
-		if (!liveness && !strcmp(t[i].compose, "start_period"))
-			v = -1;
-		snprintf(key, sizeof(key), HC "%s.%s", which, t[i].compose);
-		int r = label_secs(labels, svc, key, &v, err);
-		if (r < 0)
-			goto fail;
-		if (v > 0)
-			json_object_set_new(p, t[i].k8s, json_integer(v));
-	}
-	long retries = -1;
-	if (json_is_integer(json_object_get(hc, "retries")))
-		retries = (long)json_integer_value(json_object_get(hc, "retries"));
-	snprintf(key, sizeof(key), HC "%s.retries", which);
-	if (label_int(labels, svc, key, 1, 1000000, &retries, err) < 0)
-		goto fail;
-	if (retries > 0)
-		json_object_set_new(p, "failureThreshold", json_integer(retries));
 	*ret = p;
 	return 0;
 fail:
@@ -336,4 +337,34 @@ int kc_hpa(struct conv *cv, const char *svc, const char *kname, json_t *labels, 
 					"apps/v1", "kind", kind, "name", kname, "minReplicas", (json_int_t)min, "maxReplicas",
 					(json_int_t)max, "metrics", metrics));
 	return 0;
+}
+
+void kc_job_waiter(struct conv *cv, json_t *pod)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "%.50s-job-waiter", cv->project_name);
+	for (char *p = name; *p; p++)
+		if (*p == '_' || *p == '.')
+			*p = '-';
+	if (!json_object_get(pod, "serviceAccountName"))
+		json_object_set_new(pod, "serviceAccountName", json_string(name));
+	if (cv->job_waiter)
+		return;
+	cv->job_waiter = true;
+	json_t *m1 = json_pack("{s:s}", "name", name), *m2 = json_pack("{s:s}", "name", name),
+	       *m3 = json_pack("{s:s}", "name", name);
+	kc_set_ns(cv, m1);
+	kc_set_ns(cv, m2);
+	kc_set_ns(cv, m3);
+	json_t *subject = json_pack("{s:s, s:s}", "kind", "ServiceAccount", "name", name);
+	if (cv->o->namespace_)
+		json_object_set_new(subject, "namespace", json_string(cv->o->namespace_));
+	json_array_append_new(cv->secrets, json_pack("{s:s, s:s, s:o}", "apiVersion", "v1", "kind", "ServiceAccount", "metadata", m1));
+	json_array_append_new(cv->secrets, json_pack("{s:s, s:s, s:o, s:[{s:[s], s:[s], s:[s,s,s]}]}", "apiVersion",
+						    "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", m2, "rules",
+						    "apiGroups", "batch", "resources", "jobs", "verbs", "get", "list", "watch"));
+	json_array_append_new(cv->secrets, json_pack("{s:s, s:s, s:o, s:{s:s, s:s, s:s}, s:[o]}", "apiVersion",
+						    "rbac.authorization.k8s.io/v1", "kind", "RoleBinding", "metadata", m3, "roleRef",
+						    "apiGroup", "rbac.authorization.k8s.io", "kind", "Role", "name", name, "subjects",
+						    subject));
 }

@@ -180,3 +180,61 @@ int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, 
 	}
 	return 0;
 }
+
+/* --network-policies: compose's isolation. A pod carries the label
+ * io.kompose.network/NETWORK: "true" for every network of its service; a
+ * NetworkPolicy per network lets in traffic only from pods of the same
+ * network (Kompose's), and, beyond Kompose, one per service with published
+ * ports lets those ports in from anywhere, as compose publishes them on
+ * the host: without it, the network's policy would shut them. */
+int kc_network_policies(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *pod_labels,
+			struct berr **err)
+{
+	if (!cv->o->network_policies)
+		return 0;
+	json_t *nets = json_object_get(s, "networks");
+	const char *k;
+	json_t *v;
+	json_object_foreach(nets, k, v) {
+		json_t *def = json_object_get(json_object_get(cv->project, "networks"), k);
+		const char *full = jsonx_str(def, "name");
+		_cleanup_json_ json_t *quiet = json_array();
+		_cleanup_free_ char *n = kc_name("network", full ? full : k, quiet, err);
+		if (!n)
+			return berr_wrap(err, "service %s", svc);
+		char key[320];
+		snprintf(key, sizeof(key), "io.kompose.network/%s", n);
+		json_object_set_new(pod_labels, key, json_string("true"));
+		char pname[160];
+		snprintf(pname, sizeof(pname), "%s", n);
+		if (json_object_get(cv->netpol_names, pname))
+			continue;
+		json_object_set_new(cv->netpol_names, pname, json_true());
+		json_t *meta = json_pack("{s:s}", "name", pname);
+		kc_set_ns(cv, meta);
+		json_array_append_new(cv->extras, json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[{s:[{s:{s:{s:s}}}]}]}}", "apiVersion",
+							    "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", meta, "spec",
+							    "podSelector", "matchLabels", key, "true", "ingress", "from",
+							    "podSelector", "matchLabels", key, "true"));
+	}
+	json_t *ports = json_array();
+	size_t i;
+	json_array_foreach(json_object_get(s, "ports"), i, v) {
+		const char *pub = jsonx_str(v, "published"), *proto = jsonx_str(v, "protocol");
+		if (pub && *pub)
+			json_array_append_new(ports, json_pack("{s:I, s:s}", "port", json_integer_value(json_object_get(v, "target")),
+							       "protocol", proto && !strcasecmp(proto, "udp") ? "UDP" : "TCP"));
+	}
+	if (!json_array_size(ports)) {
+		json_decref(ports);
+		return 0;
+	}
+	char pname[160];
+	snprintf(pname, sizeof(pname), "%s-published", kname);
+	json_t *meta = json_pack("{s:s}", "name", pname);
+	kc_set_ns(cv, meta);
+	json_array_append_new(cv->extras, json_pack("{s:s, s:s, s:o, s:{s:{s:{s:s}}, s:[{s:o}]}}", "apiVersion",
+						    "networking.k8s.io/v1", "kind", "NetworkPolicy", "metadata", meta, "spec",
+						    "podSelector", "matchLabels", SEL_LABEL, kname, "ingress", "ports", ports));
+	return 0;
+}

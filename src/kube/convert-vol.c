@@ -415,7 +415,9 @@ int kc_volumes(struct conv *cv, const char *svc, const char *kname, json_t *s, j
 				bool is_file = false;
 				snprintf(vname, sizeof(vname), "%s-cm%zu", kname, i);
 				json_t *cm = NULL;
-				if (json_object_get(cv->cm_names, vname)) {
+				if (mode == KUBE_VOL_PVC) {
+					why = strdup("--volumes pvc");
+				} else if (json_object_get(cv->cm_names, vname)) {
 					why = strdup("name taken");
 				} else {
 					cm = cm_of_path(cv, svc, kname, vname, src, &is_file, &why);

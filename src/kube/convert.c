@@ -308,8 +308,24 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		if (!dn)
 			continue;
 		if (cond && !strcmp(cond, "service_completed_successfully")) {
-			kc_warnf(w, "service %s: depends_on %s: service_completed_successfully is not mapped (an init container cannot watch a Job without API access)", svc, k);
-			continue;
+			/* the dependency runs once (restart "no" or on-failure:
+			 * a Job): kubectl waits for its Complete condition, with a
+			 * service account that may read Jobs and nothing else */
+			const char *dr = jsonx_str(dep, "restart");
+			if (!dr || !(!strcmp(dr, "no") || !strncmp(dr, "on-failure", 10))) {
+				kc_warnf(w, "service %s: depends_on %s: service_completed_successfully, but %s keeps running (restart %s): waits for it to start instead", svc, k, k, dr ? dr : "no policy");
+			} else {
+				char cname[128], jobref[160];
+				snprintf(cname, sizeof(cname), "wait-for-%s", dn);
+				snprintf(jobref, sizeof(jobref), "job/%s", dn);
+				json_array_append_new(inits, json_pack("{s:s, s:s, s:[s,s,s,s]}", "name", cname, "image",
+									cv->o->kubectl_image, "command", "kubectl", "wait",
+									"--for=condition=complete", "--timeout=-1s"));
+				json_array_append_new(json_object_get(json_array_get(inits, json_array_size(inits) - 1), "command"),
+						      json_string(jobref));
+				kc_job_waiter(cv, pod);
+				continue;
+			}
 		}
 		/* a ClusterIP Service accepts connections only while a ready
 		 * endpoint exists (readiness comes from the healthcheck), and a
@@ -340,6 +356,13 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 	json_object_foreach(labels, k, v) if (strncmp(k, "kompose.", 8) && json_is_string(v))
 		json_object_set(ann, k, v);
 	json_t *tmeta = json_pack("{s:{s:s}}", "labels", SEL_LABEL, kname);
+	if (kc_network_policies(cv, svc, kname, s, json_object_get(tmeta, "labels"), err) < 0) {
+		json_decref(tmeta);
+		json_decref(pod);
+		json_decref(ann);
+		json_decref(sports);
+		return -1;
+	}
 	if (json_object_size(ann))
 		json_object_set(tmeta, "annotations", ann);
 	json_t *tmpl = json_pack("{s:o, s:o}", "metadata", tmeta, "spec", pod);
@@ -365,6 +388,7 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		if (restart)
 			json_object_set_new(pod, "restartPolicy",
 					    json_string(!strcmp(restart, "no") ? "Never" : !strncmp(restart, "on-failure", 10) ? "OnFailure" : "Always"));
+		json_object_update(json_object_get(wmeta, "labels"), json_object_get(json_object_get(tmpl, "metadata"), "labels"));
 		wl = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", wmeta, "spec", pod);
 		json_decref(tmpl);
 	} else if ((cj = kc_cronjob(cv, svc, labels, restart, wmeta, tmpl, &wl, err)) != 0) {
@@ -422,7 +446,7 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 	struct conv cv = {.o = o, .project = project, .warnings = warnings, .configmaps = json_array(),
 			  .secrets = json_array(), .pvcs = json_array(), .services = json_array(), .workloads = json_array(),
 			  .extras = json_array(), .pvc_names = json_object(), .cm_names = json_object(),
-			  .secret_names = json_object(), .project_name = jsonx_str(project, "name")};
+			  .secret_names = json_object(), .netpol_names = json_object(), .project_name = jsonx_str(project, "name")};
 	if (!cv.project_name)
 		cv.project_name = "project";
 	cv.svc_names = json_object();
@@ -460,6 +484,7 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 	json_decref(cv.pvc_names);
 	json_decref(cv.cm_names);
 	json_decref(cv.secret_names);
+	json_decref(cv.netpol_names);
 	json_decref(cv.svc_names);
 	return rc;
 }

@@ -25,6 +25,7 @@ struct kube_convert_opts {
 	const char *pvc_size;          /* default PVC request, "100Mi" */
 	const char *image_registry;    /* HOST[/PREFIX] for build: services, or NULL */
 	const char *wait_image;        /* image of depends_on init containers */
+	const char *kubectl_image;     /* image that waits for a Job (service_completed_successfully) */
 	enum kube_volumes volumes;     /* --volumes */
 	const char *project_dir;       /* the project directory (names of env_file ConfigMaps) */
 	json_t *env;                   /* the project's resolved environment (secrets from environment:), or NULL */
