@@ -68,11 +68,17 @@ int compose_interp_str(struct cinterp *ci, const char *in, char **ret, struct be
 int compose_interp_doc(struct cinterp *ci, struct cmarks *m, json_t *doc, const char *file, struct berr **err);
 
 /* ---- schema.c ---- */
-/* The compose schema berth embeds (parsed once, borrowed). */
-json_t *compose_schema(struct berr **err);
-/* Validate doc against schema (root = the whole schema, for $ref). On the
- * first error: -1 with "FILE:LINE: path: message". */
-int compose_schema_validate(const json_t *schema, const json_t *doc, const struct cmarks *m, const char *file,
+/* A JSON Schema compiled for validation (schema.h). */
+struct cschema;
+/* The compose schema berth embeds (compiled at build time, borrowed). */
+const struct cschema *compose_schema(void);
+/* Compile a JSON Schema document ($refs resolved against it); free with
+ * compose_schema_free. Fails only when out of memory. */
+struct cschema *compose_schema_compile(const json_t *schema, struct berr **err);
+void compose_schema_free(struct cschema *cs);
+/* Validate doc against a compiled schema. On the first error: -1 with
+ * "FILE:LINE: path: message". */
+int compose_schema_validate(const struct cschema *schema, const json_t *doc, const struct cmarks *m, const char *file,
 			    struct berr **err);
 
 /* ---- merge.c ---- */

@@ -136,13 +136,10 @@ static int parse_file(struct lctx *c, const char *path, const char *label, json_
 
 static int validate(struct lctx *c, json_t *doc, const char *label, struct berr **err)
 {
-	json_t *schema = compose_schema(err);
-	if (!schema)
-		return -1;
 	_cleanup_json_ json_t *copy = cm_dup(c->m, doc);
 	compose_drop_resets(c->m, copy);
 	/* `extends` and `include` entries are checked where they are used */
-	return compose_schema_validate(schema, copy, c->m, label, err);
+	return compose_schema_validate(compose_schema(), copy, c->m, label, err);
 }
 
 static int interpolate(struct lctx *c, json_t *env, json_t *doc, const char *label, struct berr **err)

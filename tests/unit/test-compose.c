@@ -4,6 +4,7 @@
  * ../shared/conformance when present), the schema validator and the merge
  * rules. */
 #include "compose/internal.h"
+#include "compose/schema.h"
 #include "util/cleanup.h"
 
 #include <limits.h>
@@ -260,13 +261,154 @@ static void test_dotenv(void)
 	printf("# dotenv conformance: %zu/%zu cases\n", passed, json_array_size(cases));
 }
 
+/* ---- the compiled schema: gen-schema.py's tables and compose_schema_compile's ---- */
+struct cs_pairs {
+	uint32_t (*p)[2];
+	size_t n, cap;
+};
+
+static bool cs_str_same(const struct cschema *x, uint32_t a, const struct cschema *y, uint32_t b)
+{
+	if (a == CS_NONE || b == CS_NONE)
+		return a == b;
+	return !strcmp(x->strs + a, y->strs + b);
+}
+
+static bool cs_value_same(const struct cschema *x, uint32_t a, const struct cschema *y, uint32_t b)
+{
+	if (a == CS_NONE || b == CS_NONE)
+		return a == b;
+	_cleanup_json_ json_t *va = json_loads(x->strs + a, JSON_DECODE_ANY, NULL);
+	_cleanup_json_ json_t *vb = json_loads(y->strs + b, JSON_DECODE_ANY, NULL);
+	return va && vb && json_equal(va, vb);
+}
+
+/* Do node a of x and node b of y mean the same schema? Pairs under
+ * comparison count as equal, so cycles through $ref end. */
+static bool cs_same(const struct cschema *x, uint32_t a, const struct cschema *y, uint32_t b, struct cs_pairs *seen)
+{
+	if (a == CS_NONE || b == CS_NONE)
+		return a == b;
+	if (a >= x->nnodes || b >= y->nnodes)
+		return false;
+	for (size_t i = 0; i < seen->n; i++)
+		if (seen->p[i][0] == a && seen->p[i][1] == b)
+			return true;
+	if (seen->n == seen->cap) {
+		seen->cap = seen->cap ? seen->cap * 2 : 256;
+		seen->p = realloc(seen->p, seen->cap * sizeof(*seen->p));
+	}
+	seen->p[seen->n][0] = a;
+	seen->p[seen->n][1] = b;
+	seen->n++;
+	const struct cs_node *p = &x->nodes[a], *q = &y->nodes[b];
+	if (p->kind != q->kind || p->has != q->has || p->types != q->types || p->min_props != q->min_props ||
+	    p->min_items != q->min_items || p->max_items != q->max_items || p->min_length != q->min_length ||
+	    p->minimum != q->minimum || p->maximum != q->maximum || p->nprops != q->nprops ||
+	    p->npprops != q->npprops || p->nrequired != q->nrequired || p->nall_of != q->nall_of ||
+	    p->nany_of != q->nany_of || p->none_of != q->none_of ||
+	    (p->props == CS_NONE) != (q->props == CS_NONE) || (p->pprops == CS_NONE) != (q->pprops == CS_NONE) ||
+	    (p->required == CS_NONE) != (q->required == CS_NONE) ||
+	    (p->all_of == CS_NONE) != (q->all_of == CS_NONE) || (p->any_of == CS_NONE) != (q->any_of == CS_NONE) ||
+	    (p->one_of == CS_NONE) != (q->one_of == CS_NONE))
+		return false;
+	if (!cs_str_same(x, p->type_want, y, q->type_want) || !cs_str_same(x, p->pattern, y, q->pattern) ||
+	    !cs_value_same(x, p->enum_json, y, q->enum_json) || !cs_value_same(x, p->const_json, y, q->const_json))
+		return false;
+	if (!cs_same(x, p->ref, y, q->ref, seen) || !cs_same(x, p->addl, y, q->addl, seen) ||
+	    !cs_same(x, p->prop_names, y, q->prop_names, seen) || !cs_same(x, p->not_, y, q->not_, seen) ||
+	    !cs_same(x, p->items, y, q->items, seen))
+		return false;
+	for (size_t i = 0; i < p->nprops; i++)
+		if (!cs_str_same(x, x->props[p->props + i].name, y, y->props[q->props + i].name) ||
+		    !cs_same(x, x->props[p->props + i].node, y, y->props[q->props + i].node, seen))
+			return false;
+	for (size_t i = 0; i < p->npprops; i++)
+		if (!cs_str_same(x, x->props[p->pprops + i].name, y, y->props[q->pprops + i].name) ||
+		    !cs_same(x, x->props[p->pprops + i].node, y, y->props[q->pprops + i].node, seen))
+			return false;
+	for (size_t i = 0; i < p->nrequired; i++)
+		if (!cs_str_same(x, x->lists[p->required + i], y, y->lists[q->required + i]))
+			return false;
+	for (size_t i = 0; i < p->nall_of; i++)
+		if (!cs_same(x, x->lists[p->all_of + i], y, y->lists[q->all_of + i], seen))
+			return false;
+	for (size_t i = 0; i < p->nany_of; i++)
+		if (!cs_same(x, x->lists[p->any_of + i], y, y->lists[q->any_of + i], seen))
+			return false;
+	for (size_t i = 0; i < p->none_of; i++)
+		if (!cs_same(x, x->lists[p->one_of + i], y, y->lists[q->one_of + i], seen))
+			return false;
+	return true;
+}
+
+static void test_schema_compile(void)
+{
+	struct berr *e = NULL;
+	json_error_t je;
+	json_t *j = json_load_file(BERTH_SRCDIR "/src/compose/compose-schema.json", 0, &je);
+	CHECK(j, "read %s: %s", BERTH_SRCDIR "/src/compose/compose-schema.json", je.text);
+	if (!j)
+		return;
+	struct cschema *rt = compose_schema_compile(j, &e);
+	CHECK(rt, "compose_schema_compile: %s", e ? e->msg : "");
+	struct cs_pairs seen = {0};
+	CHECK(rt && cs_same(compose_schema(), 0, rt, 0, &seen),
+	      "gen-schema.py embed and compose_schema_compile compile compose-schema.json alike");
+	CHECK(compose_schema()->nnodes > 100 && seen.n > 100, "the embedded schema has its nodes (%u, %zu compared)",
+	      compose_schema()->nnodes, seen.n);
+	free(seen.p);
+	compose_schema_free(rt);
+	json_decref(j);
+
+	/* what the compiler keeps and drops, and a $ref cycle */
+	static const struct {
+		const char *schema, *doc, *err; /* err NULL: valid */
+	} cases[] = {
+		{"{\"$defs\": {\"n\": {\"type\": \"object\", \"properties\": {\"c\": {\"$ref\": \"#/$defs/n\"}},"
+		 " \"additionalProperties\": false}}, \"$ref\": \"#/$defs/n\"}",
+		 "c:\n  c:\n    c: {}\n", NULL},
+		{"{\"$defs\": {\"n\": {\"type\": \"object\", \"properties\": {\"c\": {\"$ref\": \"#/$defs/n\"}},"
+		 " \"additionalProperties\": false}}, \"$ref\": \"#/$defs/n\"}",
+		 "c:\n  c:\n    d: 1\n", "c.c: additional property \"d\" is not allowed"},
+		{"{\"type\": [\"string\", 5, \"null\"]}", "[1]\n", "must be a string, ? or null, not an array"},
+		{"{\"enum\": [\"a\", 1, null]}", "2\n", "2 is not one of [\"a\",1,null]"},
+		{"{\"const\": {\"k\": [true]}}", "k: [true]\n", NULL},
+		{"{\"const\": {\"k\": [true]}}", "k: [false]\n", "must be {\"k\":[true]}"},
+		{"{\"items\": true, \"additionalProperties\": true, \"maxItems\": 1.5}", "[1, 2]\n", NULL},
+		{"{\"$ref\": \"#/nowhere\", \"minimum\": 2.5}", "2\n", "must be at least 2.5"},
+		{"{\"not\": {\"required\": [\"x\", 3]}}", "x: 1\n", "is not allowed here"},
+		{"{\"anyOf\": []}", "1\n", "does not match any"},
+		{"false", "1\n", "not allowed"},
+		{"7", "1\n", NULL},
+	};
+	struct cmarks *m = cmarks_new();
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *sj = json_loads(cases[i].schema, JSON_DECODE_ANY, &je);
+		CHECK(sj, "compile case %zu: schema parses: %s", i, je.text);
+		struct cschema *cs = sj ? compose_schema_compile(sj, &e) : NULL;
+		json_t *d = y(m, cases[i].doc, &e);
+		CHECK(cs && d, "compile case %zu compiles and parses", i);
+		if (cs && d) {
+			int rc = compose_schema_validate(cs, d, m, "t.yaml", &e);
+			if (!cases[i].err)
+				CHECK(rc == 0, "compile case %zu valid: %s", i, e ? e->msg : "");
+			else
+				CHECK(rc < 0 && e && strstr(e->msg, cases[i].err), "compile case %zu: want %s got %s", i,
+				      cases[i].err, e ? e->msg : "(valid)");
+		}
+		berr_freep(&e);
+		compose_schema_free(cs);
+		json_decref(sj);
+		json_decref(d);
+	}
+	cmarks_free(m);
+}
+
 static void test_schema(void)
 {
 	struct berr *e = NULL;
-	json_t *schema = compose_schema(&e);
-	CHECK(schema, "embedded schema loads: %s", e ? e->msg : "");
-	if (!schema)
-		return;
+	const struct cschema *schema = compose_schema();
 	struct cmarks *m = cmarks_new();
 	static const struct {
 		const char *doc;
@@ -303,8 +445,12 @@ static void test_schema(void)
 		if (asprintf(&p, "%s/%s", sh, ups[u]) < 0 || access(p, R_OK) != 0)
 			continue;
 		json_error_t je;
-		json_t *up = json_load_file(p, 0, &je);
-		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		json_t *upj = json_load_file(p, 0, &je);
+		CHECK(upj, "%s: %s", p, je.text);
+		struct cschema *up = upj ? compose_schema_compile(upj, &e) : NULL;
+		CHECK(up, "%s compiles: %s", p, e ? e->msg : "");
+		berr_freep(&e);
+		for (size_t i = 0; up && i < ARRAY_SIZE(cases); i++) {
 			json_t *d = y(m, cases[i].doc, &e);
 			int a = compose_schema_validate(schema, d, m, "t.yaml", &e);
 			berr_freep(&e);
@@ -313,7 +459,8 @@ static void test_schema(void)
 			CHECK(a == b, "upstream schema %s disagrees on case %zu", ups[u], i);
 			json_decref(d);
 		}
-		json_decref(up);
+		compose_schema_free(up);
+		json_decref(upj);
 	}
 	cmarks_free(m);
 }
@@ -433,6 +580,7 @@ int main(void)
 	test_interp();
 	test_dotenv();
 	test_schema();
+	test_schema_compile();
 	test_merge();
 	test_ports_volumes();
 	if (fails) {
