@@ -3,6 +3,7 @@
  * stdout, one file (-o FILE) or one file per object (-o DIR/). Nothing is
  * written when the conversion fails. */
 #include "cli/cli.h"
+#include "cli/kube-push.h"
 #include "compose/internal.h"
 #include "compose/project.h"
 #include "kube/convert.h"
@@ -64,7 +65,7 @@ static int write_dir(const char *dir, json_t *objs, bool json, struct berr **err
 CMD(kube_convert)
 {
 	enum { O_PROFILE = 256, O_ENVFILE, O_FORMAT, O_NS, O_CONTROLLER, O_REPLICAS, O_VOLUMES, O_PVCSIZE, O_REGISTRY,
-	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_LATER };
+	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_PUSH, O_LATER };
 	static const struct option lo[] = {
 		{"file", required_argument, 0, 'f'},           {"project-name", required_argument, 0, 'p'},
 		{"profile", required_argument, 0, O_PROFILE},  {"env-file", required_argument, 0, O_ENVFILE},
@@ -76,7 +77,7 @@ CMD(kube_convert)
 		{"image-registry", required_argument, 0, O_REGISTRY},
 		{"with-annotations", optional_argument, 0, O_ANNOT},
 		{"wait-image", required_argument, 0, O_WAITIMG},
-		{"chart", required_argument, 0, O_LATER},     {"push", no_argument, 0, O_LATER},
+		{"chart", required_argument, 0, O_LATER},     {"push", no_argument, 0, O_PUSH},
 		{"network-policies", no_argument, 0, O_LATER},
 		{"help", no_argument, 0, 'h'},                 {0}};
 	const char **files = calloc((size_t)argc + 1, sizeof(char *)), **profs = calloc((size_t)argc + 1, sizeof(char *)),
@@ -85,7 +86,7 @@ CMD(kube_convert)
 	struct kube_convert_opts ko = {.controller = KUBE_DEPLOYMENT, .replicas = -1, .pvc_size = "100Mi",
 				       .wait_image = "busybox:1.36"};
 	const char *out = NULL;
-	bool json = false;
+	bool json = false, push = false;
 	struct berr *e = NULL;
 	int rc = 1, o;
 	struct compose_project *p = NULL;
@@ -140,6 +141,7 @@ CMD(kube_convert)
 			ko.pvc_size = optarg;
 			break;
 		case O_REGISTRY: ko.image_registry = optarg; break;
+		case O_PUSH: push = true; break;
 		case O_ANNOT:
 			/* berth writes no kompose.cmd/version annotations: false is what it does */
 			if (optarg && strcmp(optarg, "false")) {
@@ -159,6 +161,10 @@ CMD(kube_convert)
 		cli_usage_error(c, "accepts no arguments.");
 		goto done;
 	}
+	if (push && (!ko.image_registry || !*ko.image_registry)) {
+		fprintf(stderr, "Error: --push needs --image-registry HOST[/PREFIX]: the registry the build: services are pushed to\n");
+		goto done;
+	}
 	if (compose_load(&co, &p, &e) < 0) {
 		cli_fail(e);
 		goto done;
@@ -173,6 +179,9 @@ CMD(kube_convert)
 	}
 	for (size_t i = 0; i < json_array_size(warnings); i++)
 		fprintf(stderr, "WARN %s\n", json_string_value(json_array_get(warnings, i)));
+	/* build and push before anything is written: a failure leaves -o alone */
+	if (push && kube_push_project(c, p, ko.image_registry, objs) < 0)
+		goto done;
 	if (out && *out && out[strlen(out) - 1] == '/') {
 		if (write_dir(out, objs, json, &e) < 0) {
 			cli_fail(e);

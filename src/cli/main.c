@@ -361,6 +361,10 @@ static const struct cli_command commands[] = {
 	 "      --volumes pvc                 Named volumes as PersistentVolumeClaims\n"
 	 "      --pvc-request-size string     Claim size (default 100Mi; label kompose.volume.size)\n"
 	 "      --image-registry HOST[/PREFIX]  Image prefix for services with build:\n"
+	 "      --push                        Build the build: services as compose build does and push\n"
+	 "                                    each to the name the manifests give it (REGISTRY/\n"
+	 "                                    PROJECT-SERVICE:latest, or its own image:); needs\n"
+	 "                                    --image-registry; after a failure nothing is written\n"
 	 "      --wait-image string           Image of the depends_on init containers (default busybox:1.36)\n"
 	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
 	{"kube generate", cmd_kube_generate, "Generate Kubernetes manifests from containers or compose projects",
