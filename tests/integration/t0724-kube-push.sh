@@ -22,7 +22,7 @@ b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox >/dev/null || { notok "import 
 
 # status of GET /v2/REPO/manifests/REF on registry $1
 manifest_status() {
-	curl -s -o /dev/null -w '%{http_code}' \
+	curl -sS -o /dev/null -w '%{http_code}' \
 		-H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
 		"http://$1/v2/$2/manifests/$3"
 }
@@ -167,7 +167,7 @@ if command -v htpasswd >/dev/null; then
 	[ "$RC" = 0 ] || sed 's/^/#   /' "$T_DIR/err" | head -20
 	like "... manifests written" "$(cat "$T_DIR/auth.yaml" 2>&1)" "image: $A/team/$P-only\$"
 	is "... registry answers with credentials" \
-		"$(curl -s -o /dev/null -w '%{http_code}' -u carol:t0724-pw \
+		"$(curl -sS -o /dev/null -w '%{http_code}' -u carol:t0724-pw \
 			-H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
 			"http://$A/v2/team/$P-only/manifests/latest")" 200
 else
