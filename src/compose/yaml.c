@@ -248,15 +248,26 @@ static bool all_digits(const char *s, const char *set)
 	return true;
 }
 
-/* YAML 1.2 core schema resolution of a plain scalar. */
-static json_t *plain_scalar(const char *s)
+/* What a plain scalar means in the YAML 1.2 core schema (the rules of
+ * compose-go's YAML reader): the kind and, for numbers, the value. Kept
+ * apart from plain_scalar so that the emitter can ask whether a string
+ * would read back as something else without allocating a value. */
+enum plain_kind { PK_STRING, PK_NULL, PK_TRUE, PK_FALSE, PK_INT, PK_REAL };
+
+static enum plain_kind plain_kind(const char *s, long long *ret_int, double *ret_real)
 {
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
-		return json_null();
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
-		return json_true();
-	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
-		return json_false();
+	if (!*s)
+		return PK_NULL;
+	/* the emitter asks for every string it writes: the words only when
+	 * the first letter can start one */
+	if (strchr("~nNtTfF", s[0])) {
+		if (!strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
+			return PK_NULL;
+		if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+			return PK_TRUE;
+		if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+			return PK_FALSE;
+	}
 	const char *d = s;
 	if (*d == '-' || *d == '+')
 		d++;
@@ -272,9 +283,11 @@ static json_t *plain_scalar(const char *s)
 			v = strtoll(s, NULL, 8); /* 0440: octal, as compose-go's YAML reads it */
 		else
 			v = strtoll(s, NULL, 10);
-		if (errno == 0)
-			return json_integer(v);
-		return json_string(s);
+		if (errno == 0) {
+			*ret_int = v;
+			return PK_INT;
+		}
+		return PK_STRING;
 	}
 	/* floats: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
 	{
@@ -297,13 +310,27 @@ static json_t *plain_scalar(const char *s)
 				q++, ed++;
 			okf = ed > 0;
 		}
-		if (okf && !*q && strpbrk(s, ".eE"))
-			return json_real(strtod(s, NULL));
+		if (okf && !*q && strpbrk(s, ".eE")) {
+			*ret_real = strtod(s, NULL);
+			return PK_REAL;
+		}
 	}
-	if (!strcmp(d, ".inf") || !strcmp(d, ".Inf") || !strcmp(d, ".INF"))
-		return json_string(s); /* JSON has no infinity; keep the text */
-	if (!strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
-		return json_string(s);
+	/* .inf and .nan stay text: JSON has neither */
+	return PK_STRING;
+}
+
+static json_t *plain_scalar(const char *s)
+{
+	long long i = 0;
+	double d = 0;
+	switch (plain_kind(s, &i, &d)) {
+	case PK_NULL: return json_null();
+	case PK_TRUE: return json_true();
+	case PK_FALSE: return json_false();
+	case PK_INT: return json_integer(i);
+	case PK_REAL: return json_real(d); /* NULL for an infinity, as before */
+	case PK_STRING: break;
+	}
 	return json_string(s);
 }
 
@@ -623,26 +650,29 @@ static bool needs_quotes(const char *s)
 {
 	if (!*s)
 		return true;
-	json_t *t = plain_scalar(s);
-	bool typed = !json_is_string(t);
-	json_decref(t);
-	if (typed)
-		return true;
+	long long iv;
+	double dv;
+	if (plain_kind(s, &iv, &dv) != PK_STRING)
+		return true; /* it would read back as a null, a bool or a number */
 	if (strchr("-?:,[]{}#&*!|>'\"%@` \t", s[0]))
 		return true;
-	size_t n = strlen(s);
-	if (s[n - 1] == ' ' || s[n - 1] == ':')
-		return true;
-	if (strstr(s, ": ") || strstr(s, " #") || strchr(s, '\n') || strchr(s, '\t'))
-		return true;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	/* one pass: ": ", " #", a control character (newline and tab too) */
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++, n++) {
 		if (*p < 0x20)
 			return true;
+		if ((p[0] == ':' && p[1] == ' ') || (p[0] == ' ' && p[1] == '#'))
+			return true;
+	}
+	if (s[n - 1] == ' ' || s[n - 1] == ':')
+		return true;
+	/* YAML 1.1 booleans, which other readers still take for booleans */
 	static const char *const words[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
 					    "on", "On", "ON", "off", "Off", "OFF"};
-	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
-		if (!strcmp(s, words[i]))
-			return true;
+	if (n <= 3 && strchr("yYnNoO", s[0]))
+		for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+			if (!strcmp(s, words[i]))
+				return true;
 	return false;
 }
 
