@@ -358,7 +358,11 @@ static const struct cli_command commands[] = {
 	 "      --namespace string            metadata.namespace of every object\n"
 	 "      --controller string           deployment (default), statefulset or daemonset\n"
 	 "      --replicas int                Replicas of every workload (default: deploy.replicas or 1)\n"
-	 "      --volumes pvc                 Named volumes as PersistentVolumeClaims\n"
+	 "      --volumes string              What bind mounts become: pvc, emptydir, hostpath or\n"
+	 "                                    configmap (default: a ConfigMap for a file or a non-empty\n"
+	 "                                    directory that exists, else a claim; label kompose.volume.type)\n"
+	 "      --network-policies            NetworkPolicies that mirror compose's network isolation\n"
+	 "      --no-interpolate              Do not interpolate ${VARIABLES} in the compose files\n"
 	 "      --pvc-request-size string     Claim size (default 100Mi; label kompose.volume.size)\n"
 	 "      --image-registry HOST[/PREFIX]  Image prefix for services with build:\n"
 	 "      --push                        Build the build: services as compose build does and push\n"
@@ -366,6 +370,8 @@ static const struct cli_command commands[] = {
 	 "                                    PROJECT-SERVICE:latest, or its own image:); needs\n"
 	 "                                    --image-registry; after a failure nothing is written\n"
 	 "      --wait-image string           Image of the depends_on init containers (default busybox:1.36)\n"
+	 "      --kubectl-image string        Image that waits for a Job (service_completed_successfully;\n"
+	 "                                    default registry.k8s.io/kubectl:v1.36.0)\n"
 	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
 	{"kube generate", cmd_kube_generate, "Generate Kubernetes manifests from containers or compose projects",
 	 "berth kube generate [OPTIONS] CONTAINER|PROJECT [CONTAINER|PROJECT...]\n\n"

@@ -130,12 +130,11 @@ static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out,
 			continue;
 		}
 		if (p + 1 >= end) {
-			if (ci->lenient) {
-				sbuf_addc(out, '$');
-				p++;
-				continue;
-			}
-			return invalid(err, whole);
+			/* a '$' that starts no substitution stays as it is, as
+			 * compose-go's pattern leaves it ("$(cmd)", "costs 5$") */
+			sbuf_addc(out, '$');
+			p++;
+			continue;
 		}
 		if (p[1] == '$') {
 			sbuf_addc(out, '$');
@@ -169,11 +168,7 @@ static int expand(struct cinterp *ci, const char *s, size_t n, struct sbuf *out,
 			p = q;
 			continue;
 		}
-		if (ci->lenient) {
-			sbuf_addc(out, *p++);
-			continue;
-		}
-		return invalid(err, whole);
+		sbuf_addc(out, *p++);
 	}
 	return 0;
 }

@@ -13,6 +13,7 @@ struct conv {
 	json_t *project, *warnings;
 	json_t *configmaps, *secrets, *pvcs, *services, *workloads, *extras;
 	json_t *pvc_names, *cm_names, *secret_names, *netpol_names;
+	bool statefulset;  /* the service being converted is a StatefulSet */
 	bool job_waiter;   /* the ServiceAccount, Role and RoleBinding that read Jobs were written */
 	json_t *svc_names; /* every Service name given out: services first, then aliases */
 	const char *project_name;
@@ -71,3 +72,10 @@ int kc_network_policies(struct conv *cv, const char *svc, const char *kname, jso
 /* convert-labels.c: the pod runs as PROJECT-job-waiter, which may read Jobs
  * (the account, its Role and RoleBinding are written once) */
 void kc_job_waiter(struct conv *cv, json_t *pod);
+/* convert-labels.c: a valid label key and value */
+bool kc_label_ok(const char *k, const char *v);
+/* convert-labels.c: deploy.placement -> affinity, topologySpreadConstraints */
+int kc_placement(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *pod);
+/* convert-vol.c: a StatefulSet's claims of named volumes no other service
+ * uses become volumeClaimTemplates (a claim per pod) */
+void kc_claim_templates(struct conv *cv, const char *svc, json_t *s, json_t *pod, json_t *spec);

@@ -368,3 +368,108 @@ void kc_job_waiter(struct conv *cv, json_t *pod)
 						    "apiGroup", "rbac.authorization.k8s.io", "kind", "Role", "name", name, "subjects",
 						    subject));
 }
+
+/* a label: [prefix/]name (name: 63 alphanumerics, '-', '_', '.'), value alike */
+bool kc_label_ok(const char *k, const char *v)
+{
+	const char *slash = strrchr(k, '/');
+	const char *name = slash ? slash + 1 : k;
+	if (slash && (slash == k || slash - k > 253))
+		return false;
+	size_t n = strlen(name), vn = strlen(v);
+	if (!n || n > 63 || vn > 63 || !isalnum((unsigned char)name[0]) || !isalnum((unsigned char)name[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+			return false;
+	if (vn && (!isalnum((unsigned char)v[0]) || !isalnum((unsigned char)v[vn - 1])))
+		return false;
+	for (size_t i = 0; i < vn; i++)
+		if (!isalnum((unsigned char)v[i]) && !strchr("-_.", v[i]))
+			return false;
+	return true;
+}
+
+/* deploy.placement: constraints -> required node affinity (node.hostname,
+ * node.platform.os / engine.labels.operatingsystem, node.labels.K; == and
+ * !=), preferences spread -> topology spread constraints, as Kompose maps
+ * them. What has no Kubernetes meaning (node.role, node.id) warns. */
+int kc_placement(struct conv *cv, const char *svc, const char *kname, json_t *s, json_t *pod)
+{
+	json_t *pl = json_object_get(json_object_get(s, "deploy"), "placement");
+	if (!pl)
+		return 0;
+	json_t *exprs = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(pl, "constraints"), i, c) {
+		const char *cs = json_string_value(c);
+		if (!cs)
+			continue;
+		const char *op = strstr(cs, "==");
+		bool eq = op != NULL;
+		if (!op)
+			op = strstr(cs, "!=");
+		if (!op) {
+			kc_warnf(cv->warnings, "service %s: deploy.placement.constraints \"%s\": not a constraint (use == or !=)", svc, cs);
+			continue;
+		}
+		_cleanup_free_ char *key = strndup(cs, (size_t)(op - cs));
+		_cleanup_free_ char *val = strdup(op + 2);
+		for (char *e = key + strlen(key); e > key && isspace((unsigned char)e[-1]); e--)
+			e[-1] = 0;
+		char *vs = val;
+		while (isspace((unsigned char)*vs))
+			vs++;
+		for (char *e = vs + strlen(vs); e > vs && isspace((unsigned char)e[-1]); e--)
+			e[-1] = 0;
+		char *ks = key;
+		while (isspace((unsigned char)*ks))
+			ks++;
+		const char *k8s = NULL;
+		if (!strcmp(ks, "node.hostname"))
+			k8s = "kubernetes.io/hostname";
+		else if (!strcmp(ks, "engine.labels.operatingsystem") || !strcmp(ks, "node.platform.os"))
+			k8s = "kubernetes.io/os";
+		else if (!strcmp(ks, "node.platform.arch"))
+			k8s = "kubernetes.io/arch";
+		else if (!strncmp(ks, "node.labels.", 12) && ks[12])
+			k8s = ks + 12;
+		if (!k8s) {
+			kc_warnf(cv->warnings, "service %s: deploy.placement.constraints \"%s\": %s has no Kubernetes node label", svc, cs, ks);
+			continue;
+		}
+		json_array_append_new(exprs, json_pack("{s:s, s:s, s:[s]}", "key", k8s, "operator", eq ? "In" : "NotIn", "values", vs));
+	}
+	if (json_array_size(exprs))
+		json_object_set_new(pod, "affinity", json_pack("{s:{s:{s:[{s:o}]}}}", "nodeAffinity",
+								  "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms",
+								  "matchExpressions", exprs));
+	else
+		json_decref(exprs);
+	/* spread preferences, the first weighing most */
+	json_t *spreads = json_array();
+	json_t *prefs = json_object_get(pl, "preferences");
+	size_t n = 0;
+	json_array_foreach(prefs, i, c) n += strncmp(jsonx_str(c, "spread") ? jsonx_str(c, "spread") : "", "node.labels.", 12) == 0;
+	json_int_t skew = (json_int_t)n;
+	json_array_foreach(prefs, i, c) {
+		const char *sp = jsonx_str(c, "spread");
+		if (!sp)
+			continue;
+		if (strncmp(sp, "node.labels.", 12) || !sp[12]) {
+			kc_warnf(cv->warnings, "service %s: deploy.placement.preferences spread %s: only node.labels.* spread", svc, sp);
+			continue;
+		}
+		json_array_append_new(spreads, json_pack("{s:I, s:s, s:s, s:{s:{s:s}}}", "maxSkew", skew--, "topologyKey", sp + 12,
+							 "whenUnsatisfiable", "ScheduleAnyway", "labelSelector", "matchLabels",
+							 SEL_LABEL, kname));
+	}
+	if (json_array_size(spreads))
+		json_object_set_new(pod, "topologySpreadConstraints", spreads);
+	else
+		json_decref(spreads);
+	if (json_object_get(pl, "max_replicas_per_node"))
+		kc_warnf(cv->warnings, "service %s: deploy.placement.max_replicas_per_node: not mapped", svc);
+	return 0;
+}

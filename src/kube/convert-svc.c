@@ -146,12 +146,42 @@ int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, 
 		else
 			kc_warnf(w, "service %s: label kompose.service.external-traffic-policy: only a NodePort or LoadBalancer Service has one", svc);
 	}
-	if (kc_ingress(cv, svc, kname, labels, sspec, err) < 0) {
+	if (type && !strcmp(type, "LoadBalancer") && jsonx_str(labels, "kompose.service.expose")) {
+		kc_warnf(w, "service %s: label kompose.service.expose: the LoadBalancer Service is the way in; no Ingress written", svc);
+	} else if (kc_ingress(cv, svc, kname, labels, sspec, err) < 0) {
 		json_decref(sspec);
 		return -1;
 	}
+	/* a StatefulSet's Service is headless: it gives each pod its DNS name;
+	 * published ports get a Service of their own to reach the outside */
+	if (cv->statefulset && !json_object_get(sspec, "clusterIP")) {
+		const char *t = jsonx_str(sspec, "type");
+		if (t && strcmp(t, "ClusterIP")) {
+			char ename[160];
+			snprintf(ename, sizeof(ename), "%s-published", kname);
+			json_array_append_new(cv->services, json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1", "kind", "Service",
+								      "metadata", kc_meta(cv, ename, kname), "spec", sspec));
+			json_t *copy = json_deep_copy(sspec);
+			json_decref(sspec);
+			sspec = copy;
+		}
+		json_object_del(sspec, "type");
+		json_object_del(sspec, "externalTrafficPolicy");
+		size_t j;
+		json_t *pp;
+		json_array_foreach(json_object_get(sspec, "ports"), j, pp) json_object_del(pp, "nodePort");
+		json_object_set_new(sspec, "clusterIP", json_string("None"));
+	}
+	/* the service's labels (not kompose.*) as annotations, as Kompose */
+	json_t *smeta = kc_meta(cv, kname, kname), *ann = json_object();
+	json_object_foreach(labels, k, v) if (strncmp(k, "kompose.", 8) && json_is_string(v))
+		json_object_set(ann, k, v);
+	if (json_object_size(ann))
+		json_object_set_new(smeta, "annotations", ann);
+	else
+		json_decref(ann);
 	json_array_append_new(cv->services, json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Service", "metadata",
-						      kc_meta(cv, kname, kname), "spec", sspec));
+						      smeta, "spec", sspec));
 	/* network aliases: more names for the same pods */
 	json_object_foreach(json_object_get(s, "networks"), k, v) {
 		size_t j;

@@ -75,6 +75,9 @@ char *kc_name(const char *what, const char *name, json_t *w, struct berr **err)
 		if (*p == '_' || *p == '.') {
 			*p = '-';
 			changed = true;
+		} else if (*p >= 'A' && *p <= 'Z') {
+			*p = (char)(*p - 'A' + 'a');
+			changed = true;
 		}
 	if (!kc_dns_label(n)) {
 		berr_setc(err, BERR_INVALID,
@@ -84,7 +87,7 @@ char *kc_name(const char *what, const char *name, json_t *w, struct berr **err)
 		return NULL;
 	}
 	if (changed)
-		kc_warnf(w, "%s \"%s\" is written \"%s\" (Kubernetes names allow no '_' or '.')", what, name, n);
+		kc_warnf(w, "%s \"%s\" is written \"%s\" (Kubernetes names are lower case, with no '_' or '.')", what, name, n);
 	return n;
 }
 

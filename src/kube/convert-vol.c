@@ -590,3 +590,57 @@ int kc_env_files(struct conv *cv, const char *svc, const char *kname, json_t *s,
 		json_decref(from);
 	return 0;
 }
+
+void kc_claim_templates(struct conv *cv, const char *svc, json_t *s, json_t *pod, json_t *spec)
+{
+	json_t *vols = json_object_get(pod, "volumes"), *tmpls = json_array();
+	json_t *services = json_object_get(cv->project, "services");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(s, "volumes"), i, v) {
+		const char *src = jsonx_str(v, "source");
+		if (!src || strcmp(jsonx_str(v, "type") ? jsonx_str(v, "type") : "", "volume"))
+			continue;
+		/* shared with another service: one claim for all, as compose shares it */
+		bool shared = false;
+		const char *k;
+		json_t *o;
+		json_object_foreach(services, k, o) {
+			if (!strcmp(k, svc))
+				continue;
+			size_t j;
+			json_t *ov;
+			json_array_foreach(json_object_get(o, "volumes"), j, ov) shared |= jsonx_str(ov, "source") && !strcmp(jsonx_str(ov, "source"), src);
+		}
+		if (shared) {
+			kc_warnf(cv->warnings, "service %s: volume %s is shared with another service: one claim for every pod", svc, src);
+			continue;
+		}
+		_cleanup_json_ json_t *quiet = json_array();
+		_cleanup_free_ char *n = kc_name("volume", src, quiet, NULL);
+		if (!n)
+			continue;
+		for (size_t p = 0; p < json_array_size(cv->pvcs); p++) {
+			json_t *pvc = json_array_get(cv->pvcs, p);
+			if (strcmp(jsonx_str(json_object_get(pvc, "metadata"), "name"), n))
+				continue;
+			json_t *meta = json_deep_copy(json_object_get(pvc, "metadata"));
+			json_object_del(meta, "namespace");
+			json_array_append_new(tmpls, json_pack("{s:o, s:O}", "metadata", meta, "spec", json_object_get(pvc, "spec")));
+			json_array_remove(cv->pvcs, p);
+			break;
+		}
+		for (size_t p = 0; p < json_array_size(vols); p++)
+			if (!strcmp(jsonx_str(json_array_get(vols, p), "name"), n) &&
+			    json_object_get(json_array_get(vols, p), "persistentVolumeClaim")) {
+				json_array_remove(vols, p);
+				break;
+			}
+	}
+	if (vols && !json_array_size(vols))
+		json_object_del(pod, "volumes");
+	if (json_array_size(tmpls))
+		json_object_set_new(spec, "volumeClaimTemplates", tmpls);
+	else
+		json_decref(tmpls);
+}

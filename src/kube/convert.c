@@ -21,7 +21,7 @@ static const char *const handled[] = {
 	"image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
 	"depends_on", "healthcheck", "deploy", "scale", "restart", "working_dir", "user", "cap_add", "cap_drop",
 	"privileged", "read_only", "tty", "stdin_open", "hostname", "stop_grace_period", "labels", "extra_hosts",
-	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles", "configs", "secrets", "links",
+	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles", "configs", "secrets", "links", "group_add", "container_name",
 };
 
 static bool is_handled(const char *k)
@@ -65,12 +65,23 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		if (c && strcmp(c + 1, l) && strncmp(l, c + 1, (size_t)(c - l)))
 			kc_warnf(w, "service %s: link alias %s: not mapped (use a network alias)", svc, c + 1);
 	}
-	if (json_object_get(s, "container_name"))
-		kc_warnf(w, "service %s: container_name: pods are named by their controller", svc);
-	json_t *labels = json_object_get(s, "labels");
+	/* kompose.* labels may also sit under deploy.labels; the service's win */
+	_cleanup_json_ json_t *labels = json_deep_copy(json_object_get(s, "labels"));
+	if (!labels)
+		labels = json_object();
+	json_t *dlabels = json_object_get(json_object_get(s, "deploy"), "labels");
+	json_object_foreach(dlabels, k, v) if (!strncmp(k, "kompose.", 8) && !json_object_get(labels, k))
+		json_object_set(labels, k, v);
+	/* container_name names the container (pods are named by their controller) */
+	_cleanup_free_ char *ctr_name = NULL;
+	if (jsonx_str(s, "container_name")) {
+		ctr_name = kc_name("container_name", jsonx_str(s, "container_name"), w, err);
+		if (!ctr_name)
+			return berr_wrap(err, "service %s", svc);
+	}
 
 	/* the container */
-	json_t *ctr = json_pack("{s:s}", "name", kname);
+	json_t *ctr = json_pack("{s:s}", "name", ctr_name ? ctr_name : kname);
 	const char *image = jsonx_str(s, "image");
 	char imgbuf[512];
 	if (!image && json_object_get(s, "build")) {
@@ -293,6 +304,30 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		}
 		json_object_set_new(pod, "securityContext", json_pack("{s:o}", "sysctls", sl));
 	}
+	json_t *ga = json_object_get(s, "group_add");
+	if (json_array_size(ga)) {
+		json_t *groups = json_array();
+		size_t j;
+		json_t *g;
+		json_array_foreach(ga, j, g) {
+			const char *gs = json_string_value(g);
+			char *end = NULL;
+			long gid = json_is_integer(g) ? (long)json_integer_value(g) : gs ? strtol(gs, &end, 10) : -1;
+			if (gid < 0 || (gs && (*end || end == gs)))
+				kc_warnf(w, "service %s: group_add %s: not numeric, left out (supplementalGroups take GIDs)", svc, gs ? gs : "?");
+			else
+				json_array_append_new(groups, json_integer(gid));
+		}
+		json_t *psc = json_object_get(pod, "securityContext");
+		if (!psc)
+			json_object_set_new(pod, "securityContext", psc = json_object());
+		json_object_set_new(psc, "supplementalGroups", groups);
+	}
+	if (kc_placement(cv, svc, kname, s, pod) < 0) {
+		json_decref(pod);
+		json_decref(sports);
+		return -1;
+	}
 	/* depends_on: init containers that wait, as compose's start order */
 	json_t *inits = json_array();
 	json_t *all = json_object_get(cv->project, "services");
@@ -380,6 +415,12 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 	json_t *wl;
 	int cj;
 	json_t *wmeta = kc_meta(cv, kname, kname);
+	json_object_foreach(dlabels, k, v) if (json_is_string(v) && strcmp(k, SEL_LABEL)) {
+		if (kc_label_ok(k, json_string_value(v)))
+			json_object_set(json_object_get(wmeta, "labels"), k, v);
+		else
+			kc_warnf(w, "service %s: deploy.labels %s: not a valid Kubernetes label, left out", svc, k);
+	}
 	if (json_object_size(ann))
 		json_object_set(wmeta, "annotations", ann);
 	json_decref(ann);
@@ -424,8 +465,10 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 				reps = cv->o->replicas;
 			json_object_set_new(spec, "replicas", json_integer(reps));
 		}
-		if (ctl == KUBE_STATEFULSET)
+		if (ctl == KUBE_STATEFULSET) {
 			json_object_set_new(spec, "serviceName", json_string(kname));
+			kc_claim_templates(cv, svc, s, pod, spec);
+		}
 		if (restart && strcmp(restart, "always") && strcmp(restart, "unless-stopped"))
 			kc_warnf(w, "service %s: restart %s: pods of a %s always restart", svc, restart, kinds[ctl]);
 	}
@@ -435,6 +478,7 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		return -1;
 	}
 
+	cv->statefulset = !strcmp(jsonx_str(wl, "kind"), "StatefulSet");
 	if (kc_services(cv, svc, kname, s, sports, published, err) < 0)
 		return -1;
 	return 0;
@@ -463,6 +507,16 @@ int kube_convert(json_t *project, const struct kube_convert_opts *o, json_t **re
 	json_object_foreach(json_object_get(project, "services"), k, v) {
 		if ((rc = one_service(&cv, k, v, err)) < 0)
 			break;
+	}
+	if (!json_object_size(json_object_get(project, "services")))
+		kc_warnf(warnings, "no service selected (are the services behind a profile? --profile selects one)");
+	if (rc == 0 && o->namespace_) {
+		if (!kc_dns_label(o->namespace_)) {
+			rc = berr_setc(err, BERR_INVALID, "--namespace \"%s\": not a valid namespace name (a DNS-1123 label)", o->namespace_);
+		} else {
+			json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name", o->namespace_);
+			json_array_insert_new(cv.configmaps, 0, ns);
+		}
 	}
 	json_t *all = NULL;
 	if (rc == 0) {

@@ -122,9 +122,14 @@ fails "unknown --controller" 'unknown controller "replicaset"' K -f "$EX/compose
 fails "bad --pvc-request-size" 'pvc-request-size 10XB: not a Kubernetes quantity' K -f "$EX/compose.yaml" --pvc-request-size 10XB
 fails "bad --replicas" 'replicas -1' K -f "$EX/compose.yaml" --replicas -1
 fails "bad --format" 'format xml' K -f "$EX/compose.yaml" --format xml
-printf 'services:\n  Web:\n    image: x\n' >"$T_DIR/upper.yaml"
-fails "a service name that is no DNS-1123 label" 'service "Web": not a valid Kubernetes name' K -f "$T_DIR/upper.yaml" -o "$T_DIR/upperout.yaml"
-is "nothing written for it" "$(ls "$T_DIR/upperout.yaml" 2>/dev/null)" ""
+long=$(printf 'x%.0s' {1..70})
+printf 'services:\n  %s:\n    image: x\n' "$long" >"$T_DIR/long.yaml"
+fails "a service name that is no DNS-1123 label" "service \"$long\": not a valid Kubernetes name" K -f "$T_DIR/long.yaml" -o "$T_DIR/longout.yaml"
+is "nothing written for it" "$(ls "$T_DIR/longout.yaml" 2>/dev/null)" ""
+printf 'services:\n  Web_1:\n    image: x\n' >"$T_DIR/upper.yaml"
+check "a name that needs rewriting" K -f "$T_DIR/upper.yaml"
+like "is rewritten, with a warning" "$OUT" 'WARN service "Web_1" is written "web-1"'
+like "and used" "$OUT" '  name: web-1$'
 printf 'services:\n  w:\n    image: x\n    labels: {kompose.service.type: bogus}\n' >"$T_DIR/lab.yaml"
 fails "a bad kompose.service.type label" 'kompose.service.type "bogus"' K -f "$T_DIR/lab.yaml"
 fails "--chart is not there yet and says so" 'is not available in this version of berth yet' K -f "$EX/compose.yaml" --chart "$T_DIR/chart"
