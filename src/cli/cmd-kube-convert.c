@@ -6,6 +6,7 @@
 #include "cli/kube-push.h"
 #include "compose/internal.h"
 #include "compose/project.h"
+#include "kube/chart.h"
 #include "kube/convert.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -65,7 +66,7 @@ static int write_dir(const char *dir, json_t *objs, bool json, struct berr **err
 CMD(kube_convert)
 {
 	enum { O_PROFILE = 256, O_ENVFILE, O_FORMAT, O_NS, O_CONTROLLER, O_REPLICAS, O_VOLUMES, O_PVCSIZE, O_REGISTRY,
-	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_PUSH, O_LATER };
+	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_PUSH, O_CHART, O_LATER };
 	static const struct option lo[] = {
 		{"file", required_argument, 0, 'f'},           {"project-name", required_argument, 0, 'p'},
 		{"profile", required_argument, 0, O_PROFILE},  {"env-file", required_argument, 0, O_ENVFILE},
@@ -77,7 +78,7 @@ CMD(kube_convert)
 		{"image-registry", required_argument, 0, O_REGISTRY},
 		{"with-annotations", optional_argument, 0, O_ANNOT},
 		{"wait-image", required_argument, 0, O_WAITIMG},
-		{"chart", required_argument, 0, O_LATER},     {"push", no_argument, 0, O_PUSH},
+		{"chart", required_argument, 0, O_CHART},     {"push", no_argument, 0, O_PUSH},
 		{"network-policies", no_argument, 0, O_LATER},
 		{"help", no_argument, 0, 'h'},                 {0}};
 	const char **files = calloc((size_t)argc + 1, sizeof(char *)), **profs = calloc((size_t)argc + 1, sizeof(char *)),
@@ -85,7 +86,8 @@ CMD(kube_convert)
 	struct compose_opts co = {.files = files, .profiles = profs, .env_files = envs};
 	struct kube_convert_opts ko = {.controller = KUBE_DEPLOYMENT, .replicas = -1, .pvc_size = "100Mi",
 				       .wait_image = "busybox:1.36"};
-	const char *out = NULL;
+	const char *out = NULL, *chart = NULL;
+	char *chart_tmp = NULL; /* the staged chart, until it is renamed into place */
 	bool json = false, push = false;
 	struct berr *e = NULL;
 	int rc = 1, o;
@@ -150,6 +152,7 @@ CMD(kube_convert)
 			}
 			break;
 		case O_WAITIMG: ko.wait_image = optarg; break;
+		case O_CHART: chart = optarg; break;
 		case O_LATER:
 			fprintf(stderr, "Error: --%s is not available in this version of berth yet\n", li >= 0 ? lo[li].name : "?");
 			goto done;
@@ -159,6 +162,12 @@ CMD(kube_convert)
 	}
 	if (optind != argc) {
 		cli_usage_error(c, "accepts no arguments.");
+		goto done;
+	}
+	/* a chart dir that cannot be written is refused before anything is */
+	if (chart && kube_chart_check_target(chart, &e) < 0) {
+		berr_wrap(&e, "--chart %s", chart);
+		cli_fail(e);
 		goto done;
 	}
 	if (push && (!ko.image_registry || !*ko.image_registry)) {
@@ -182,12 +191,26 @@ CMD(kube_convert)
 	/* build and push before anything is written: a failure leaves -o alone */
 	if (push && kube_push_project(c, p, ko.image_registry, objs) < 0)
 		goto done;
+	/* the chart is staged before -o is written and renamed into place after */
+	if (chart) {
+		struct kube_chart_opts cho = {.name = p->name, .namespace_ = ko.namespace_};
+		json_t *cfiles = NULL;
+		int r = kube_chart_render(objs, &cho, &cfiles, &e);
+		if (r == 0)
+			r = kube_chart_stage(chart, cfiles, &chart_tmp, &e);
+		json_decref(cfiles);
+		if (r < 0) {
+			berr_wrap(&e, "--chart %s", chart);
+			cli_fail(e);
+			goto done;
+		}
+	}
 	if (out && *out && out[strlen(out) - 1] == '/') {
 		if (write_dir(out, objs, json, &e) < 0) {
 			cli_fail(e);
 			goto done;
 		}
-	} else {
+	} else if (out || !chart) {
 		struct sbuf b = SBUF_INIT;
 		size_t i;
 		json_t *ob;
@@ -214,8 +237,21 @@ CMD(kube_convert)
 			goto done;
 		}
 	}
+	if (chart) {
+		int r = kube_chart_commit(chart_tmp, chart, &e);
+		free(steal_pointer(&chart_tmp));
+		if (r < 0) {
+			berr_wrap(&e, "--chart %s", chart);
+			cli_fail(e);
+			goto done;
+		}
+	}
 	rc = 0;
 done:
+	if (chart_tmp) {
+		kube_chart_discard(chart_tmp);
+		free(chart_tmp);
+	}
 	json_decref(objs);
 	json_decref(warnings);
 	if (p)
