@@ -330,6 +330,9 @@ static int chart_slots(struct chart_ctx *c, json_t *t, const char *kind, const c
 	const char *ns = jsonx_str(md, "namespace");
 	if (c->o->namespace_ && ns && !strcmp(ns, c->o->namespace_))
 		json_object_set_new(md, "namespace", slot_add(c, SLOT_SCALAR, strdup("{{ .Values.namespace | quote }}")));
+	/* the Namespace object --namespace adds is named by the value too */
+	if (c->o->namespace_ && !strcmp(kind, "Namespace") && !strcmp(name, c->o->namespace_))
+		json_object_set_new(md, "name", slot_add(c, SLOT_SCALAR, strdup("{{ .Values.namespace | quote }}")));
 	json_t *spec = json_object_get(t, "spec");
 	if (!json_is_object(spec))
 		return 0;
