@@ -12,4 +12,12 @@ if [ -z "${BERTH_NO_DEBIAN_BASE:-}" ]; then
 	"$top/scripts/debian-base.sh" --no-berth \
 		|| echo "test.sh: scripts/debian-base.sh failed (above); the tests that need the Debian base will skip" >&2
 fi
+# helm for the chart test (t0722): scripts/helm.sh builds v4.3.2 from the Go
+# module proxy once (about 7-10 min on 2 cores from cold caches, 0.1 s once
+# /var/cache/berth/helm has it). When it cannot be built, its error is shown
+# and t0722's helm checks skip. BERTH_NO_HELM=1 leaves it out.
+if [ -z "${BERTH_NO_HELM:-}" ]; then
+	"$top/scripts/helm.sh" \
+		|| echo "test.sh: scripts/helm.sh failed (above); t0722's helm checks will skip" >&2
+fi
 exec "$top/tests/run.sh" "$@"

@@ -354,6 +354,8 @@ static const struct cli_command commands[] = {
 	 "      --env-file stringArray        Alternate environment files\n"
 	 "      --project-directory string    Alternate working directory\n"
 	 "  -o, --out FILE|DIR/               One file, or one file per object in DIR/ (default: stdout)\n"
+	 "      --chart DIR                   A Helm chart in DIR (new or empty) that renders the same\n"
+	 "                                    objects; nothing on stdout unless -o - says so\n"
 	 "      --format yaml|json            Output format (default yaml; json is a List)\n"
 	 "      --namespace string            metadata.namespace of every object\n"
 	 "      --controller string           deployment (default), statefulset or daemonset\n"
