@@ -45,8 +45,8 @@ static const char *lower_kind(const char *kind, char *buf, size_t n)
  * into place only when all are written */
 static int write_dir(const char *dir, json_t *objs, bool json, struct berr **err)
 {
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return berr_set(err, errno, "-o %s", dir);
+	if (fs_mkdir_p(dir, 0755, err) < 0)
+		return -1;
 	size_t i;
 	json_t *o;
 	json_array_foreach(objs, i, o) {
@@ -66,7 +66,7 @@ static int write_dir(const char *dir, json_t *objs, bool json, struct berr **err
 CMD(kube_convert)
 {
 	enum { O_PROFILE = 256, O_ENVFILE, O_FORMAT, O_NS, O_CONTROLLER, O_REPLICAS, O_VOLUMES, O_PVCSIZE, O_REGISTRY,
-	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_PUSH, O_CHART, O_LATER };
+	       O_ANNOT, O_PROJDIR, O_WAITIMG, O_NETPOL, O_KUBECTLIMG, O_PUSH, O_CHART, O_NOINTERP, O_LATER };
 	static const struct option lo[] = {
 		{"file", required_argument, 0, 'f'},           {"project-name", required_argument, 0, 'p'},
 		{"profile", required_argument, 0, O_PROFILE},  {"env-file", required_argument, 0, O_ENVFILE},
@@ -78,14 +78,16 @@ CMD(kube_convert)
 		{"image-registry", required_argument, 0, O_REGISTRY},
 		{"with-annotations", optional_argument, 0, O_ANNOT},
 		{"wait-image", required_argument, 0, O_WAITIMG},
+		{"kubectl-image", required_argument, 0, O_KUBECTLIMG},
+		{"no-interpolate", no_argument, 0, O_NOINTERP},
 		{"chart", required_argument, 0, O_CHART},     {"push", no_argument, 0, O_PUSH},
-		{"network-policies", no_argument, 0, O_LATER},
+		{"network-policies", no_argument, 0, O_NETPOL},
 		{"help", no_argument, 0, 'h'},                 {0}};
 	const char **files = calloc((size_t)argc + 1, sizeof(char *)), **profs = calloc((size_t)argc + 1, sizeof(char *)),
 		   **envs = calloc((size_t)argc + 1, sizeof(char *));
 	struct compose_opts co = {.files = files, .profiles = profs, .env_files = envs};
 	struct kube_convert_opts ko = {.controller = KUBE_DEPLOYMENT, .replicas = -1, .pvc_size = "100Mi",
-				       .wait_image = "busybox:1.36"};
+				       .wait_image = "busybox:1.36", .kubectl_image = "registry.k8s.io/kubectl:v1.36.0"};
 	const char *out = NULL, *chart = NULL;
 	char *chart_tmp = NULL; /* the staged chart, until it is renamed into place */
 	bool json = false, push = false;
@@ -153,6 +155,9 @@ CMD(kube_convert)
 			break;
 		case O_WAITIMG: ko.wait_image = optarg; break;
 		case O_CHART: chart = optarg; break;
+		case O_NETPOL: ko.network_policies = true; break;
+		case O_KUBECTLIMG: ko.kubectl_image = optarg; break;
+		case O_NOINTERP: co.no_interpolate = true; break;
 		case O_LATER:
 			fprintf(stderr, "Error: --%s is not available in this version of berth yet\n", li >= 0 ? lo[li].name : "?");
 			goto done;
@@ -205,8 +210,11 @@ CMD(kube_convert)
 			goto done;
 		}
 	}
-	if (out && *out && out[strlen(out) - 1] == '/') {
+	struct stat ost;
+	/* -o DIR/ or an existing directory: a file per object */
+	if (out && *out && (out[strlen(out) - 1] == '/' || (stat(out, &ost) == 0 && S_ISDIR(ost.st_mode)))) {
 		if (write_dir(out, objs, json, &e) < 0) {
+			berr_wrap(&e, "-o %s", out);
 			cli_fail(e);
 			goto done;
 		}
@@ -226,8 +234,19 @@ CMD(kube_convert)
 			}
 		}
 		int r = 0;
-		if (out && strcmp(out, "-"))
-			r = fs_write_atomic_at(AT_FDCWD, out, b.s ? b.s : "", b.len, 0644, false, &e);
+		if (out && strcmp(out, "-")) {
+			/* its directory is made, as Kompose makes it */
+			_cleanup_free_ char *dir = strdup(out);
+			char *slash = strrchr(dir, '/');
+			if (slash && slash != dir) {
+				*slash = 0;
+				r = fs_mkdir_p(dir, 0755, &e);
+			}
+			if (r == 0)
+				r = fs_write_atomic_at(AT_FDCWD, out, b.s ? b.s : "", b.len, 0644, false, &e);
+			if (r < 0)
+				berr_wrap(&e, "-o %s", out);
+		}
 		else
 			r = fs_write_full(1, b.s ? b.s : "", b.len);
 		sbuf_release(&b);

@@ -229,5 +229,16 @@ bad "a bad fsgroup" 'kompose.security-context.fsgroup "root": not a number' '   
 bad "a bad probe port" 'kompose.service.healthcheck.liveness.tcp_port "http": not a number from 1 to 65535' '      kompose.service.healthcheck.liveness.tcp_port: http'
 bad "a bad probe interval" 'kompose.service.healthcheck.readiness.interval "often": not a duration' '      kompose.service.healthcheck.readiness.interval: often'
 bad "a bad ephemeral-storage" 'kompose.ephemeral-storage.request "lots": not a Kubernetes quantity' '      kompose.ephemeral-storage.request: lots'
+# -o: an existing directory gets a file per object; a file's directories are made
+mkdir -p "$T_DIR/odir"
+check "-o an existing directory" K -f "$T_DIR/np.yaml" -p np -o "$T_DIR/odir"
+is "a file per object in it" "$(ls "$T_DIR/odir" | tr '\n' ' ')" "api-deployment.yaml api-service.yaml db-deployment.yaml db-service.yaml "
+check "-o under directories that are not there" K -f "$T_DIR/np.yaml" -p np -o "$T_DIR/new/sub/all.yaml"
+is "they are made" "$(grep -c '^kind:' "$T_DIR/new/sub/all.yaml")" 4
+printf 'services:\n  w:\n    image: "reg/${NAME}:${TAG:-1}"\n' >"$T_DIR/ni.yaml"
+check "--no-interpolate" K -f "$T_DIR/ni.yaml" --no-interpolate
+like "keeps \${...} as written" "$OUT" 'image: reg/\$\{NAME\}:\$\{TAG:-1\}'
+: >"$T_DIR/afile"
+fails "-o under a regular file" "-o $T_DIR/afile/x.yaml" K -f "$T_DIR/np.yaml" -o "$T_DIR/afile/x.yaml"
 fails "a bad --volumes" 'volumes: unknown volume type "nfs": use pvc, emptydir, hostpath or configmap' K -f "$P/compose.yaml" --volumes nfs
 t_done
