@@ -95,7 +95,13 @@ int kc_services(struct conv *cv, const char *svc, const char *kname, json_t *s, 
 	json_t *labels = json_object_get(s, "labels");
 	const char *k;
 	json_t *v;
-	/* the Service: every service gets one, so it resolves by name */
+	/* the Service: every service gets one, so it resolves by name (a
+	 * Service name is a DNS-1035 label: it starts with a letter) */
+	if (!(kname[0] >= 'a' && kname[0] <= 'z')) {
+		kc_warnf(w, "service %s: no Service: a Service name must start with a letter, and \"%s\" does not", svc, kname);
+		json_decref(sports);
+		return 0;
+	}
 	const char *stype = jsonx_str(labels, "kompose.service.type");
 	json_t *sspec = json_pack("{s:{s:s}}", "selector", SEL_LABEL, kname);
 	if (json_array_size(sports))

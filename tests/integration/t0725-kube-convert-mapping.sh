@@ -240,5 +240,9 @@ check "--no-interpolate" K -f "$T_DIR/ni.yaml" --no-interpolate
 like "keeps \${...} as written" "$OUT" 'image: reg/\$\{NAME\}:\$\{TAG:-1\}'
 : >"$T_DIR/afile"
 fails "-o under a regular file" "-o $T_DIR/afile/x.yaml" K -f "$T_DIR/np.yaml" -o "$T_DIR/afile/x.yaml"
+printf 'services:\n  1st:\n    image: x\n    ports: ["80"]\n' >"$T_DIR/digit.yaml"
+check "a service named with a leading digit" K -f "$T_DIR/digit.yaml"
+like "gets no Service, with a warning (Service names start with a letter)" "$OUT" 'service 1st: no Service: a Service name must start with a letter'
+unlike "and none is written" "$OUT" '^kind: Service'
 fails "a bad --volumes" 'volumes: unknown volume type "nfs": use pvc, emptydir, hostpath or configmap' K -f "$P/compose.yaml" --volumes nfs
 t_done
