@@ -386,8 +386,22 @@ static struct rx *rxs;
 static size_t nrx;
 static pthread_mutex_t rx_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* "^" and then no ERE metacharacter: a prefix test gives regexec's answer
+ * without compiling (45 of the compose schema's 63 patterns are "^x-") */
+static bool rx_literal_prefix(const char *pattern)
+{
+	if (pattern[0] != '^')
+		return false;
+	for (const char *p = pattern + 1; *p; p++)
+		if (strchr(".[]()*+?{}|\\^$", *p))
+			return false;
+	return true;
+}
+
 static bool rx_match(const char *pattern, const char *s)
 {
+	if (rx_literal_prefix(pattern))
+		return !strncmp(s, pattern + 1, strlen(pattern + 1));
 	pthread_mutex_lock(&rx_mu);
 	struct rx *r = NULL;
 	for (size_t i = 0; i < nrx; i++)

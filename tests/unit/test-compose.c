@@ -382,6 +382,13 @@ static void test_schema_compile(void)
 		{"{\"$ref\": \"#/nowhere\", \"minimum\": 2.5}", "2\n", "must be at least 2.5"},
 		{"{\"not\": {\"required\": [\"x\", 3]}}", "x: 1\n", "is not allowed here"},
 		{"{\"anyOf\": []}", "1\n", "does not match any"},
+		{"{\"patternProperties\": {\"^x-\": {\"type\": \"string\"}, \"^y.$\": {\"type\": \"string\"}},"
+		 " \"additionalProperties\": false}", "x-a: s\nyb: s\n", NULL},
+		{"{\"patternProperties\": {\"^x-\": {\"type\": \"string\"}}, \"additionalProperties\": false}",
+		 "ax-: s\n", "additional property \"ax-\" is not allowed"},
+		{"{\"patternProperties\": {\"^x-\": {\"type\": \"string\"}}}", "x-: 1\n", "x-: must be a string"},
+		{"{\"patternProperties\": {\"^y.$\": {\"type\": \"string\"}}, \"additionalProperties\": false}",
+		 "ybc: s\n", "additional property \"ybc\" is not allowed"},
 		{"false", "1\n", "not allowed"},
 		{"7", "1\n", NULL},
 	};
