@@ -137,7 +137,15 @@ static int one_probe(struct conv *cv, const char *svc, json_t *hc, json_t *label
 		json_decref(p);
 		return 0;
 	}
-	*ret = p;
+	/* the handler first, then the timing, as people write probes */
+	json_t *q = json_object();
+	static const char *const order[] = {"exec", "httpGet", "tcpSocket", "initialDelaySeconds", "periodSeconds",
+					    "timeoutSeconds", "failureThreshold"};
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (json_object_get(p, order[i]))
+			json_object_set(q, order[i], json_object_get(p, order[i]));
+	json_decref(p);
+	*ret = q;
 	return 0;
 fail:
 	json_decref(p);
