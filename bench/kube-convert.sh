@@ -139,7 +139,7 @@ for s in "${samples[@]}"; do [ "${s%%$'\t'*}" = "$SAMPLE" ] && SFILE=${s#*$'\t'}
 
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "berth: $BERTH_SRC (sha256 $(sha256sum <"$BERTH_SRC" | cut -c1-16)), commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "berth: $BERTH_SRC (sha256 $(sha256sum <"$BERTH_SRC" | cut -c1-16)); the repo is at $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?') (not necessarily what the binary was built from)"
     [ "$DO_KOMPOSE" = 1 ] && echo "kompose: $KOMPOSE ($("$KOMPOSE" version 2>&1 | head -1))"
     echo "machine: kernel $(uname -r), $(nproc) cpus, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
