@@ -21,7 +21,7 @@ static const char *const handled[] = {
 	"image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "volumes",
 	"depends_on", "healthcheck", "deploy", "scale", "restart", "working_dir", "user", "cap_add", "cap_drop",
 	"privileged", "read_only", "tty", "stdin_open", "hostname", "stop_grace_period", "labels", "extra_hosts",
-	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles", "configs", "secrets", "links", "group_add", "container_name",
+	"networks", "pull_policy", "sysctls", "tmpfs", "shm_size", "mem_limit", "cpus", "profiles", "configs", "secrets", "links", "group_add", "container_name", "dns", "dns_search", "dns_opt",
 };
 
 static bool is_handled(const char *k)
@@ -304,6 +304,41 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		}
 		json_object_set_new(pod, "securityContext", json_pack("{s:o}", "sysctls", sl));
 	}
+	/* dns, dns_search, dns_opt: added to the cluster's DNS settings
+	 * (dnsPolicy stays ClusterFirst, so Services still resolve) */
+	json_t *dc = json_object();
+	static const char *const dk[][2] = {{"dns", "nameservers"}, {"dns_search", "searches"}};
+	for (size_t d = 0; d < 2; d++) {
+		json_t *dv = json_object_get(s, dk[d][0]);
+		if (json_is_string(dv))
+			json_object_set_new(dc, dk[d][1], json_pack("[O]", dv));
+		else if (json_array_size(dv))
+			json_object_set(dc, dk[d][1], dv);
+	}
+	if (json_array_size(json_object_get(dc, "nameservers")) > 2)
+		kc_warnf(w, "service %s: dns: Kubernetes takes at most 3 nameservers with the cluster's own", svc);
+	json_t *dopts = json_object_get(s, "dns_opt");
+	if (json_array_size(dopts)) {
+		json_t *ol = json_array();
+		size_t j;
+		json_t *o;
+		json_array_foreach(dopts, j, o) {
+			const char *os = json_string_value(o), *colon = os ? strchr(os, ':') : NULL;
+			if (!os)
+				continue;
+			if (colon) {
+				_cleanup_free_ char *n = strndup(os, (size_t)(colon - os));
+				json_array_append_new(ol, json_pack("{s:s, s:s}", "name", n, "value", colon + 1));
+			} else {
+				json_array_append_new(ol, json_pack("{s:s}", "name", os));
+			}
+		}
+		json_object_set_new(dc, "options", ol);
+	}
+	if (json_object_size(dc))
+		json_object_set_new(pod, "dnsConfig", dc);
+	else
+		json_decref(dc);
 	json_t *ga = json_object_get(s, "group_add");
 	if (json_array_size(ga)) {
 		json_t *groups = json_array();

@@ -240,6 +240,13 @@ check "--no-interpolate" K -f "$T_DIR/ni.yaml" --no-interpolate
 like "keeps \${...} as written" "$OUT" 'image: reg/\$\{NAME\}:\$\{TAG:-1\}'
 : >"$T_DIR/afile"
 fails "-o under a regular file" "-o $T_DIR/afile/x.yaml" K -f "$T_DIR/np.yaml" -o "$T_DIR/afile/x.yaml"
+printf 'services:\n  w:\n    image: x\n    dns: [1.1.1.1]\n    dns_search: example.com\n    dns_opt: ["ndots:2", rotate]\n' >"$T_DIR/dns.yaml"
+check "dns, dns_search, dns_opt" K -f "$T_DIR/dns.yaml" -o "$T_DIR/dns-out.yaml"
+is "become the pod's dnsConfig (the cluster's DNS stays first)" "$(Q "$T_DIR/dns-out.yaml" '[ctr("Deployment","w")[0]["dnsConfig"], ctr("Deployment","w")[0].get("dnsPolicy")]')" \
+	'[{"nameservers": ["1.1.1.1"], "options": [{"name": "ndots", "value": "2"}, {"name": "rotate"}], "searches": ["example.com"]}, null]'
+if python3 -c 'import yaml' 2>/dev/null && [ -f "$SHARED/conformance/kubernetes/swagger.json" ]; then
+	check "and validate" python3 "$TOP/tests/tools/k8s-validate.py" "$T_DIR/dns-out.yaml"
+fi
 printf 'services:\n  1st:\n    image: x\n    ports: ["80"]\n' >"$T_DIR/digit.yaml"
 check "a service named with a leading digit" K -f "$T_DIR/digit.yaml"
 like "gets no Service, with a warning (Service names start with a letter)" "$OUT" 'service 1st: no Service: a Service name must start with a letter'
