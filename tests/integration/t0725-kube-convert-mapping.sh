@@ -167,6 +167,8 @@ is "the waiter's Role reads Jobs and nothing else" "$(Q "$M" 'by("Role","shop-jo
 is "bound to its ServiceAccount" "$(Q "$M" 'by("RoleBinding","shop-job-waiter")["subjects"]')" '[{"kind": "ServiceAccount", "name": "shop-job-waiter"}]'
 is "an explicit serviceaccount-name label wins" "$(Q "$M" 'ctr("Deployment","web")[0]["serviceAccountName"]')" webapp
 is "migrate is a Job" "$(Q "$M" 'by("Job","migrate")["spec"]["backoffLimit"]')" 0
+check "--kubectl-image" K -f "$P/compose.yaml" -p shop --kubectl-image mirror.example/kubectl:v1.36.0
+like "names the image of the Job wait" "$OUT" 'image: mirror.example/kubectl:v1.36.0'
 # Ingress, HPA, CronJob, NodePort
 is "expose: an Ingress per host, paths, TLS, class" "$(Q "$M" '[(r.get("host"), r["http"]["paths"][0]["path"], r["http"]["paths"][0]["backend"]["service"]) for r in by("Ingress","web")["spec"]["rules"]] + [by("Ingress","web")["spec"]["tls"], by("Ingress","web")["spec"]["ingressClassName"]]')" \
 	'[["shop.example.com", "/app", {"name": "web", "port": {"number": 8080}}], [null, "/", {"name": "web", "port": {"number": 8080}}], [{"hosts": ["shop.example.com"], "secretName": "shop-tls"}], "nginx"]'
