@@ -386,6 +386,49 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
 	exec_cmd(p->argv, env);
 }
 
+/* A pod's sandbox (config "PodInfra", runtime/pod.h): pid 1 only holds the
+ * namespaces the pod's containers join, as Kubernetes' pause container,
+ * but with no binary from the image: the setup is done, so it gives up
+ * what it holds instead of exec'ing. Every descriptor goes (errfd too: its
+ * EOF tells the monitor "exec happened"), stdio becomes /dev/null (the
+ * monitor's log pipes see EOF), every capability is dropped and it becomes
+ * nobody (65535, as the pause image). As pid 1 of its pid namespace it
+ * gets only the signals it waits for: TERM, INT and HUP end it with 0
+ * (`berth stop` is quick), SIGCHLD reaps (nothing should be its child, but
+ * a process that `berth exec` left behind could be reparented to it). */
+__attribute__((noreturn)) static void pause_forever(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		die(125, "pod sandbox: /dev/null: %s", strerror(errno));
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(125, "pod sandbox: no_new_privs: %s", strerror(errno));
+	int r = caps_drop_bounding(0);
+	if (r < 0)
+		die(125, "pod sandbox: dropping capabilities: %s", strerror(-r));
+	/* raw system calls, as in init_exec_proc (the monitor's thread) */
+	if (syscall(SYS_setgroups, (size_t)0, NULL) < 0 || syscall(SYS_setresgid, 65535, 65535, 65535) < 0 ||
+	    syscall(SYS_setresuid, 65535, 65535, 65535) < 0)
+		die(125, "pod sandbox: changing to user 65535: %s", strerror(errno));
+	if ((r = caps_set(0, false)) < 0)
+		die(125, "pod sandbox: dropping capabilities: %s", strerror(-r));
+	if (chdir("/") < 0)
+		die(125, "pod sandbox: chdir /: %s", strerror(errno));
+	close_range(3, ~0U, 0);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP)
+			_exit(0);
+		if (sig == SIGCHLD)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+	}
+}
+
 /* Docker's copy-up: the first mount of an empty volume takes the image's
  * content at the mount path (read inside the root, symlinks never
  * followed). The marker makes it happen once per volume. */
@@ -496,6 +539,8 @@ __attribute__((noreturn)) void init_container(const struct plan *p, int syncfd, 
 	close(syncfd);
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		die(125, "cgroup namespace: %s", strerror(errno));
+	if (p->pod_infra)
+		pause_forever();
 	if (p->init) {
 		pid_t child = fork();
 		if (child < 0)

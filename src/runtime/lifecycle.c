@@ -327,6 +327,17 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 	json_t *cfg = json_pack("{s:o, s:o, s:s, s:s, s:O, s:o, s:o}", "Path", path, "Args", argv, "Image", image_id,
 				"ImageID", image_id, "Layers", json_object_get(rec, "layers"), "Config", c,
 				"HostConfig", hostcfg);
+	/* The pod runtime's keys (runtime/pod.h): "PodInfra" (the init pauses
+	 * instead of exec'ing) and the "Kube*" keys the monitor reads
+	 * (KubeProbes, KubeLifecycle, KubePodIP, KubeBackoff...), kept at the
+	 * top of config.json as the request gave them. */
+	{
+		const char *k;
+		json_t *kv;
+		json_object_foreach(req, k, kv)
+			if (!strcmp(k, "PodInfra") || !strncmp(k, "Kube", 4))
+				json_object_set(cfg, k, kv);
+	}
 	/* the hostname defaults to the short ID */
 	if (!*jsonx_str(c, "Hostname")) {
 		char shortid[13];

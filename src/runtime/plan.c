@@ -273,6 +273,7 @@ int plan_build(json_t *cfg, const char *root, struct plan **ret, struct berr **e
 	if (p->shm_size <= 0)
 		p->shm_size = 64 << 20;
 	p->init = json_is_true(json_object_get(hc, "Init"));
+	p->pod_infra = json_is_true(json_object_get(cfg, "PodInfra"));
 	p->cgroup_name = strdup(id);
 
 	/* binds: "src:dst[:opts]" already validated at create */

@@ -63,6 +63,7 @@ struct plan {
 	int nrlimits;
 	char **sysctls;    /* "key=value" */
 	bool init;         /* --init: a tiny reaper as pid 1 */
+	bool pod_infra;    /* config "PodInfra": a pod's sandbox; pid 1 pauses instead of exec */
 	struct plan_proc proc;
 	char *cgroup_name;
 };
