@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# berth kube play: real replicas behind a balanced Service, Service DNS in
+# all four forms, restarts, readiness taking a pod out of its Service, a
+# rolling update that never drops below the Ready count it promises,
+# ConfigMap/Secret content and live ConfigMap updates, a StatefulSet with
+# a claim per pod, a Job, play twice changing nothing, kube down leaving
+# nothing, and bad input refused before anything is made.
+. "$(dirname "$0")/../lib.sh"
+need_fixtures
+command -v iptables-save >/dev/null || skip_all "iptables is not installed"
+K=$TOP/tests/kube/play
+b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox:1.36 >/dev/null || { notok "import busybox"; t_done; }
+
+kube_cleanup() {
+	for d in "$ROOT"/kube/*/; do
+		[ -d "$d" ] && b kube down --namespace "$(basename "$d")" --all --volumes >/dev/null 2>&1
+	done
+	for p in "$RUNROOT"/kube/*/supervisor.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+	t_cleanup
+}
+trap kube_cleanup EXIT
+
+W=$T_DIR/web.yaml
+cp "$K/web.yaml" "$W"
+# the container of a pod: "k8s_<container>_<pod>_<ns>"
+ctr() { b ps -q --filter "label=io.kubernetes.pod.name=$1" --filter "label=io.kubernetes.container.name=$2"; }
+pods_of() { b ps --filter "label=io.kubernetes.container.name=$1" --format '{{.Label "io.kubernetes.pod.name"}}' | sort; }
+in_client() { b exec "$(ctr client sh)" "$@"; }
+
+t0=$(date +%s%N)
+check "play --wait" b kube play --wait --timeout 60s "$W"
+t1=$(date +%s%N)
+echo "# play --wait: $(((t1 - t0) / 1000000)) ms"
+like "kubectl's apply lines" "$OUT" 'deployment.apps/web created'
+like "every object is named" "$OUT" 'service/web created'
+is "3 replicas" "$(pods_of httpd | wc -l)" 3
+like "pod names NAME-HASH-SUFFIX" "$(pods_of httpd | head -1)" '^web-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$'
+
+# the Service balances over the three
+seen=$(for i in $(seq 1 40); do in_client wget -qO- -T 2 http://web:18089/ 2>&1; done | sort -u)
+is "the Service reaches all 3 pods" "$(grep -c '^web-' <<<"$seen")" 3
+for n in web web.default web.default.svc web.default.svc.cluster.local; do
+	check "DNS name $n" in_client nslookup "$n"
+done
+cip=$(in_client nslookup web.default.svc.cluster.local 2>&1 | awk '/^Address/ {a=$NF} END {print a}')
+like "the name is a ClusterIP" "$cip" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$'
+fails "an unknown name in cluster.local does not resolve" "NXDOMAIN|can't find|not found" in_client nslookup nosuch.default.svc.cluster.local
+check "the LoadBalancer port answers on the host" wget -qO- -T 3 http://127.0.0.1:18089/
+like "... from a pod" "$OUT" '^web-'
+
+# env, ConfigMap and Secret content
+p1=$(pods_of httpd | head -1)
+is "env from a configMapKeyRef" "$(b exec "$(ctr "$p1" httpd)" sh -c 'echo $GREETING')" "hello from the configmap"
+is "env from a secretKeyRef" "$(b exec "$(ctr "$p1" httpd)" sh -c 'echo $PASSWORD')" "s3cret"
+is "a configMap volume" "$(b exec "$(ctr "$p1" httpd)" cat /etc/cfg/greeting)" "hello from the configmap"
+is "a secret volume" "$(b exec "$(ctr "$p1" httpd)" cat /etc/secret/password)" "s3cret"
+is "the secret's defaultMode" "$(b exec "$(ctr "$p1" httpd)" stat -L -c %a /etc/secret/password)" "400"
+
+# play twice: nothing changes
+ids=$(b ps -aq --no-trunc | sort)
+check "play again" b kube play "$W"
+unlike "... nothing created or configured" "$OUT" 'created|configured'
+like "... all unchanged" "$OUT" 'deployment.apps/web unchanged'
+sleep 1
+is "... the same containers" "$(b ps -aq --no-trunc | sort)" "$ids"
+t0=$(date +%s%N); b kube play -q "$W"; t1=$(date +%s%N)
+echo "# unchanged re-play: $(((t1 - t0) / 1000000)) ms"
+
+# a killed container restarts
+c1=$(ctr "$p1" httpd)
+b kill "$c1" >/dev/null
+ok_restart=0
+for i in $(seq 1 50); do
+	[ "$(b inspect -f '{{.RestartCount}}' "$c1" 2>/dev/null)" -ge 1 ] 2>/dev/null &&
+		[ "$(b inspect -f '{{.State.Running}}' "$c1")" = true ] && { ok_restart=1; break; }
+	sleep 0.2
+done
+is "a killed container is restarted in its pod" "$ok_restart" 1
+
+# a failing readiness probe takes the pod out of the Service
+p2=$(pods_of httpd | sed -n 2p)
+b exec "$(ctr "$p2" httpd)" rm /www/index.html
+sleep 3
+seen=$(for i in $(seq 1 30); do in_client wget -qO- -T 2 http://web:18089/ 2>&1; done | sort -u)
+unlike "a pod that is not Ready gets no traffic" "$seen" "^$p2\$"
+is "the other two still do" "$(grep -c '^web-' <<<"$seen")" 2
+b exec "$(ctr "$p2" httpd)" sh -c "echo $p2 > /www/index.html"
+
+# a ConfigMap change reaches the mounted volume (atomic swap)
+sed -i 's/mode: "one"/mode: "two"/' "$W"
+check "play a changed ConfigMap" b kube play "$W"
+like "... configured" "$OUT" 'configmap/web-cfg configured'
+got=""
+for i in $(seq 1 50); do
+	got=$(b exec "$(ctr "$p1" httpd)" cat /etc/cfg/mode 2>&1)
+	[ "$got" = two ] && break
+	sleep 0.2
+done
+is "the running pod sees the new value" "$got" two
+like "through ..data" "$(b exec "$(ctr "$p1" httpd)" readlink /etc/cfg/mode)" '^\.\.data/mode$'
+
+# rolling update: maxUnavailable 0, so 3 stay Ready throughout
+sed -i 's/value: "1"/value: "2"/' "$W"
+check "play a changed template" b kube play "$W"
+like "... configured" "$OUT" 'deployment.apps/web configured'
+min=3 done_roll=0
+for i in $(seq 1 150); do
+	r=$(python3 - "$ROOT/kube/default/status.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["objects"]["Deployment/web"]
+st = s["status"]
+print(st.get("readyReplicas", 0), st.get("updatedReplicas", 0), st.get("replicas", 0), int(s.get("complete", False)))
+PY
+)
+	set -- $r
+	[ "$1" -lt "$min" ] && min=$1
+	[ "$4" = 1 ] && [ "$2" = 3 ] && { done_roll=1; break; }
+	sleep 0.1
+done
+is "the rollout finished" "$done_roll" 1
+is "Ready pods never fell below 3" "$min" 3
+is "3 pods after it" "$(pods_of httpd | wc -l)" 3
+is "all run the new template" "$(for p in $(pods_of httpd); do b exec "$(ctr "$p" httpd)" sh -c 'echo $VERSION'; done | sort -u)" 2
+
+# scale
+check "kube scale" b kube scale deployment/web --replicas 1
+for i in $(seq 1 50); do [ "$(pods_of httpd | wc -l)" = 1 ] && break; sleep 0.2; done
+is "... to 1" "$(pods_of httpd | wc -l)" 1
+
+# a StatefulSet with claims, a Job
+D=$T_DIR/db.yaml
+cp "$K/db.yaml" "$D"
+check "play a StatefulSet and a Job" b kube play --wait --timeout 60s "$D"
+is "pods db-0 and db-1" "$(pods_of db | tr '\n' ' ')" "db-0 db-1 "
+is "db-0 wrote its claim" "$(b exec "$(ctr db-0 db)" cat /data/who)" db-0
+check "a claim per pod" b volume inspect kube_default_data-db-0 kube_default_data-db-1
+like "... with its storage class" "$OUT" 'io.berth.kube.storage-class": "local"'
+check "the pod's own name under its headless Service" in_client nslookup db-1.db.default.svc.cluster.local
+ip1=$(b inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$(b ps -q --filter label=io.kubernetes.pod.name=db-1 --filter label=io.kubernetes.container.name=POD)")
+like "... answers that pod's address" "$OUT" "$ip1"
+is "the Job ran 3 times" "$(b ps -a --filter label=io.kubernetes.container.name=count -q | wc -l)" 3
+like "... and is complete" "$(cat "$ROOT/kube/default/status.json")" '"Job/count": \{[^}]*"finished": true|"type": "Complete"'
+
+# kube down the StatefulSet file: claims stay, play again finds the data
+check "down the StatefulSet" b kube down "$D"
+like "kubectl's delete lines" "$OUT" 'statefulset.apps "db" deleted'
+check "claims stay without --volumes" b volume inspect kube_default_data-db-0
+check "play it again" b kube play --wait --timeout 60s "$D"
+is "the claim kept its data" "$(b exec "$(ctr db-0 db)" sh -c 'wc -l < /data/log')" 2
+
+# down leaves nothing
+br=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Bridge"])' "$ROOT/networks/kube-default.json" 2>/dev/null)
+check "down everything" b kube down --volumes "$W" "$D"
+is "no container left" "$(b ps -aq | wc -l)" 0
+is "no pod left" "$(ls "$ROOT/pods" 2>/dev/null | wc -l)" 0
+is "no network left" "$(b network ls --format '{{.Name}}' | grep -c kube-)" 0
+is "no iptables rule of the namespace's bridge" "$(iptables-save | grep -c "berth:$br")" 0
+is "no bridge" "$(ip link show "$br" 2>/dev/null | wc -l)" 0
+is "no mount below the store" "$(awk -v d="$ROOT" '$2 ~ "^"d' /proc/mounts | wc -l)" 0
+is "no claim volume" "$(b volume ls -q | grep -c kube_)" 0
+sleep 1.2
+is "no supervisor" "$(ls "$RUNROOT"/kube/*/supervisor.pid 2>/dev/null | wc -l)" 0
+
+# bad input: refused, nothing made
+bad() {
+	local desc=$1 pat=$2 f=$T_DIR/bad.yaml
+	cat >"$f"
+	fails "$desc" "$pat" b kube play "$f"
+	is "$desc: nothing made" "$(b ps -aq | wc -l)$(ls "$ROOT/kube" 2>/dev/null | wc -l)" "00"
+}
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  data: [\n' | bad "broken YAML names its line" 'bad.yaml:[0-9]+'
+bad "a missing ConfigMap key" 'has no key "nope"' <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: x
+      image: busybox:1.36
+      env: [{name: A, valueFrom: {configMapKeyRef: {name: c, key: nope}}}]
+Y
+bad "a selector that does not match" 'selector.*(does not match|match).*labels' <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: b}}
+    spec: {containers: [{name: x, image: busybox:1.36}]}
+Y
+bad "a port name that does not exist" 'targetPort "nope"' <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec:
+  selector: {app: a}
+  ports: [{port: 80, targetPort: nope}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, labels: {app: a}}
+spec: {containers: [{name: x, image: busybox:1.36, ports: [{name: http, containerPort: 80}]}]}
+Y
+bad "an image that is not there" 'nosuch-image:1.*(ErrImagePull|not present)' <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: x, image: "nosuch-image:1"}]}
+Y
+bad "two Services on one host port" '18090' <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: s1}
+spec: {type: LoadBalancer, selector: {app: a}, ports: [{port: 18090}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s2}
+spec: {type: LoadBalancer, selector: {app: b}, ports: [{port: 18090}]}
+Y
+bad "an unknown kind lists the supported ones" 'unknown kind "Frobnicator".*Deployment' <<'Y'
+apiVersion: v1
+kind: Frobnicator
+metadata: {name: f}
+Y
+t_done
