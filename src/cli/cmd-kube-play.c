@@ -38,8 +38,7 @@ static const json_t *pod_spec_of(const json_t *obj)
 	if (!strcmp(kind, "Pod"))
 		return spec;
 	if (!strcmp(kind, "CronJob"))
-		return json_object_get(json_object_get(json_object_get(json_object_get(spec, "jobTemplate"), "spec"), "template"),
-				       "spec");
+		return NULL; /* not run here: its image is not needed */
 	return json_object_get(json_object_get(spec, "template"), "spec");
 }
 
@@ -417,6 +416,15 @@ int cmd_kube_play(struct cli *c, int argc, char **argv)
 			}
 		}
 		json_decref(infile);
+	}
+	/* CronJobs are recorded (get shows them) but no schedule runs here */
+	json_array_foreach(changed, i, obj) {
+		const char *kind = jsonx_str(obj, "kind");
+		if (kind && !strcmp(kind, "CronJob"))
+			fprintf(stderr,
+				"Warning: cronjob.batch/%s: kube play does not run schedules; no Job is made from it "
+				"(play its jobTemplate as a Job to run it once)\n",
+				jsonx_str(json_object_get(obj, "metadata"), "name"));
 	}
 	/* images, before anything changes */
 	if (ensure_images(c, changed, build, dirs) < 0)
