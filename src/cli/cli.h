@@ -145,6 +145,7 @@ CMD(volume_inspect);
 CMD(volume_rm);
 CMD(volume_prune);
 CMD(debug);
+CMD(debug_pod);
 CMD(compose);
 CMD(kube_convert);
 CMD(kube_generate);

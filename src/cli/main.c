@@ -398,6 +398,7 @@ static const struct cli_command commands[] = {
 	 "  -f, --force           Do not prompt for confirmation\n"},
 	/* hidden: parser internals for tests (no summary, so not in the help list) */
 	{"debug", cmd_debug, NULL, NULL},
+	{"debug pod", cmd_debug_pod, NULL, NULL}, /* the pod runtime (runtime/pod.h) */
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */

@@ -396,6 +396,40 @@ __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int err
  * gets only the signals it waits for: TERM, INT and HUP end it with 0
  * (`berth stop` is quick), SIGCHLD reaps (nothing should be its child, but
  * a process that `berth exec` left behind could be reparented to it). */
+/* The sandbox is a fork of the monitor, never exec'd: its command line is
+ * still the CLI's ("berth ... kube play"). Show "/pause" as Kubernetes'
+ * sandboxes do, writing over the argument area the kernel reports (as
+ * setproctitle does; nothing here reads argv any more). */
+static void show_as_pause(void)
+{
+	prctl(PR_SET_NAME, "pause", 0, 0, 0);
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	/* fields 48 and 49 (arg_start, arg_end), counted after comm's ')' */
+	char *p = strrchr(buf, ')');
+	unsigned long start = 0, end = 0;
+	for (int field = 2; p && *p; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 48)
+			start = strtoul(p + 1, NULL, 10);
+		else if (field == 49)
+			end = strtoul(p + 1, NULL, 10);
+	}
+	static const char name[] = "/pause";
+	if (!start || end <= start + sizeof(name))
+		return;
+	memset((void *)start, 0, end - start);
+	memcpy((void *)start, name, sizeof(name));
+}
+
 __attribute__((noreturn)) static void pause_forever(void)
 {
 	sigset_t all;
@@ -404,6 +438,7 @@ __attribute__((noreturn)) static void pause_forever(void)
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 		die(125, "pod sandbox: /dev/null: %s", strerror(errno));
+	show_as_pause();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(125, "pod sandbox: no_new_privs: %s", strerror(errno));
 	int r = caps_drop_bounding(0);

@@ -270,7 +270,8 @@ int ctr_create_from(struct ctr_store *cs, struct image_store *is, json_t *req, c
 		json_object_set_new(c, "Healthcheck", h);
 	}
 	json_object_set_new(c, "Image", json_string(image));
-	json_t *vols = json_object_get(icfg, "Volumes");
+	/* a pod's sandbox runs nothing of the image: no anonymous volumes for it */
+	json_t *vols = json_is_true(json_object_get(req, "PodInfra")) ? NULL : json_object_get(icfg, "Volumes");
 	json_t *req_vols = json_object_get(req, "Volumes");
 	if (json_object_size(req_vols)) {
 		json_t *all = json_is_object(vols) ? json_deep_copy(vols) : json_object();
