@@ -222,6 +222,46 @@ static int records_finish(struct records *r, const struct pair *pairs, size_t np
 	return 0;
 }
 
+bool dnsd_records_in_zone(const struct records *r, const char *key, size_t len)
+{
+	if (!r)
+		return false;
+	for (unsigned z = 0; z < r->nzones; z++) {
+		size_t zl = strlen(r->zones[z]);
+		if (len == zl ? !memcmp(key, r->zones[z], zl)
+			      : len > zl && key[len - zl - 1] == '.' && !memcmp(key + len - zl, r->zones[z], zl))
+			return true;
+	}
+	return false;
+}
+
+/* The zones and every ancestor of a name inside them become names (with
+ * no address): a query for them is NOERROR without answers, not NXDOMAIN,
+ * as for any empty non-terminal. */
+static int records_add_zone_names(struct records *r)
+{
+	uint32_t n0 = r->nnames, idx;
+	for (unsigned z = 0; z < r->nzones; z++)
+		if (records_add_name(r, r->zones[z], strlen(r->zones[z]), &idx) < 0)
+			return -1;
+	for (uint32_t i = 0; i < n0; i++) {
+		char name[256];
+		memcpy(name, r->str + r->names[i].off, r->names[i].len);
+		size_t len = r->names[i].len;
+		name[len] = 0;
+		if (!dnsd_records_in_zone(r, name, len))
+			continue;
+		for (char *dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+			size_t sl = len - (size_t)(dot + 1 - name);
+			if (!dnsd_records_in_zone(r, dot + 1, sl))
+				break;
+			if (records_add_name(r, dot + 1, sl, &idx) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Parses the records text (modified in place). NULL only without memory. */
 static struct records *records_parse(char *text, size_t len)
 {
@@ -239,6 +279,21 @@ static struct records *records_parse(char *text, size_t len)
 		char *hash = strchr(p, '#');
 		if (hash)
 			*hash = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!strncmp(p, "@zone", 5) && (p[5] == ' ' || p[5] == '\t')) {
+			char *save = NULL;
+			for (char *t = strtok_r(p + 6, " \t\r\v\f", &save); t; t = strtok_r(NULL, " \t\r\v\f", &save)) {
+				char key[256];
+				if (r->nzones >= RECORDS_MAX_ZONES || dnsd_canon_name(t, key, sizeof(key)) < 0) {
+					r->bad++;
+					continue;
+				}
+				memcpy(r->zones[r->nzones++], key, strlen(key) + 1);
+			}
+			p = eol + 1;
+			continue;
+		}
 
 		const char *names[LINE_MAX_NAMES];
 		struct { uint8_t fam, a[16]; } addrs[LINE_MAX_ADDRS];
@@ -298,7 +353,7 @@ static struct records *records_parse(char *text, size_t len)
 			}
 		}
 	}
-	if (records_finish(r, pairs, np) < 0)
+	if (records_add_zone_names(r) < 0 || records_finish(r, pairs, np) < 0)
 		goto oom;
 	free(pairs);
 	return r;

@@ -6,6 +6,7 @@
 #ifndef BERTH_NET_DNSD_RECORDS_H
 #define BERTH_NET_DNSD_RECORDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,8 @@ struct rrev {
 	uint32_t name, seq;
 };
 
+#define RECORDS_MAX_ZONES 8
+
 struct records {
 	char *str;
 	size_t slen, scap;
@@ -32,6 +35,11 @@ struct records {
 	struct rrev *rev; /* sorted by address */
 	uint32_t nrev;
 	unsigned bad;
+	/* "@zone" lines: names under these are answered here (NXDOMAIN when
+	 * unknown), never forwarded; their ancestors inside the zone (the
+	 * zone itself, "svc.cluster.local" ...) are names without addresses */
+	char zones[RECORDS_MAX_ZONES][256];
+	unsigned nzones;
 };
 
 /* A name in the table's key form (lowercase, no trailing dot, checked); its length or -1. */
@@ -41,6 +49,8 @@ int dnsd_records_load(const char *path, struct records **ret);
 void dnsd_records_free(struct records *r);
 /* The entry for key (dnsd_canon_name form, len bytes), or NULL; r may be NULL. */
 struct rname *dnsd_records_name(struct records *r, const char *key, size_t len);
+/* Whether key (dnsd_canon_name form) is a local zone or under one. */
+bool dnsd_records_in_zone(const struct records *r, const char *key, size_t len);
 /* The name owning addr (af: AF_INET / AF_INET6) for a PTR answer, or NULL. */
 const char *dnsd_records_rev(struct records *r, int af, const uint8_t *addr);
 

@@ -110,8 +110,19 @@ static int handle_query(struct dnsd *d, const uint8_t *m, size_t len, bool tcp, 
 		uint8_t addr[16];
 		int af;
 		if (q.qtype != DNS_T_PTR || (af = dns_ptr_to_addr(key, addr)) < 0 ||
-		    !(ptr = dnsd_records_rev(d->rec, af, addr)))
-			return Q_FORWARD;
+		    !(ptr = dnsd_records_rev(d->rec, af, addr))) {
+			if (!dnsd_records_in_zone(d->rec, key, (size_t)kl))
+				return Q_FORWARD;
+			/* a local zone (cluster.local): unknown names end here */
+			*outlen = dnsd_build_error(m, len, DNS_R_NXDOMAIN, out, cap < DNS_UDP_MAX ? cap : DNS_UDP_MAX);
+			if (!*outlen) {
+				d->st.dropped++;
+				return Q_DROP;
+			}
+			out[2] |= DNS_F_AA >> 8;
+			d->st.local++;
+			return Q_ANSWER;
+		}
 	}
 
 	size_t limit = cap;

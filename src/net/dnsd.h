@@ -13,7 +13,10 @@
  * Leading tokens that are not IPv4/IPv6 addresses are names, the rest
  * must be addresses. Names are case-insensitive, a trailing dot is
  * ignored; a name on several lines collects all their addresses (in file
- * order, duplicates dropped). A query for a name with several addresses
+ * order, duplicates dropped). A line "@zone NAME..." makes NAME a local
+ * zone (Kubernetes' cluster.local): a name under it that the file does not
+ * list gets NXDOMAIN here instead of being forwarded, and its ancestors
+ * inside the zone an empty NOERROR. A query for a name with several addresses
  * gets all of them, rotated by one on every query (separately for A and
  * AAAA). PTR queries for a listed address answer the first name of the
  * first line that lists it. A missing file means no names. Bad lines

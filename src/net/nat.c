@@ -421,6 +421,8 @@ static int dnat_conflicts(const char *save, const char *own, json_t *ports, stru
 		l += len + 1;
 		if (strncmp(line, "-A BERTH-DNAT ", 14) || (own && strstr(line, owntok)))
 			continue;
+		const char *svc = strstr(line, ":svc\"");
+		bool is_svc = svc && strstr(line, "--comment \"berth:") < svc;
 		char dst[64] = "", proto[8] = "", dport[8] = "";
 		char *save_tok = NULL, *prev = NULL;
 		for (char *t = strtok_r(line, " ", &save_tok); t; prev = t, t = strtok_r(NULL, " ", &save_tok)) {
@@ -447,8 +449,9 @@ static int dnat_conflicts(const char *save, const char *own, json_t *ports, stru
 				if (!*hport || strcmp(p, proto) || strcmp(hport, dport) || (!any && *dst && strcmp(dst, hip)))
 					continue;
 				return berr_setc(err, BERR_CONFLICT,
-						 "Bind for %s:%s failed: port is already allocated (published by another berth container)",
-						 any ? "0.0.0.0" : hip, hport);
+						 "Bind for %s:%s failed: port is already allocated (%s)",
+						 any ? "0.0.0.0" : hip, hport,
+						 is_svc ? "held by a berth Service" : "published by another berth container");
 			}
 		}
 	}
@@ -556,6 +559,8 @@ static bool sweep_owner(const struct sweeparg *a, const char *owner)
 	rest++;
 	if (!strcmp(rest, "lo"))
 		return a->all || a->nkeep == 0;
+	if (!strcmp(rest, "svc"))
+		return a->all; /* Services (src/net/svc.h) outlive their endpoints' containers */
 	for (size_t i = 0; i < a->nkeep; i++)
 		if (!strcmp(rest, a->keep[i]))
 			return false;
@@ -601,4 +606,46 @@ int nat_ports_sweep(const char *bridge, const char *const *keep_cips, size_t nke
 {
 	struct sweeparg a = {.br = bridge, .keep = keep_cips, .nkeep = nkeep};
 	return change(sweep_lines, &a, err);
+}
+
+/* ---- batches for other modules (src/net/svc.c) ---- */
+
+bool nat_save_section(const char *save, const char *table, const char **ret_start, const char **ret_end)
+{
+	return section(save, table, ret_start, ret_end);
+}
+
+bool nat_save_has_line(const char *save, const char *table, const char *prefix, const char *needle)
+{
+	return has_line(save, !strcmp(table, "nat") ? T_NAT : T_FILTER, prefix, needle);
+}
+
+void nat_save_del_owned(const char *save, const char *table, const char *owner, FILE *out)
+{
+	struct batch b = {0};
+	int t = !strcmp(table, "nat") ? T_NAT : T_FILTER;
+	b.t[t] = out;
+	del_owned(&b, save, t, owner);
+}
+
+char *nat_save_text(struct berr **err)
+{
+	return ipt_save(err);
+}
+
+struct genarg {
+	nat_batch_fn fn;
+	void *arg;
+};
+
+static int gen_lines(struct batch *b, const char *save, const void *arg, struct berr **err)
+{
+	const struct genarg *g = arg;
+	return g->fn(save, b->t[T_NAT], b->t[T_FILTER], g->arg, err);
+}
+
+int nat_batch(nat_batch_fn fn, void *arg, struct berr **err)
+{
+	struct genarg g = {fn, arg};
+	return change(gen_lines, &g, err);
 }

@@ -40,13 +40,32 @@ void nat_ports_remove(const char *bridge, const char *cip, json_t *ports);
 int nat_network_add(const char *bridge, const char *subnet, bool internal, struct berr **err);
 void nat_network_remove(const char *bridge, const char *subnet, bool internal);
 
-/* Crash recovery: remove every rule of bridge (its network rules, berth:BRIDGE:lo
- * and every container's published ports), whatever process added them. */
+/* Crash recovery: remove every rule of bridge (its network rules, berth:BRIDGE:lo,
+ * its Services' berth:BRIDGE:svc and every container's published ports),
+ * whatever process added them. */
 void nat_bridge_purge(const char *bridge);
 /* Remove the published-port rules of bridge's containers whose address is
  * not in keep_cips[] (the live ones); with none kept, berth:BRIDGE:lo too.
+ * The Services' rules (berth:BRIDGE:svc) stay: they do not belong to a container.
  * One iptables-save, and a restore only when something goes. */
 #include <stddef.h>
 int nat_ports_sweep(const char *bridge, const char *const *keep_cips, size_t nkeep, struct berr **err);
+
+/* For modules with rules of their own (src/net/svc.c), in the same scheme:
+ * fn gets a fresh iptables-save text under the host-wide lock and writes
+ * iptables-restore lines (no "*table" / COMMIT) for the nat and filter
+ * tables; they are applied in one iptables-restore --noflush, atomically
+ * per table (nothing written: no process; fn failing: nothing applied). */
+#include <stdio.h>
+typedef int (*nat_batch_fn)(const char *save, FILE *nat, FILE *filter, void *arg, struct berr **err);
+int nat_batch(nat_batch_fn fn, void *arg, struct berr **err);
+/* Helpers over an iptables-save text; table is "nat" or "filter". */
+bool nat_save_section(const char *save, const char *table, const char **ret_start, const char **ret_end);
+/* A line starting with prefix (and containing needle, unless NULL). */
+bool nat_save_has_line(const char *save, const char *table, const char *prefix, const char *needle);
+/* "-D ..." lines into out for every rule whose comment is exactly owner. */
+void nat_save_del_owned(const char *save, const char *table, const char *owner, FILE *out);
+/* iptables-save (malloc'd), outside the lock: for checks before a change. */
+char *nat_save_text(struct berr **err);
 
 #endif

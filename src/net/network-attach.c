@@ -10,6 +10,7 @@
 #include "net/netlink.h"
 #include "net/network-int.h"
 #include "net/ports.h"
+#include "net/svc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -67,8 +68,9 @@ size_t net_live_eps(const char *runroot, const char *id)
 	return n;
 }
 
-/* Rebuild the records file from ep/ (run lock held). */
-static void write_records(const char *runroot, const char *id)
+/* Rebuild the records file from ep/ (run lock held), with the Services'
+ * records (NET_SVC_RECORDS, src/net/svc.h) after the containers'. */
+void net_write_records(const char *runroot, const char *id)
 {
 	_cleanup_json_ json_t *eps = net_load_eps(runroot, id);
 	struct sbuf_lite {
@@ -102,10 +104,14 @@ static void write_records(const char *runroot, const char *id)
 				fprintf(m, "%s ", json_string_value(a));
 		fprintf(m, "%s\n", addr);
 	}
-	fclose(m);
 	char d[4200];
 	net_run_dir(runroot, id, d, sizeof(d));
 	int dfd = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *svc = NULL;
+	size_t svclen = 0;
+	if (dfd >= 0 && fs_read_file_at(dfd, NET_SVC_RECORDS, 16u << 20, &svc, &svclen, NULL) == 0)
+		fwrite(svc, 1, svclen, m);
+	fclose(m);
 	if (dfd >= 0) {
 		fs_replace_at(dfd, "records", b.p, b.n, 0644, NULL);
 		close(dfd);
@@ -169,7 +175,7 @@ static void detach_one(struct net *n, const char *runroot, const char *ctr_id)
 		 * `system prune` finds it idle, as docker0 does: setting them
 		 * up again costs an iptables round trip per container. */
 		if (!n->is_default)
-			write_records(runroot, n->id);
+			net_write_records(runroot, n->id);
 		_cleanup_close_ int ifd = ipam_dirfd(runroot, n->id);
 		if (ifd >= 0)
 			ipam_release_owner(ifd, n->id, ctr_id, NULL);
@@ -414,7 +420,7 @@ static int attach_one(const char *root, const char *runroot, json_t *cfg, const 
 			pruned = true;
 		}
 		if (pruned && !n.is_default)
-			write_records(runroot, n.id);
+			net_write_records(runroot, n.id);
 	}
 	if (access(epf, F_OK) == 0) {
 		const char *name = jsonx_str(cfg, "Name");
@@ -522,12 +528,12 @@ static int attach_one(const char *root, const char *runroot, json_t *cfg, const 
 		}
 	}
 	if (!n.is_default) {
-		write_records(runroot, n.id);
+		net_write_records(runroot, n.id);
 		char rec[4300];
 		snprintf(rec, sizeof(rec), "%s/records", rdir);
 		if (dnsproc_ensure(rdir, n.gateway, rec, err) < 0) {
 			unlink(epf);
-			write_records(runroot, n.id);
+			net_write_records(runroot, n.id);
 			goto out;
 		}
 	}
@@ -816,8 +822,8 @@ static int sweep_network(struct net *n, const char *runroot)
 		}
 	}
 	if (gone && !n->is_default)
-		write_records(runroot, n->id);
-	if (!nkeep) {
+		net_write_records(runroot, n->id);
+	if (!nkeep && !net_svc_active(runroot, n->id)) {
 		char d[4200];
 		net_run_dir(runroot, n->id, d, sizeof(d));
 		dnsproc_stop(d);

@@ -313,6 +313,10 @@ size_t net_used_subnets(json_t *all, const char *skip_name, const char *skip_if,
 		const char *s = jsonx_str(c0, "Subnet");
 		if (s && ipam_cidr_parse_network(s, &used[n], NULL) == 0)
 			n++;
+		/* the network's Services' range (src/net/svc.h), even while its bridge is down */
+		const char *sr = jsonx_str(j, "ServiceRange");
+		if (n < max && sr && ipam_cidr_parse_network(sr, &used[n], NULL) == 0)
+			n++;
 	}
 	return n;
 }

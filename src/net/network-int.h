@@ -55,6 +55,9 @@ size_t net_used_subnets(json_t *all, const char *skip_name, const char *skip_if,
 
 /* The endpoint records of network id (an array, empty when none). */
 json_t *net_load_eps(const char *runroot, const char *id);
+/* Rebuild $RUNROOT/networks/<id>/records from ep/ and the Services'
+ * records (src/net/svc.h); the run lock is held. */
+void net_write_records(const char *runroot, const char *id);
 /* Whether the endpoint's container (pid and its start time) still runs. */
 bool net_ep_alive(json_t *ep);
 /* How many endpoints of the network have a live container. */
