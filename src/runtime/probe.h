@@ -75,10 +75,11 @@ struct probes *probes_new(const json_t *cfg);
 void probes_free(struct probes *p);
 /* "KubeBackoff": true. */
 bool probes_kube_backoff(const struct probes *p);
-/* The container (re)started: pid 1 is ctr_pid, plan its plan (exec
- * probes), ip its address when the config has no KubePodIP. Runs postStart
+/* The container id (re)started: pid 1 is ctr_pid, plan its plan (exec
+ * handlers run with plan->proc, which must outlive p's use of it); its
+ * address is looked up when the config has no KubePodIP. Runs postStart
  * (if any), then the startup probe, then liveness and readiness. */
-void probes_start(struct probes *p, pid_t ctr_pid, const struct plan *plan, const char *ip);
+void probes_start(struct probes *p, pid_t ctr_pid, const struct plan *plan, struct ctr_store *cs, const char *id);
 /* An fd to poll for input (an epoll set of the timer and the running
  * probes' output); then call probes_tick. */
 int probes_fd(struct probes *p);
@@ -89,6 +90,9 @@ int probes_tick(struct probes *p);
 /* A child of the monitor exited: if it is one of ours, record it (true in
  * *ret_ours) and return PROBES_CHANGED when the state changed. */
 int probes_child_exited(struct probes *p, pid_t pid, int status, bool *ret_ours);
+/* The same for a child that ran while the container died: forgotten, not
+ * recorded. True when it was ours. */
+bool probes_child_discard(struct probes *p, pid_t pid);
 /* The container exited: kill running probes and hooks, stop the timers;
  * Started and Ready become false. */
 void probes_stop(struct probes *p);
