@@ -2,7 +2,7 @@
 # The inputs of examples/kube (issue 13), checked without `kube play`:
 #  - the manifests are valid Kubernetes 1.36 objects (tests/tools/
 #    k8s-validate.py against the shared swagger.json), except the
-#    apps/v1beta1 Deployment of nginx-v1beta1.yaml, which differs from
+#    apps/v1beta1 Deployment of v1beta1/nginx.yaml, which differs from
 #    nginx.yaml only in that version and the missing selector;
 #  - visits.yaml carries examples/visits' templates/ and static/ byte for
 #    byte and names the images `berth compose build` makes;
@@ -44,12 +44,12 @@ else
 	like "nginx.yaml: ConfigMap, Deployment, Service" "$OUT" '^3 objects, 0 errors$'
 	check "visits.yaml is valid Kubernetes" V "$EX/visits/visits.yaml"
 	like "visits.yaml: 11 objects" "$OUT" '^11 objects, 0 errors$'
-	exits "nginx-v1beta1.yaml: refused by a current API" 1 V "$EX/nginx/nginx-v1beta1.yaml"
+	exits "v1beta1/nginx.yaml: refused by a current API" 1 V "$EX/nginx/v1beta1/nginx.yaml"
 	like "only for its apps/v1beta1 Deployment" "$OUT" \
 		'DOC#2: Deployment/nginx-deployment: apiVersion: apiVersion apps/v1beta1 kind Deployment is not served'
 	like "and nothing else" "$OUT" '^3 objects, 1 errors$'
 	# shellcheck disable=SC2016  # python, not shell
-	check "nginx-v1beta1.yaml is nginx.yaml with apps/v1beta1 and no selector" python3 -c '
+	check "v1beta1/nginx.yaml is nginx.yaml with apps/v1beta1 and no selector" python3 -c '
 import sys, yaml
 new = list(yaml.safe_load_all(open(sys.argv[1])))
 old = list(yaml.safe_load_all(open(sys.argv[2])))
@@ -59,7 +59,7 @@ new[1]["apiVersion"] = "apps/v1"
 new[1]["spec"]["selector"] = old[1]["spec"]["selector"]
 new[1]["spec"] = {k: new[1]["spec"][k] for k in old[1]["spec"]}
 assert new == old, "the files differ in more than the version and the selector"
-' "$EX/nginx/nginx-v1beta1.yaml" "$EX/nginx/nginx.yaml"
+' "$EX/nginx/v1beta1/nginx.yaml" "$EX/nginx/nginx.yaml"
 	# shellcheck disable=SC2016
 	check "visits.yaml: templates/ and static/ as in examples/visits" python3 -c '
 import sys, yaml
