@@ -152,6 +152,10 @@ CMD(debug_pod);
 CMD(compose);
 CMD(kube_convert);
 CMD(kube_generate);
+CMD(kube_get);
+CMD(kube_ps);
+CMD(kube_logs);
+CMD(kube_exec);
 CMD(build);
 CMD(builder_prune);
 

@@ -86,12 +86,27 @@ CMD(exec)
 		return 1;
 	}
 	pid_t pid = (pid_t)json_integer_value(json_object_get(st, "Pid"));
-	struct plan_proc proc;
-	if (plan_exec_proc(cfg, c->root, argv + optind + 1, env, user, wd, privileged, tty, &proc, &e) < 0) {
-		free(env);
-		return cli_fail(e);
-	}
+	struct cli_exec x = {.argv = argv + optind + 1, .env = env, .user = user, .workdir = wd,
+			     .privileged = privileged, .interactive = interactive, .tty = tty, .detach = detach};
+	char msg[1024];
+	int code = cli_exec_run(c, id, pid, cfg, &x, msg, sizeof(msg), &e);
 	free(env);
+	if (code < 0)
+		return cli_fail(e);
+	if (*msg)
+		fprintf(stderr, "berth: %s\n", msg);
+	return code;
+}
+
+int cli_exec_run(struct cli *c, const char *id, pid_t pid, json_t *cfg, const struct cli_exec *x, char *start_msg,
+		 size_t msgn, struct berr **err)
+{
+	struct plan_proc proc;
+	bool interactive = x->interactive, tty = x->tty, detach = x->detach;
+	if (msgn)
+		*start_msg = 0;
+	if (plan_exec_proc(cfg, c->root, x->argv, x->env, x->user, x->workdir, x->privileged, tty, &proc, err) < 0)
+		return -1;
 	int master = -1, slave = -1;
 	int in = interactive ? 0 : -1, out = detach ? -1 : 1, errfd = detach ? -1 : 2;
 	struct termios saved;
@@ -100,8 +115,8 @@ CMD(exec)
 		struct winsize ws = {.ws_row = 24, .ws_col = 80};
 		ioctl(1, TIOCGWINSZ, &ws);
 		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
-			berr_set(&e, errno, "allocating a pty");
-			return cli_fail(e);
+			plan_proc_release(&proc);
+			return berr_set(err, errno, "allocating a pty");
 		}
 		in = out = errfd = slave;
 		if (interactive && isatty(0) && tcgetattr(0, &saved) == 0) {
@@ -112,9 +127,15 @@ CMD(exec)
 	}
 	pid_t child;
 	int efd = -1;
-	if (exec_spawn(pid, id, &proc, in, out, errfd, &child, &efd, &e) < 0) {
+	if (exec_spawn(pid, id, &proc, in, out, errfd, &child, &efd, err) < 0) {
 		plan_proc_release(&proc);
-		return cli_fail(e);
+		if (raw)
+			tcsetattr(0, TCSANOW, &saved);
+		if (master >= 0)
+			close(master);
+		if (slave >= 0)
+			close(slave);
+		return -1;
 	}
 	plan_proc_release(&proc);
 	if (slave >= 0)
@@ -146,6 +167,7 @@ CMD(exec)
 					break;
 			}
 		}
+		close(master);
 	}
 	int wst;
 	while (waitpid(child, &wst, 0) < 0 && errno == EINTR)
@@ -156,10 +178,10 @@ CMD(exec)
 	ssize_t n = read(efd, msg, sizeof(msg) - 1);
 	close(efd);
 	int code = WIFEXITED(wst) ? WEXITSTATUS(wst) : 128 + WTERMSIG(wst);
-	if (n > 0) {
+	if (n > 0 && msgn) {
 		msg[n] = 0;
 		const char *sp = strchr(msg, ' ');
-		fprintf(stderr, "berth: %s\n", sp ? sp + 1 : msg);
+		snprintf(start_msg, msgn, "%s", sp ? sp + 1 : msg);
 	}
 	return code;
 }

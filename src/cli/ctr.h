@@ -2,6 +2,8 @@
 #ifndef BERTH_CLI_CTR_H
 #define BERTH_CLI_CTR_H
 
+#include <sys/types.h>
+
 #include "cli/cli.h"
 #include "runtime/container.h"
 
@@ -20,6 +22,20 @@ struct cli_attach_opts {
 	bool quiet_detach;       /* detach: exit 0 silently (start), not "read escape sequence" and 1 */
 };
 int cli_attach(struct ctr_store *s, const char *id, const struct cli_attach_opts *o);
+
+/* Run argv in running container id (pid: its init) as `berth exec` does
+ * (cmd-exec.c): with tty a pty relayed to our terminal (raw when
+ * interactive), else our stdio (stdin only when interactive). Returns the
+ * process's exit status (128+signal), or -1 with *err when it could not be
+ * set up; start_msg gets why the command could not start (with 126/127),
+ * else "". */
+struct cli_exec {
+	char **argv, **env;
+	const char *user, *workdir;
+	bool privileged, interactive, tty, detach;
+};
+int cli_exec_run(struct cli *c, const char *id, pid_t pid, json_t *cfg, const struct cli_exec *x, char *start_msg,
+		 size_t msgn, struct berr **err);
 
 /* Docker's --env-file: KEY=VALUE lines (KEY alone: the value from our
  * environment, left out when unset), '#' comments; appended to env.

@@ -375,6 +375,60 @@ static const struct cli_command commands[] = {
 	 "      --kubectl-image string        Image that waits for a Job (service_completed_successfully;\n"
 	 "                                    default registry.k8s.io/kubectl:v1.36.0)\n"
 	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
+	{"kube get", cmd_kube_get, "Display the objects kube play made, as kubectl get does",
+	 "berth kube get TYPE[,TYPE...] [NAME...] | TYPE/NAME... [OPTIONS]\n\n"
+	 "Types (kubectl's names, plurals and short names): pods (po), services (svc),\n"
+	 "deployments (deploy), replicasets (rs), statefulsets (sts), daemonsets (ds), jobs,\n"
+	 "cronjobs (cj), configmaps (cm), secrets, persistentvolumeclaims (pvc), namespaces (ns),\n"
+	 "and all (pods, services and the workloads). The tables are kubectl's; a LoadBalancer\n"
+	 "Service's EXTERNAL-IP is localhost (its ports are published on this host) and a claim\n"
+	 "is Bound to its berth volume (kube_NS_CLAIM) once that exists.\n\n"
+	 "Options:\n"
+	 "  -n, --namespace NS      The namespace (default \"default\")\n"
+	 "  -A, --all-namespaces    Every namespace (a NAMESPACE column first)\n"
+	 "  -o, --output FORMAT     wide (more columns), yaml, json (the objects with their status;\n"
+	 "                          a List for several) or name (TYPE/NAME lines)\n"
+	 "  -l, --selector SEL      Label selector (a=b, a!=b, a in (x,y), a notin (x), a, !a; ANDed by ,)\n"
+	 "      --show-labels       A LABELS column last\n"
+	 "      --no-headers        No header lines\n"},
+	{"kube ps", cmd_kube_ps, "List the pods of kube play with their berth containers",
+	 "berth kube ps [OPTIONS]\n\n"
+	 "One line per pod: POD, OWNER (the workload that made it), READY, STATUS and RESTARTS as\n"
+	 "kube get pods shows them, IP, AGE, and CONTAINERS: each container as NAME=ID(STATE), init\n"
+	 "containers first as init:NAME=..., ID being the berth container (berth logs/exec/inspect\n"
+	 "take it) and STATE ready, running, exited N, or why it waits (ContainerCreating,\n"
+	 "CrashLoopBackOff, ErrImagePull...).\n\n"
+	 "Options:\n"
+	 "  -n, --namespace NS      The namespace (default \"default\")\n"
+	 "  -A, --all-namespaces    Every namespace\n"},
+	{"kube logs", cmd_kube_logs, "Print the logs of a container in a pod",
+	 "berth kube logs [OPTIONS] (POD | TYPE/NAME) [CONTAINER]\n\n"
+	 "TYPE/NAME (deploy/web, sts/db, rs/..., ds/..., job/..., svc/web) picks the first of its pods\n"
+	 "as kubectl does (running and ready first). Without -c: the default container (annotation\n"
+	 "kubectl.kubernetes.io/default-container, else the first; \"Defaulted container\" on\n"
+	 "stderr when there are several). stdout and stderr both go to stdout. The current run is\n"
+	 "what the container wrote since it last started; while it waits to restart, its last run.\n\n"
+	 "Options:\n"
+	 "  -c, --container NAME    The container (app or init)\n"
+	 "      --all-containers    Every container, init containers first\n"
+	 "  -f, --follow            Keep printing (all containers at once with --all-containers)\n"
+	 "  -p, --previous          The run before the current one (after a restart)\n"
+	 "      --tail N            The last N lines (-1: all)\n"
+	 "      --since D           Lines newer than a duration (5s, 2m, 1h)\n"
+	 "      --since-time T      Lines after an RFC 3339 time\n"
+	 "      --timestamps        Each line's time first\n"
+	 "      --prefix            \"[pod/POD/CONTAINER] \" before each line\n"
+	 "  -n, --namespace NS      The namespace (default \"default\")\n"},
+	{"kube exec", cmd_kube_exec, "Run a command in a container of a pod",
+	 "berth kube exec [OPTIONS] (POD | TYPE/NAME) -- COMMAND [ARG...]\n\n"
+	 "The container as kube logs picks it. Ends with the command's exit code (and \"command\n"
+	 "terminated with exit code N\" on stderr when it is not 0).\n\n"
+	 "Options:\n"
+	 "  -c, --container NAME    The container\n"
+	 "  -i, --stdin             Pass stdin to the command\n"
+	 "  -t, --tty               Allocate a terminal (with -i)\n"
+	 "  -q, --quiet             No \"Defaulted container\" line\n"
+	 "  -n, --namespace NS      The namespace (default \"default\")\n"},
 	{"kube generate", cmd_kube_generate, "Generate Kubernetes manifests from containers or compose projects",
 	 "berth kube generate [OPTIONS] CONTAINER|PROJECT [CONTAINER|PROJECT...]\n\n"
 	 "A compose project (its containers' com.docker.compose.project label) gives one\n"
@@ -408,7 +462,7 @@ static const struct cli_command commands[] = {
 static const char *const planned[] = {
 	"diff", "commit", "export", "update",
 	"events", "search",
-	"kube play", "kube down", "kube get", "kube ps", "kube logs", "kube exec", "kube scale",
+	"kube play", "kube down", "kube scale",
 	"kube apply", "kube node", "kube cluster", "system info", "info",
 	"container export", "container diff",
 };
