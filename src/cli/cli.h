@@ -145,7 +145,6 @@ CMD(volume_inspect);
 CMD(volume_rm);
 CMD(volume_prune);
 CMD(debug);
-CMD(debug_pod);
 CMD(debug_svc_sync);
 CMD(debug_svc_check);
 CMD(debug_svc_rm);

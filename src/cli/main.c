@@ -452,7 +452,6 @@ static const struct cli_command commands[] = {
 	 "  -f, --force           Do not prompt for confirmation\n"},
 	/* hidden: parser internals for tests (no summary, so not in the help list) */
 	{"debug", cmd_debug, NULL, NULL},
-	{"debug pod", cmd_debug_pod, NULL, NULL}, /* the pod runtime (runtime/pod.h) */
 	{"debug svc-sync", cmd_debug_svc_sync, NULL, NULL},
 	{"debug svc-check", cmd_debug_svc_check, NULL, NULL},
 	{"debug svc-rm", cmd_debug_svc_rm, NULL, NULL},
