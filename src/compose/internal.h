@@ -8,41 +8,8 @@
 #include "util/err.h"
 #include "util/strbuf.h"
 
-/* ---- marks: where each parsed node came from ----
- * A side table node pointer -> (file, line, tag flags). It holds a
- * reference on every node it knows, so a pointer is never reused for
- * another node while the table lives (one load). */
-enum { CM_RESET = 1, CM_OVERRIDE = 2 };
-
-struct cmarks;
-struct cmarks *cmarks_new(void);
-void cmarks_free(struct cmarks *m);
-/* Register a file name; returns its index. */
-int cmarks_file(struct cmarks *m, const char *file);
-void cmarks_set(struct cmarks *m, json_t *node, int file, int line, unsigned flags);
-/* Copy the mark of src to dst (if src has one and dst has none). */
-void cmarks_copy(struct cmarks *m, json_t *dst, const json_t *src);
-/* File name and line of a node (file NULL, line 0 when unknown). */
-bool cmarks_get(const struct cmarks *m, const json_t *node, const char **file, int *line, unsigned *flags);
-void cmarks_clear_flags(struct cmarks *m, const json_t *node);
-/* "FILE:LINE: " for node, or "FILE: " / "" (caller frees). */
-char *cmarks_where(const struct cmarks *m, const json_t *node, const char *fallback_file);
-/* Deep copy keeping marks (limits are the caller's). */
-json_t *cm_dup(struct cmarks *m, json_t *v);
-
-/* ---- yaml.c ---- */
-#define CY_MAX_NODES (1u << 18) /* after alias expansion: billion laughs stop here */
-#define CY_MAX_DEPTH 128
-#define CY_MAX_BYTES (8u << 20)
-/* Parse YAML 1.2 (core schema: only true/false are booleans) into jansson
- * values with anchors, aliases, << merge keys; !reset / !override become
- * mark flags. Several documents in one stream are returned as an array
- * when ret_docs is used; compose_yaml_parse returns the first document or
- * NULL (empty input). */
-int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cmarks *m, json_t **ret,
-		       struct berr **err);
-/* Serialize a value as block YAML (docker compose config style). */
-void compose_yaml_emit(const json_t *v, struct sbuf *out);
+/* ---- marks and yaml.c: the public part is compose/yaml.h ---- */
+#include "compose/yaml.h"
 
 /* ---- dotenv.c ---- */
 typedef const char *(*cenv_lookup)(const char *name, void *ctx);

@@ -592,10 +592,10 @@ static int parse_node(struct yp *y, int depth, json_t **ret)
 	}
 }
 
-int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cmarks *m, json_t **ret,
-		       struct berr **err)
+int compose_yaml_parse_docs(const char *buf, size_t len, const char *file, struct cmarks *m, json_t **ret_docs,
+			    struct berr **err)
 {
-	*ret = NULL;
+	*ret_docs = NULL;
 	if (len > CY_MAX_BYTES)
 		return berr_setc(err, BERR_INVALID, "%s: file too large (%zu bytes, at most %u)", file, len,
 				 CY_MAX_BYTES);
@@ -621,7 +621,7 @@ int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cma
 		if (yp_next(&y) < 0)
 			goto out;
 		if (y.ev.type == YAML_DOCUMENT_END_EVENT)
-			continue;
+			continue; /* libyaml gives an empty document a null scalar: not seen in practice */
 		json_t *v;
 		if (parse_node(&y, 0, &v) < 0)
 			goto out;
@@ -631,10 +631,7 @@ int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cma
 			goto out;
 	}
 	rc = 0;
-	if (json_array_size(docs) == 1)
-		*ret = json_incref(json_array_get(docs, 0));
-	else if (json_array_size(docs) > 1)
-		*ret = json_incref(docs);
+	*ret_docs = json_incref(docs);
 out:
 	if (y.have)
 		yaml_event_delete(&y.ev);
@@ -642,6 +639,21 @@ out:
 	json_decref(y.anchors);
 	json_decref(docs);
 	return rc;
+}
+
+int compose_yaml_parse(const char *buf, size_t len, const char *file, struct cmarks *m, json_t **ret,
+		       struct berr **err)
+{
+	*ret = NULL;
+	json_t *docs = NULL;
+	if (compose_yaml_parse_docs(buf, len, file, m, &docs, err) < 0)
+		return -1;
+	if (json_array_size(docs) == 1)
+		*ret = json_incref(json_array_get(docs, 0));
+	else if (json_array_size(docs) > 1)
+		*ret = json_incref(docs);
+	json_decref(docs);
+	return 0;
 }
 
 /* ---- emitter (block style, like docker compose config) ---- */
