@@ -5,6 +5,7 @@
  * files. PersistentVolumeClaims' volumes stay unless --volumes. The
  * supervisor is started again for what stays. */
 #include "cli/cli.h"
+#include "cli/ctr.h"
 #include "cli/kube-common.h"
 #include "kube/manifest.h"
 #include "kube/reconcile.h"

@@ -10,8 +10,10 @@
 #include "kube/reconcile.h"
 #include "kube/store.h"
 #include "kube/supervisor.h"
+#include "cli/ctr.h"
 #include "cli/kube-common.h"
 #include "image/reference.h"
+#include "net/network.h"
 #include "net/svc.h"
 #include "runtime/pod.h"
 #include "util/cleanup.h"
@@ -203,6 +205,7 @@ struct nsplan {
 	bool changed;
 	json_t *lines;   /* "deployment.apps/web created" */
 	json_t *removed; /* keys removed (prune / replace) */
+	bool made_net;   /* this play made the namespace's network (undone on failure) */
 };
 
 static int wait_ready(struct cli *c, struct nsplan *pl, size_t npl, int64_t timeout_ns);
@@ -262,6 +265,7 @@ int cmd_kube_play(struct cli *c, int argc, char **argv)
 	struct kube_manifests *m = NULL;
 	struct nsplan pl[64];
 	size_t npl = 0;
+	bool applied = false;
 	memset(pl, 0, sizeof(pl));
 	json_t *dirs = json_array(), *changed = json_array(), *existing_all = json_array();
 	if (kube_manifests_load(paths, npaths, nsopt, &m, &e) < 0) {
@@ -429,27 +433,49 @@ int cmd_kube_play(struct cli *c, int argc, char **argv)
 	/* images, before anything changes */
 	if (ensure_images(c, changed, build, dirs) < 0)
 		goto out;
-	/* host ports of the Services this play adds or changes */
+	/* host ports of the Services, when this play adds or changes one: the
+	 * namespace's whole list, as the sync will see it */
 	for (size_t k = 0; k < npl; k++) {
-		json_t *svcs = json_array();
+		bool any = false;
 		json_array_foreach(changed, i, obj) {
 			const char *kind = jsonx_str(obj, "kind");
 			const char *ns = jsonx_str(json_object_get(obj, "metadata"), "namespace");
 			if (kind && !strcmp(kind, "Service") && ns && !strcmp(ns, pl[k].ns))
+				any = true;
+		}
+		if (!any)
+			continue;
+		json_t *svcs = json_array();
+		const char *key;
+		json_object_foreach(json_object_get(pl[k].doc, "objects"), key, obj) {
+			const char *kind = jsonx_str(obj, "kind");
+			if (kind && !strcmp(kind, "Service"))
 				json_array_append_new(svcs, svc_for_check(obj, pl[k].ns));
 		}
-		if (json_array_size(svcs)) {
-			char net[300];
-			kube_ns_network(pl[k].ns, net, sizeof(net));
-			if (net_svc_check(c->root, c->runroot, net, svcs, &e) < 0) {
+		struct kube_rec r = {.root = c->root, .runroot = c->runroot, .ns = pl[k].ns};
+		char net[300];
+		kube_ns_network(pl[k].ns, net, sizeof(net));
+		struct net have = {0};
+		struct berr *le = NULL;
+		if (net_load(c->root, net, &have, &le) < 0) {
+			berr_free(le);
+			if (kube_rec_network(&r, &e) < 0) {
 				json_decref(svcs);
 				rc = cli_fail(e);
 				goto out;
 			}
+			pl[k].made_net = true;
+		} else
+			net_release(&have);
+		if (net_svc_check(c->root, c->runroot, net, svcs, &e) < 0) {
+			json_decref(svcs);
+			rc = cli_fail(e);
+			goto out;
 		}
 		json_decref(svcs);
 	}
 	/* record, then hand over to the supervisors */
+	applied = true;
 	for (size_t k = 0; k < npl; k++) {
 		int lfd = kube_store_lock(c->root, pl[k].ns, &e);
 		if (lfd < 0) {
@@ -508,6 +534,15 @@ int cmd_kube_play(struct cli *c, int argc, char **argv)
 	if (wait)
 		rc = wait_ready(c, pl, npl, timeout_ns);
 out:
+	for (size_t k = 0; k < npl && !applied; k++) {
+		if (!pl[k].made_net)
+			continue;
+		char net[300];
+		kube_ns_network(pl[k].ns, net, sizeof(net));
+		struct berr *re = NULL;
+		net_remove(c->root, c->runroot, net, &re);
+		berr_free(re);
+	}
 	for (size_t k = 0; k < npl; k++) {
 		json_decref(pl[k].doc);
 		json_decref(pl[k].lines);

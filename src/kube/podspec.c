@@ -1043,7 +1043,7 @@ static int container_mounts(const json_t *ctr, const char *cname, const json_t *
 			close(bfd);
 			json_object_set_new(m, "source", json_string(real));
 		} else if (jsonx_str(v, "volume"))
-			json_object_set_new(m, "volume", json_string(jsonx_str(v, "volume")));
+			json_object_set_new(m, "source", json_string(jsonx_str(v, "volume"))); /* a volume name */
 		else
 			json_object_set_new(m, "source", json_string(jsonx_str(v, "source")));
 		json_object_set_new(m, "target", json_string(target));
