@@ -274,10 +274,29 @@ static json_t *full_object(struct kview *v, const struct kt_kind *k, const char 
 		json_object_set(o, "status", json_object_get(st, "status"));
 	const json_t *sspec = json_object_get(st, "spec");
 	if (json_is_object(sspec)) {
+		/* what was allocated: the clusterIP, and per port (index-aligned)
+		 * its nodePort; the ports themselves stay as desired */
 		json_t *spec = obj_member(o, "spec");
 		const char *key;
 		json_t *val;
-		json_object_foreach((json_t *)sspec, key, val) if (!json_is_null(val)) json_object_set(spec, key, val);
+		json_object_foreach((json_t *)sspec, key, val)
+		{
+			if (json_is_null(val))
+				continue;
+			if (strcmp(key, "ports")) {
+				json_object_set(spec, key, val);
+				continue;
+			}
+			json_t *ports = json_object_get(spec, "ports");
+			size_t i;
+			json_t *p;
+			json_array_foreach(ports, i, p)
+			{
+				json_t *np = json_object_get(json_array_get(val, i), "nodePort");
+				if (json_is_integer(np) && json_integer_value(np) > 0)
+					json_object_set(p, "nodePort", np);
+			}
+		}
 	}
 	if (!strcmp(k->kind, "Service")) {
 		json_t *spec = obj_member(o, "spec");
@@ -599,6 +618,12 @@ json_t *kview_pods_for(struct kview *v, const char *ns, const char *ref, char *m
 		return NULL;
 	}
 	const json_t *sel = json_object_get(spec, "selector");
+	_cleanup_json_ json_t *jobsel = NULL;
+	if (!strcmp(k->kind, "Job") && !json_is_object(sel)) {
+		/* the API server gives a Job a selector on the labels it puts on its pods */
+		jobsel = json_pack("{s:{s:s}}", "matchLabels", "job-name", name);
+		sel = jobsel;
+	}
 	json_t *pods = kview_list(v, kt_kind_find("pods"), ns), *out = json_array();
 	size_t i;
 	json_t *p;

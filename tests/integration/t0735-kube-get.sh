@@ -415,4 +415,152 @@ is "an unknown pod" "$RC:$ERR" '1:Error from server (NotFound): pods "nope" not 
 ke -n 'a b' x -- true
 like "a bad namespace" "$RC:$ERR" '^1:error: invalid namespace "a b"'
 
+# ---- what kube play made ----
+P=played
+cat >"$T_DIR/app.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  a: "1"
+  b: two
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: pw
+stringData:
+  password: s3cret
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+        - name: main
+          image: busybox:1.36
+          command: ["sh", "-c", "echo hello from \$(hostname); exec sleep 1000"]
+        - name: side
+          image: busybox:1.36
+          command: ["sh", "-c", "echo side; exec sleep 1000"]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  type: LoadBalancer
+  selector:
+    app: web
+  ports:
+    - port: 18735
+      targetPort: 8080
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: compute
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: c
+          image: busybox:1.36
+          command: ["sh", "-c", "echo computed"]
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: claimer
+  labels:
+    app: claimer
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: c
+      image: busybox:1.36
+      command: ["sh", "-c", "echo data > /data/f; exec sleep 1000"]
+      volumeMounts:
+        - name: d
+          mountPath: /data
+  volumes:
+    - name: d
+      persistentVolumeClaim:
+        claimName: data
+EOF
+check "kube play --wait" b kube play --wait --timeout 60s -n $P "$T_DIR/app.yaml"
+done_job=0
+for i in $(seq 1 100); do
+	b kube get jobs -n $P compute --no-headers 2>&1 | grep -q ' Complete ' && { done_job=1; break; }
+	sleep 0.2
+done
+is "the Job completes" "$done_job" 1
+kg deploy web -n $P
+like "get deploy: the replicas are ready" "$GOT" '^web    2/2     2            2           [0-9]+s$'
+kg pods -n $P -l app=web --no-headers
+is "get pods -l app=web: the Deployment's two pods, running" "$(grep -cE '^web-[a-z0-9]+-[a-z0-9]{5} +2/2 +Running +0 +[0-9]+s$' <<<"$GOT")" 2
+hash=$(b kube get rs -n $P -o name 2>&1 | sed -n 's|^replicaset.apps/web-||p')
+kg rs -n $P
+like "get rs: the ReplicaSet of the pods" "$GOT" "^web-$hash   2         2         2       [0-9]+s$"
+like "... the pods are named after it" "$(b kube get pods -n $P -l app=web -o name 2>&1)" "^pod/web-$hash-"
+kg svc web -n $P
+like "get svc: a LoadBalancer at localhost with its nodePort" "$GOT" '^web    LoadBalancer   [0-9.]+ +localhost     18735:3[0-9]{4}/TCP   [0-9]+s$'
+kg svc web -n $P -o json
+is "... -o json: the desired ports with the allocations" "$(python3 -c 'import json,sys; d=json.load(sys.stdin); p=d["spec"]["ports"][0]; print(p["port"], p["targetPort"], p["nodePort"] > 0, d["spec"]["clusterIP"] == d["spec"]["clusterIPs"][0])' <<<"$GOT" 2>&1)" "18735 8080 True True"
+kg jobs -n $P
+like "get jobs" "$GOT" '^compute   Complete   1/1           [0-9]+s +[0-9]+s$'
+kg pods -n $P -l job-name=compute --no-headers
+like "... its pod Completed" "$GOT" '^compute-[a-z0-9]{5} +0/1 +Completed +0 '
+kg pvc -n $P
+like "get pvc: Bound to its berth volume" "$GOT" "^data   Bound    kube_${P}_data   1Gi        RWO  "
+kg cm,secret -n $P
+like "get cm,secret" "$GOT" '^configmap/cfg   2      [0-9]+s$'
+like "... a Secret's stringData counts" "$GOT" '^secret/pw   Opaque   1      [0-9]+s$'
+kg ns
+like "get ns: the played namespace" "$GOT" "^$P +Active +[0-9]+[sm]"
+kg all -A -o name
+like "get all -A: both namespaces' objects" "$GOT" '^deployment.apps/web$'
+is "... the pods of both" "$(grep -c '^pod/' <<<"$GOT")" 8
+kl -n $P deploy/web
+like "logs deploy/web: one of its pods" "$RC:$GOT" '^0:hello from web-'
+like "... kubectl's notes" "$ERR" '^Found 2 pods, using pod/web-'
+like "... and the default container" "$ERR" 'Defaulted container "main" out of: main, side$'
+kl -n $P job/compute
+is "logs job/NAME" "$RC:$GOT" "0:computed"
+ke -n $P -q deploy/web -- hostname
+like "exec deploy/web" "$RC:$GOT" "^0:web-$hash-"
+ke -n $P claimer -- cat /data/f
+is "exec in the pod using the claim" "$RC:$GOT" "0:data"
+check "kube ps" b kube ps -n $P
+like "... the Deployment's pods" "$OUT" "^web-$hash-[a-z0-9]{5} +deployment/web +2/2 +Running"
+like "... the Job's" "$OUT" '^compute-[a-z0-9]{5} +job/compute +0/1 +Completed .* c=[0-9a-f]{12}\(exited 0\)$'
+check "kube down" b kube down -n $P --all --volumes
+kg all -n $P
+is "nothing left to get" "$RC:$GOT:$ERR" "0::No resources found in $P namespace."
+
 t_done
