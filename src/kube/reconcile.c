@@ -24,6 +24,8 @@
 #include "runtime/pod.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
 #include "util/hash.h"
 #include "util/jsonx.h"
 #include "util/timefmt.h"
@@ -275,9 +277,9 @@ static void pod_delete(struct kube_rec *r, const char *name, int grace)
 
 /* Make and start a pod from a template. extra_meta: labels to add, and
  * fields of the pod spec (hostname, subdomain, extra volumes). */
-static int pod_make(struct kube_rec *r, json_t *objects, const char *owner_key, const char *owner_uid,
-		    const char *name, const json_t *tmpl, const char *hash, json_t *add_labels, json_t *spec_patch,
-		    long ordinal)
+static int pod_make_now(struct kube_rec *r, json_t *objects, const char *owner_key, const char *owner_uid,
+			const char *name, const json_t *tmpl, const char *hash, json_t *add_labels, json_t *spec_patch,
+			long ordinal)
 {
 	const json_t *tmd = json_object_get(tmpl, "metadata");
 	json_t *labels = json_deep_copy(json_object_get(tmd, "labels"));
@@ -346,6 +348,103 @@ static int pod_make(struct kube_rec *r, json_t *objects, const char *owner_key, 
 	}
 	r->busy = true;
 	return 0;
+}
+
+/* Queue a pod to make at the end of the pass: the pods of a pass are made
+ * side by side in forked workers, so three replicas cost about one
+ * container start, not three. */
+static int pod_make(struct kube_rec *r, json_t *objects, const char *owner_key, const char *owner_uid,
+		    const char *name, const json_t *tmpl, const char *hash, json_t *add_labels, json_t *spec_patch,
+		    long ordinal)
+{
+	(void)objects;
+	if (!r->queue)
+		r->queue = json_array();
+	json_t *q = json_pack("{s:s,s:s,s:s,s:O,s:s,s:I}", "owner", owner_key ? owner_key : "", "uid",
+			      owner_uid ? owner_uid : "", "name", name, "tmpl", tmpl, "hash", hash ? hash : "", "ordinal",
+			      (json_int_t)ordinal);
+	if (add_labels)
+		json_object_set(q, "labels", add_labels);
+	if (spec_patch)
+		json_object_set(q, "patch", spec_patch);
+	json_array_append_new(r->queue, q);
+	r->busy = true;
+	return 0;
+}
+
+static void make_one(struct kube_rec *r, json_t *objects, json_t *q)
+{
+	const char *owner = jsonx_str(q, "owner"), *uid = jsonx_str(q, "uid");
+	pod_make_now(r, objects, *owner ? owner : NULL, *uid ? uid : NULL, jsonx_str(q, "name"), json_object_get(q, "tmpl"),
+		     jsonx_str(q, "hash"), json_object_get(q, "labels"), json_object_get(q, "patch"),
+		     (long)json_integer_value(json_object_get(q, "ordinal")));
+}
+
+#define MAKE_PARALLEL 8
+
+/* Make the queued pods; a worker's events come back on a pipe. */
+static void make_queued(struct kube_rec *r, json_t *objects)
+{
+	size_t n = json_array_size(r->queue);
+	if (n == 1)
+		make_one(r, objects, json_array_get(r->queue, 0));
+	for (size_t start = 0; n > 1 && start < n; start += MAKE_PARALLEL) {
+		size_t end = start + MAKE_PARALLEL < n ? start + MAKE_PARALLEL : n;
+		pid_t pids[MAKE_PARALLEL];
+		int fds[MAKE_PARALLEL];
+		for (size_t i = start; i < end; i++) {
+			int p[2];
+			pids[i - start] = -1;
+			fds[i - start] = -1;
+			if (pipe2(p, O_CLOEXEC) < 0) {
+				make_one(r, objects, json_array_get(r->queue, i));
+				continue;
+			}
+			fflush(NULL);
+			pid_t pid = fork();
+			if (pid == 0) {
+				close(p[0]);
+				json_t *saved = r->status;
+				r->status = json_object();
+				make_one(r, objects, json_array_get(r->queue, i));
+				char *ev = json_dumps(json_object_get(r->status, "events"), JSON_COMPACT);
+				if (ev && fs_write_full(p[1], ev, strlen(ev)) < 0) {
+				}
+				(void)saved;
+				_exit(0);
+			}
+			close(p[1]);
+			if (pid < 0) {
+				close(p[0]);
+				make_one(r, objects, json_array_get(r->queue, i));
+				continue;
+			}
+			pids[i - start] = pid;
+			fds[i - start] = p[0];
+		}
+		for (size_t i = 0; i < end - start; i++) {
+			if (pids[i] < 0)
+				continue;
+			struct sbuf b = {0};
+			char buf[4096];
+			ssize_t got;
+			while ((got = read(fds[i], buf, sizeof(buf))) > 0)
+				sbuf_add(&b, buf, (size_t)got);
+			close(fds[i]);
+			int st;
+			waitpid(pids[i], &st, 0);
+			json_t *evs = b.s ? json_loads(b.s, 0, NULL) : NULL;
+			sbuf_release(&b);
+			size_t j;
+			json_t *ev;
+			json_array_foreach(evs, j, ev)
+				event(r, jsonx_str(ev, "object") ? jsonx_str(ev, "object") : "", jsonx_str(ev, "reason") ? jsonx_str(ev, "reason") : "",
+				      jsonx_str(ev, "message") ? jsonx_str(ev, "message") : "");
+			json_decref(evs);
+		}
+	}
+	json_decref(r->queue);
+	r->queue = NULL;
 }
 
 /* ---- controllers ---- */
@@ -1098,6 +1197,7 @@ int kube_reconcile(struct kube_rec *r, struct berr **err)
 		else if (!strcmp(kind, "Pod"))
 			bare_pod(r, objects, key, obj, &w);
 	}
+	make_queued(r, objects);
 	/* status of objects that left */
 	json_t *sobjs = json_object_get(r->status, "objects");
 	void *tmp;

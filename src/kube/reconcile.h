@@ -31,6 +31,7 @@ struct kube_rec {
 	struct { char name[256]; pid_t pid; } term[KUBE_MAX_TERMINATING];
 	int nterm;
 	bool busy;       /* the last pass changed something or waits on a pod */
+	json_t *queue;   /* pods to make in this pass (made in parallel at its end) */
 };
 
 /* The berth network of a namespace: "kube-<ns>". */

@@ -140,7 +140,7 @@ static void supervise(const char *root, const char *runroot, const char *ns, boo
 				break;
 		} else
 			idle_empty = 0;
-		int timeout = r.busy || r.nterm || doc_empty(doc) ? 100 : 1000;
+		int timeout = r.busy || r.nterm ? 25 : doc_empty(doc) ? 100 : 1000;
 		struct pollfd pf = {.fd = ino, .events = POLLIN};
 		if (ino >= 0 && poll(&pf, 1, timeout) > 0) {
 			char buf[4096];
