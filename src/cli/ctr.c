@@ -79,6 +79,12 @@ json_t *ctr_inspect_json(struct ctr_store *s, const char *id, struct berr **err)
 		jsonx_str(st, "FinishedAt") ? jsonx_str(st, "FinishedAt") : "0001-01-01T00:00:00Z");
 	if (json_object_get(st, "Health"))
 		json_object_set(state, "Health", json_object_get(st, "Health"));
+	/* a pod's container: Kubernetes' started/ready and probe results (runtime/probe.h) */
+	if (json_is_object(json_object_get(st, "Kube")))
+		json_object_set(state, "Kube", json_object_get(st, "Kube"));
+	/* a pod's container: Kubernetes' started/ready and probe results (runtime/probe.h) */
+	if (json_is_object(json_object_get(st, "Kube")))
+		json_object_set(state, "Kube", json_object_get(st, "Kube"));
 	char logpath[4300];
 	snprintf(logpath, sizeof(logpath), "%s/containers/%s/%s-json.log", s->root, id, id);
 	char hosts[4300], hostname[4300], resolv[4300];

@@ -7,6 +7,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/logs.h"
 #include "runtime/plan.h"
+#include "runtime/probe.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -55,6 +56,7 @@ struct mon {
 	int backoff; /* restarts since the container last ran 10 s */
 	struct timespec started;
 	struct health *health;
+	struct probes *probes;  /* Kubernetes probes, hooks and back-off (KubeProbes...), NULL: none */
 	struct att_hub *hub;    /* berth attach clients; the container's stdin */
 	struct att_escape esc;  /* the detach keys, in the attached CLI's stdin (tty) */
 	int mntns_fd;           /* holds the container's mount namespace, -1: none */
@@ -167,6 +169,8 @@ static void set_running(json_t *st, void *arg)
 	json_object_set_new(st, "Error", json_string(""));
 	if (m->health)
 		json_object_set_new(st, "Health", health_state_json(m->health));
+	if (m->probes)
+		json_object_set_new(st, "Kube", probes_state_json(m->probes));
 }
 
 static void set_exited(json_t *st, void *arg)
@@ -192,6 +196,8 @@ static void set_exited(json_t *st, void *arg)
 		json_object_set_new(h, "Status", json_string("unhealthy"));
 		json_object_set_new(st, "Health", h);
 	}
+	if (ri->m->probes)
+		json_object_set_new(st, "Kube", probes_state_json(ri->m->probes));
 }
 
 static void set_health(json_t *st, void *arg)
@@ -199,6 +205,13 @@ static void set_health(json_t *st, void *arg)
 	struct mon *m = arg;
 	if (m->health)
 		json_object_set_new(st, "Health", health_state_json(m->health));
+}
+
+static void set_kube(json_t *st, void *arg)
+{
+	struct mon *m = arg;
+	if (m->probes)
+		json_object_set_new(st, "Kube", probes_state_json(m->probes));
 }
 
 /* Moving the new process into its cgroups: on v1 the first write to a
@@ -539,13 +552,31 @@ static bool should_restart(struct mon *m, int code)
 	return false;
 }
 
+/* The delay before the next restart (m->backoff counts them): Docker's,
+ * or with "KubeBackoff" the kubelet's (at once, then 10 s doubling to
+ * 300 s). */
+static long next_delay_ms(struct mon *m)
+{
+	if (probes_kube_backoff(m->probes))
+		return probe_kube_backoff_ms(m->backoff);
+	return restart_delay_ms(m->backoff - 1);
+}
+
+/* How long a container must run for its back-off to start over. */
+static long backoff_reset_s(struct mon *m)
+{
+	return probes_kube_backoff(m->probes) ? PROBE_BACKOFF_RESET_S : 10;
+}
+
 /* The back-off before a restart. `berth stop` of a restarting container
  * signals the monitor, so a stop does not wait out the delay. False when
  * the container was stopped meanwhile. */
 static bool backoff_wait(struct mon *m, int sfd, int tfd)
 {
 	struct itimerspec its = {0};
-	long d = restart_delay_ms(m->backoff - 1);
+	long d = next_delay_ms(m);
+	if (d <= 0) /* (a zero it_value would disarm the timer) */
+		return !stop_requested(m);
 	its.it_value.tv_sec = d / 1000;
 	its.it_value.tv_nsec = (d % 1000) * 1000000L;
 	timerfd_settime(tfd, 0, &its, NULL);
@@ -718,6 +749,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		mover_start(m); /* v1: the cgroup and its grace period, from now on */
 	json_t *hcfg = json_object_get(json_object_get(m->cfg, "Config"), "Healthcheck");
 	m->health = health_new(hcfg);
+	m->probes = probes_new(m->cfg);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -751,6 +783,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 				m->restart_count++;
 				m->backoff++;
 			}
+			probes_set_backoff(m->probes, again ? next_delay_ms(m) : 0);
 			struct run_info ri = {.m = m, .status = again ? "restarting" : "exited", .exit_code = code, .error = msg};
 			state_update(m, set_exited, &ri);
 			if (first)
@@ -761,6 +794,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 				continue;
 			if (again) {
 				ri.status = "exited";
+				probes_set_backoff(m->probes, 0);
 				state_update(m, set_exited, &ri);
 			}
 			m->status_fd = first ? -1 : m->status_fd;
@@ -770,6 +804,8 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		att_hub_set_stdin(m->hub, m->open_stdin ? m->in_fd : -1, m->tty ? m->out_fd : -1);
 		if (m->health)
 			health_reset(m->health);
+		if (m->probes)
+			probes_start(m->probes, m->pid, m->plan, m->s, m->id);
 		state_update(m, set_running, &ri);
 		if (first)
 			report(m, "started %d", (int)m->pid);
@@ -784,8 +820,8 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		int status = 0;
 		bool exited = false;
 		while (!exited || m->out_fd >= 0 || m->err_fd >= 0) {
-			struct pollfd pfd[6 + ATT_HUB_MAXFDS];
-			int n = 0, i_out = -1, i_err = -1, i_sig = -1, i_in = -1, i_health = -1, i_hub = -1;
+			struct pollfd pfd[7 + ATT_HUB_MAXFDS];
+			int n = 0, i_out = -1, i_err = -1, i_sig = -1, i_in = -1, i_health = -1, i_hub = -1, i_probes = -1;
 			if (m->out_fd >= 0) {
 				pfd[n] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
 				i_out = n++;
@@ -805,6 +841,10 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 			if (!exited && m->health && health_fd(m->health) >= 0) {
 				pfd[n] = (struct pollfd){.fd = health_fd(m->health), .events = POLLIN};
 				i_health = n++;
+			}
+			if (!exited && m->probes) {
+				pfd[n] = (struct pollfd){.fd = probes_fd(m->probes), .events = POLLIN};
+				i_probes = n++;
 			}
 			if (!exited) {
 				i_hub = n;
@@ -848,6 +888,10 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 				if (health_tick(m->health, m->pid, m->plan))
 					state_update(m, set_health, m);
 			}
+			if (i_probes >= 0 && pfd[i_probes].revents) {
+				if (probes_tick(m->probes) & PROBES_CHANGED)
+					state_update(m, set_kube, m);
+			}
 			if (i_sig >= 0 && pfd[i_sig].revents) {
 				struct signalfd_siginfo si;
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -856,9 +900,16 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 					int st;
 					pid_t w;
 					while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+						bool ours = false;
 						if (w == m->pid) {
 							status = st;
 							exited = true;
+						} else if (m->probes && exited_or_zombie(m, exited) &&
+							   probes_child_discard(m->probes, w)) {
+							/* a probe or hook cut short by the container's end */
+						} else if (m->probes && (probes_child_exited(m->probes, w, st, &ours) & PROBES_CHANGED)) {
+							state_update(m, set_kube, m);
+						} else if (ours) {
 						} else if (m->health && exited_or_zombie(m, exited) &&
 							   health_child_discard(m->health, w)) {
 							/* a probe that ran while the container died says
@@ -888,15 +939,17 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		bool oom = m->cg && cgroup_oom_killed(m->cg);
 		if (m->health)
 			health_stop(m->health);
+		probes_stop(m->probes);
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (now.tv_sec - m->started.tv_sec >= 10)
+		if (now.tv_sec - m->started.tv_sec >= backoff_reset_s(m))
 			m->backoff = 0; /* ran long enough: the delay starts over */
 		struct run_info ex = {.m = m, .status = again ? "restarting" : "exited", .exit_code = code, .oom = oom};
 		if (again) {
 			m->restart_count++;
 			m->backoff++;
 		}
+		probes_set_backoff(m->probes, again ? next_delay_ms(m) : 0);
 		state_update(m, set_exited, &ex);
 		if (again)
 			att_hub_exit(m->hub, code);
@@ -915,6 +968,7 @@ __attribute__((noreturn)) static void monitor_main(struct mon *m)
 		if (!backoff_wait(m, sfd, restart_tfd)) {
 			/* stopped while we waited: record the exit, not "restarting" */
 			ex.status = "exited";
+			probes_set_backoff(m->probes, 0);
 			state_update(m, set_exited, &ex);
 			cleanup_and_exit(m, code);
 		}

@@ -125,7 +125,7 @@ static int port_of(const json_t *obj, const char *what, int *ret, struct berr **
 		return berr_setc(err, BERR_INVALID, "%s.port: missing", what);
 	if (json_is_integer(p)) {
 		json_int_t i = json_integer_value(p);
-		v = i < 0 || i > 65535 ? -1 : (long)i;
+		v = i < -1000000 || i > 1000000 ? -1 : (long)i;
 	} else if (json_is_string(p)) {
 		const char *s = json_string_value(p);
 		char *end;
@@ -1400,7 +1400,11 @@ static int probe_result_in(struct probes *p, int k, enum probe_result raw, const
 	int changed = 0;
 	enum probe_result before = pr->th.result;
 	probe_thresh_feed(&pr->th, raw);
+	/* shown up to the threshold: a probe that keeps failing past it
+	 * (a pod waiting for its database) rewrites nothing */
 	int fails = probe_thresh_failures(&pr->th);
+	if (fails > pr->spec.failure_th)
+		fails = pr->spec.failure_th;
 	if (!pr->rec.set || pr->rec.result != raw || pr->rec.failures != fails) {
 		record_set(&pr->rec, raw, fails, out);
 		changed = PROBES_CHANGED;

@@ -26,7 +26,9 @@
  *                         "Message", "Time"},
  *            "BackOff": {"Reason": "CrashLoopBackOff", "Message", "Seconds", "Until"}}
  * (BackOff only while the container waits to be restarted), rewritten only
- * when one of those values changes. */
+ * when one of those values changes: Result is the last probe's,
+ * ConsecutiveFailures counts up to the probe's failureThreshold and stays
+ * there, so a probe that keeps failing (or succeeding) writes nothing. */
 #ifndef BERTH_RUNTIME_PROBE_H
 #define BERTH_RUNTIME_PROBE_H
 
