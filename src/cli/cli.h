@@ -156,6 +156,9 @@ CMD(kube_get);
 CMD(kube_ps);
 CMD(kube_logs);
 CMD(kube_exec);
+CMD(kube_play);
+CMD(kube_down);
+CMD(kube_scale);
 CMD(build);
 CMD(builder_prune);
 

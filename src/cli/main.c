@@ -375,6 +375,34 @@ static const struct cli_command commands[] = {
 	 "      --kubectl-image string        Image that waits for a Job (service_completed_successfully;\n"
 	 "                                    default registry.k8s.io/kubectl:v1.36.0)\n"
 	 "      --with-annotations=false      No tool annotations (what berth always does)\n"},
+	{"kube play", cmd_kube_play, "Run Kubernetes manifests on this machine",
+	 "berth kube play [OPTIONS] FILE|DIR|- [FILE|DIR|-...]\n\n"
+	 "Runs Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, Pods, Services, ConfigMaps,\n"
+	 "Secrets and PersistentVolumeClaims as a one-node cluster would. Playing the same files again\n"
+	 "changes nothing; a changed file converges (Deployments roll their pods).\n\n"
+	 "Options:\n"
+	 "  -f, --file FILE       A manifest file, directory or - (stdin); repeatable\n"
+	 "  -n, --namespace NS    Namespace of objects that name none (default \"default\")\n"
+	 "      --replace         Remove the file's objects and their pods first, then create them again\n"
+	 "      --prune           Remove objects an earlier play of these files made that they no longer hold\n"
+	 "  -w, --wait            Wait until every pod is Ready (and Jobs have finished)\n"
+	 "      --timeout D       How long --wait waits (default 5m)\n"
+	 "      --build           Build images from a directory named after the image beside the manifest\n"
+	 "      --publish-all     Publish every containerPort on the same host port, not only hostPorts\n"
+	 "  -q, --quiet           Print nothing but errors\n"},
+	{"kube down", cmd_kube_down, "Remove what kube play made",
+	 "berth kube down [OPTIONS] FILE|DIR|-\n       berth kube down --namespace NS --all\n\n"
+	 "Options:\n"
+	 "  -f, --file FILE       A manifest file, directory or - (stdin); repeatable\n"
+	 "  -n, --namespace NS    The namespace (with --all: all of its objects)\n"
+	 "  -a, --all             Every object of the namespace\n"
+	 "  -v, --volumes         Also remove the volumes of PersistentVolumeClaims\n"
+	 "  -q, --quiet           Print nothing but errors\n"},
+	{"kube scale", cmd_kube_scale, "Set the replica count of a Deployment, ReplicaSet or StatefulSet",
+	 "berth kube scale [OPTIONS] TYPE/NAME --replicas N\n\n"
+	 "Options:\n"
+	 "      --replicas N      The new number of replicas\n"
+	 "  -n, --namespace NS    Namespace (default \"default\")\n"},
 	{"kube get", cmd_kube_get, "Display the objects kube play made, as kubectl get does",
 	 "berth kube get TYPE[,TYPE...] [NAME...] | TYPE/NAME... [OPTIONS]\n\n"
 	 "Types (kubectl's names, plurals and short names): pods (po), services (svc),\n"
@@ -462,7 +490,6 @@ static const struct cli_command commands[] = {
 static const char *const planned[] = {
 	"diff", "commit", "export", "update",
 	"events", "search",
-	"kube play", "kube down", "kube scale",
 	"kube apply", "kube node", "kube cluster", "system info", "info",
 	"container export", "container diff",
 };
