@@ -3,7 +3,7 @@
  * ($ROOT/kube/<ns>/objects.json) with the supervisor's status
  * (status.json), the ReplicaSets it keeps there, and the pods of the pod
  * runtime (runtime/pod.h) as Pod objects (metadata and spec from the
- * pod's meta, status from pod_status). Implemented in cmd-kube-get.c. */
+ * pod's meta, status from pod_status). Implemented in kube-view.c. */
 #ifndef BERTH_CLI_KUBE_VIEW_H
 #define BERTH_CLI_KUBE_VIEW_H
 
