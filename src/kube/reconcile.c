@@ -305,6 +305,14 @@ static int pod_make_now(struct kube_rec *r, json_t *objects, const char *owner_k
 			json_t *ref = json_array_get(json_object_get(md, "ownerReferences"), 0);
 			_cleanup_free_ char *kind = strndup(owner_key, slash - owner_key);
 			json_object_set_new(ref, "kind", json_string(kind));
+			if (!strcmp(kind, "Deployment") && hash) {
+				/* a Deployment's pods belong to its ReplicaSet, as in the API */
+				json_object_set_new(ref, "kind", json_string("ReplicaSet"));
+				json_object_set_new(ref, "apiVersion", json_string("apps/v1"));
+				json_object_set_new(ref, "name", json_sprintf("%s-%s", slash + 1, hash));
+			} else
+				json_object_set_new(ref, "apiVersion",
+						    json_string(!strcmp(kind, "Job") ? "batch/v1" : !strcmp(kind, "Pod") ? "v1" : "apps/v1"));
 		}
 	}
 	json_t *spec = json_deep_copy(json_object_get(tmpl, "spec"));
