@@ -154,12 +154,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a == "" |
 # save NAME: keep the last command's output as $RES/NAME.out
 save() { cp "$RES/last.out" "$RES/$1.out"; }
 
-# port_free: nothing listens on the host's PORT (both engines publish it)
+# port_free: nothing listens on the host's PORT (both engines publish it),
+# and no berth store publishes it through iptables (published ports and
+# Services are DNAT rules, not sockets)
 port_free() {
-    local who
+    local who rules
     who=$(ss -Htlnp "sport = :$PORT" 2>&1)
-    [ -z "$who" ] && return 0
-    log "host port $PORT is in use: $who"
+    rules=$(iptables-save -t nat 2>&1 | grep -E -- "--dport $PORT( |$)" | grep -E 'comment "?berth:' |
+        grep -oE 'berth:[^" ]+|service [^"]+' | sort -u | paste -sd' ' -)
+    [ -z "$who" ] && [ -z "$rules" ] && return 0
+    [ -z "$who" ] || log "host port $PORT is in use: $who"
+    [ -z "$rules" ] || log "host port $PORT is published by berth rules of another store: $rules"
     return 1
 }
 
