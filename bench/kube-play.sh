@@ -105,7 +105,8 @@ mkdir -p "$RES" || die "cannot make $RES"
 B=() P=()
 FAILED=0
 BERTH_MISSING=
-fail() { log "FAILED: $*"; FAILED=1; }
+FAILURES=()
+fail() { log "FAILED: $*"; FAILED=1; FAILURES+=("$*"); }
 
 cleanup() {
     if [ "${#B[@]}" -gt 0 ] && [ -d "$STORE/berth-root" ]; then
@@ -238,7 +239,7 @@ store_up
 } >"$RES/env.txt"
 
 # ---------------------------------------------------------------- berth
-BERTH_PODS=- BERTH_HITS=-
+BERTH_PODS=- BERTH_HITS=- BERTH_DONE=0
 bench_berth() {
     local i ids1 ids2 n
     B=("$BERTH" --root "$STORE/berth-root" --runroot "$STORE/berth-run")
@@ -255,7 +256,7 @@ bench_berth() {
         ms "${B[@]}" kube play --wait "$MANIFEST"
         row berth seeds "$i" play "$MS" "$RC"
         [ "$i" = 1 ] && save berth-play
-        [ "$RC" = 0 ] || { cat "$RES/last.out" >&2; fail "berth kube play --wait (round $i) exited $RC"; return 1; }
+        [ "$RC" = 0 ] || { cat "$RES/last.out" >&2; fail "berth kube play --wait (round $i) exited $RC: $(tail -n 1 "$RES/last.out")"; return 1; }
         if [ "$i" = 1 ]; then
             "${B[@]}" kube get pods >"$RES/berth-get-pods.out" 2>&1
             "${B[@]}" kube get services >"$RES/berth-get-services.out" 2>&1
@@ -281,6 +282,7 @@ bench_berth() {
         n=$("${B[@]}" ps -aq | grep -c .)
         [ "$n" = 0 ] || { fail "berth: $n containers left after kube down (round $i)"; return 1; }
     done
+    BERTH_DONE=1
 }
 
 # ---------------------------------------------------------------- podman
@@ -369,6 +371,8 @@ exits() {
     if [ "$DO_BERTH" = 1 ]; then
         if [ -n "$BERTH_MISSING" ]; then
             printf '%-22s %s\n' berth "no 'kube play' in this berth: $BERTH_MISSING"
+        elif [ "$BERTH_DONE" = 0 ]; then
+            printf '%-22s %s\n' berth "FAILED (see below)"
         else
             printf '%-22s %10s %14s %10s   %s nginx pods running after play --wait; port %s: %s answers of 30 from %s pods\n' \
                 "berth (--wait)" "$(med berth seeds play)" "$(med berth seeds replay)" "$(med berth seeds down)" \
@@ -383,7 +387,7 @@ exits() {
             "$(med podman replicas1 play)" - "$(med podman replicas1 down)" \
             "$(pods podman replicas1 | cut -d/ -f1)" "$(pods podman replicas1 | cut -d/ -f2)" "$(exits podman replicas1 play)"
         printf '%-22s %s\n' "podman, first play" "$PODMAN_FIRST (builds the pause image; not in the medians)"
-        if [ "$DO_BERTH" = 1 ] && [ -z "$BERTH_MISSING" ]; then
+        if [ "$BERTH_DONE" = 1 ]; then
             printf '%-22s %10s %14s %10s\n' "podman (seeds)/berth" "$(ratio "$(med podman seeds play)" "$(med berth seeds play)")" - \
                 "$(ratio "$(med podman seeds down)" "$(med berth seeds down)")"
             printf '%-22s %10s %14s %10s\n' "podman (1)/berth" "$(ratio "$(med podman replicas1 play)" "$(med berth seeds play)")" - \
@@ -393,7 +397,7 @@ exits() {
         printf 'podman said about the manifest (first play, --log-level=info):\n'
         sed 's/^/  /' "$RES/podman-messages.txt"
     fi
-    if [ "$DO_BERTH" = 1 ] && [ -z "$BERTH_MISSING" ] && [ "$(med berth seeds play)" != - ]; then
+    if [ "$BERTH_DONE" = 1 ]; then
         # tenx A B: is B at least 10 times A?
         tenx() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else print (b / a >= 10) ? "yes" : "no" }'; }
         printf "\ntargets: play --wait under 1000 ms: %s; 10x podman: %s (the seeds' file), %s (replicas: 1); unchanged play under 50 ms: %s\n" \
@@ -401,6 +405,10 @@ exits() {
             "$(tenx "$(med berth seeds play)" "$(med podman seeds play)")" \
             "$(tenx "$(med berth seeds play)" "$(med podman replicas1 play)")" \
             "$(awk -v a="$(med berth seeds replay)" 'BEGIN { print (a < 50) ? "yes" : "no" }')"
+    fi
+    if [ "${#FAILURES[@]}" -gt 0 ]; then
+        printf '\nFAILED (the figures above stop where a part failed):\n'
+        printf '  %s\n' "${FAILURES[@]}"
     fi
     printf '\nresults: %s\n' "$RES"
 } | tee "$RES/summary.txt"
