@@ -95,8 +95,10 @@ static int down_ns(struct cli *c, const char *ns, json_t *keys /* NULL: all */, 
 		rc = 1;
 	}
 	kube_rec_release(&r);
-	if (empty)
+	if (empty) {
 		kube_store_remove(c->root, ns);
+		kube_supervisor_forget(c->runroot, ns);
+	}
 	close(lfd);
 	if (!empty) {
 		bool started;

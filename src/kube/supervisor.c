@@ -271,3 +271,16 @@ int kube_supervisor_stop(const char *runroot, const char *ns, int timeout_ms)
 		usleep(10000);
 	return 0;
 }
+
+void kube_supervisor_forget(const char *runroot, const char *ns)
+{
+	if (kube_supervisor_pid(runroot, ns) > 0)
+		return;
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s/kube", runroot);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fs_rm_rf_at(fd, ns);
+	close(fd);
+}

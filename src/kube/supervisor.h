@@ -24,3 +24,5 @@ int kube_supervisor_ensure(const char *root, const char *runroot, const char *ns
 pid_t kube_supervisor_pid(const char *runroot, const char *ns);
 /* Stop it (SIGTERM) and wait until it is gone (at most timeout_ms). */
 int kube_supervisor_stop(const char *runroot, const char *ns, int timeout_ms);
+/* Remove $RUNROOT/kube/<ns> (lock, pid file, log) once it is stopped. */
+void kube_supervisor_forget(const char *runroot, const char *ns);
