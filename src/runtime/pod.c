@@ -23,11 +23,6 @@
 #include "util/timefmt.h"
 
 #include "runtime/probe.h"
-/* preStop hooks and the probes' checks are runtime/probe.c's (another
- * change of issue 13): until it is linked in, pod_remove skips the hooks
- * and pod_create the checks. */
-#pragma weak probe_handler_run
-#pragma weak probe_check
 
 #include <ctype.h>
 #include <dirent.h>
@@ -471,7 +466,7 @@ static int v_container(json_t *c, const char *path, struct image_store *is, json
 		if (v_type(c, objs[k], path, JSON_OBJECT, false, err) < 0)
 			return -1;
 		json_t *o = json_object_get(c, objs[k]);
-		if (k < 3 && json_is_object(o) && probe_check && probe_check(o, objs[k], false, err) < 0)
+		if (k < 3 && json_is_object(o) && probe_check(o, objs[k], false, err) < 0)
 			return berr_wrap(err, "%s", path);
 	}
 	json_t *lc = json_object_get(c, "lifecycle");
@@ -482,7 +477,7 @@ static int v_container(json_t *c, const char *path, struct image_store *is, json
 		if (v_type(lc, hooks[k], path, JSON_OBJECT, false, err) < 0)
 			return -1;
 		json_t *hk = json_object_get(lc, hooks[k]);
-		if (json_is_object(hk) && probe_check && probe_check(hk, hp, true, err) < 0)
+		if (json_is_object(hk) && probe_check(hk, hp, true, err) < 0)
 			return berr_wrap(err, "%s", path);
 	}
 	return 0;
@@ -2005,7 +2000,7 @@ static void unmount_below(const char *dir)
  * seconds. Returns whether any ran. */
 static bool run_prestops(struct podh *h, int grace)
 {
-	if (!probe_handler_run || grace <= 0)
+	if (grace <= 0)
 		return false;
 	pid_t kids[256];
 	size_t nk = 0;
