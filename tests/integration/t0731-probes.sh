@@ -24,7 +24,7 @@ pods_cleanup() {
 		b debug pod rm "$ns" "$name" --grace 0 2>&1 | sed 's/^/# cleanup: /'
 	done
 }
-trap 'pods_cleanup; ls "$RUNROOT"/networks/*/ep/ 2>&1 | sed "s/^/# ep: /"; b network rm "$NET" 2>&1 | grep -v "^$NET$" | sed "s/^/# cleanup: /"; t_cleanup' EXIT
+trap 'pods_cleanup; [ -f "$ROOT/networks/$NET.json" ] && b network rm "$NET" 2>&1 | grep -v "^$NET$" | sed "s/^/# cleanup: /"; t_cleanup' EXIT
 
 b import -c 'CMD ["sh"]' "$(busybox_tar)" bb >/dev/null || { notok "import busybox"; t_done; }
 check "a network for the pods" b network create "$NET"
@@ -103,11 +103,15 @@ check "a pod with tcpSocket probes" mkpod tcp Always '[
    "readinessProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1},
    "livenessProbe": {"tcpSocket": {"port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 1, "failureThreshold": 5}},
   {"name": "closed", "image": "bb", "command": ["sleep", "1000"],
-   "readinessProbe": {"tcpSocket": {"port": 9}, "periodSeconds": 1}}]'
+   "readinessProbe": {"tcpSocket": {"port": 9}, "periodSeconds": 1},
+   "livenessProbe": {"exec": {"command": ["sleep", "5"]}, "periodSeconds": 1, "timeoutSeconds": 1, "failureThreshold": 100}}]'
 T=$(cid tcp late)
 check "not Ready before the port listens" until_kube 3 "$T" 'k["Ready"], k["Readiness"]["Result"]' "(False, 'failure')"
 is "liveness waits its initialDelaySeconds" "$(kube "$T" '"Liveness" in k')" False
 check "Ready once it listens" until_kube 6 "$T" 'k["Ready"]' True
+check "an exec probe past its timeoutSeconds fails" until_kube 5 "$(cid tcp closed)" 'k["Liveness"]["Result"], k["Liveness"]["Output"]' "('failure', 'command \"sleep 5\" timed out')"
+sleep 2
+is "... and its commands are killed (at most the current one runs)" "$(b top "$(cid tcp closed)" 2>&1 | grep -c 'sleep 5' | awk '{print ($1 <= 1)}')" 1
 like "a closed port: connection refused" "$(kube "$(cid tcp closed)" 'k["Readiness"]["Output"]')" '^dial tcp 10\.[0-9.]+:9: connect: connection refused$'
 check "then runs and succeeds" until_kube 8 "$T" 'k["Liveness"]["Result"], i["RestartCount"]' "('success', 0)"
 
@@ -281,5 +285,13 @@ bad grpc 'gRPC probes are not supported' '{"name": "x", "image": "bb", "liveness
 bad scheme 'httpGet.scheme: "FTP" is not HTTP or HTTPS' '{"name": "x", "image": "bb", "livenessProbe": {"httpGet": {"port": 80, "scheme": "FTP"}}}'
 bad header 'httpHeaders\[0\].value: may not contain a line break' '{"name": "x", "image": "bb", "livenessProbe": {"httpGet": {"port": 80, "httpHeaders": [{"name": "X", "value": "a\r\nB: c"}]}}}'
 bad hook 'lifecycle.postStart.sleep.seconds: must be a non-negative integer' '{"name": "x", "image": "bb", "lifecycle": {"postStart": {"sleep": {"seconds": -1}}}}'
+
+# ---- nothing is left running ----
+kill "$SRV_PID" && wait "$SRV_PID"
+SRV_PID=
+pods_cleanup
+is "every pod removed" "$(b ps -aq | wc -l)" 0
+check "the network has no endpoints left" b network rm "$NET"
+is "no monitor, probe or hook process is left" "$(pgrep -f "$ROOT" | wc -l)" 0
 
 t_done
