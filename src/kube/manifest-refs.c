@@ -391,7 +391,7 @@ int kube_manifests_check_refs(struct kube_manifests *m, json_t *existing_objects
 	json_array_foreach(m->objects, i, o)
 	{
 		struct kctx c;
-		const char *where = json_string_value(json_array_get(m->wheres, i));
+		const char *where = kube_manifest_where(m, o);
 		ctx_for(&r, &c, o, where);
 		json_t *labels, *ps = pod_spec_of(o, &labels);
 		if (ps && check_pod(&r, &c, ps) < 0)

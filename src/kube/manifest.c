@@ -615,6 +615,11 @@ static int check_intstr_pct(struct kctx *c, json_t *obj, const char *key, const 
 
 /* ---- per kind ---- */
 
+static json_t *at_path(json_t *v, const char *a, const char *b, const char *c3)
+{
+	return json_object_get(json_object_get(json_object_get(v, a), b), c3);
+}
+
 static int check_template_selector(struct kctx *c, json_t *spec, bool required)
 {
 	json_t *sel = json_object_get(spec, "selector");
@@ -664,6 +669,32 @@ static int restart_always(struct kctx *c, json_t *tmpl)
 	return check_enum(c, ps, "restartPolicy", "spec.template.spec", ENUM("Always"));
 }
 
+/* Two pods cannot bind one host port on a node: the scheduler leaves the
+ * other replicas Pending, as it would on a one-node cluster. */
+static void hostport_replicas(struct kctx *c, json_t *spec)
+{
+	json_int_t n = json_integer_value(json_object_get(spec, "replicas"));
+	if (n < 2)
+		return;
+	static const char *const lists[] = {"initContainers", "containers"};
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		size_t i, j;
+		json_t *ctr, *p;
+		json_array_foreach(at_path(spec, "template", "spec", lists[l]), i, ctr)
+			json_array_foreach(json_object_get(ctr, "ports"), j, p)
+		{
+			json_t *hp = json_object_get(p, "hostPort");
+			if (!json_integer_value(hp))
+				continue;
+			char path[KM_PATH_MAX];
+			snprintf(path, sizeof path, "spec.template.spec.%s[%zu].ports[%zu].hostPort", lists[l], i, j);
+			kwarn(c, hp, p, path,
+			      "%lld can be bound by one pod only: on one node %lld of the %lld replicas stay Pending",
+			      (long long)json_integer_value(hp), (long long)(n - 1), (long long)n);
+		}
+	}
+}
+
 static int do_deployment(struct kctx *c, json_t *spec)
 {
 	char vb[96];
@@ -703,6 +734,7 @@ static int do_deployment(struct kctx *c, json_t *spec)
 	if (km_pod_template(c, json_object_get(spec, "template"), "spec.template", NULL, false) < 0 ||
 	    restart_always(c, json_object_get(spec, "template")) < 0)
 		return -1;
+	hostport_replicas(c, spec);
 	return check_template_selector(c, spec, true);
 }
 
@@ -715,6 +747,7 @@ static int do_replicaset(struct kctx *c, json_t *spec)
 		return kerr(c, NULL, spec, "spec.template", "Required value");
 	if (km_pod_template(c, tmpl, "spec.template", NULL, false) < 0 || restart_always(c, tmpl) < 0)
 		return -1;
+	hostport_replicas(c, spec);
 	return check_template_selector(c, spec, true);
 }
 
@@ -843,6 +876,7 @@ static int do_statefulset(struct kctx *c, json_t *spec)
 	if (km_pod_template(c, json_object_get(spec, "template"), "spec.template", claims, false) < 0 ||
 	    restart_always(c, json_object_get(spec, "template")) < 0)
 		return -1;
+	hostport_replicas(c, spec);
 	return check_template_selector(c, spec, true);
 }
 
@@ -1623,7 +1657,9 @@ static int add_object(struct lctx *L, json_t *obj, const char *label, struct ber
 		return berr_setc(err, BERR_INVALID, "%s: more than %u objects", where, KM_MAX_OBJECTS);
 	json_object_set_new(L->seen, key, json_string(where));
 	json_array_append(m->objects, obj);
-	json_array_append_new(m->wheres, json_string(where));
+	char addr[32];
+	snprintf(addr, sizeof addr, "%p", (void *)obj);
+	json_object_set_new(m->wheres, addr, json_string(where));
 	return 0;
 }
 
@@ -1758,7 +1794,7 @@ static struct kube_manifests *manifests_new(void)
 		return NULL;
 	m->objects = json_array();
 	m->warnings = json_array();
-	m->wheres = json_array();
+	m->wheres = json_object();
 	m->warned = json_object();
 	m->marks = cmarks_new();
 	if (!m->objects || !m->warnings || !m->wheres || !m->warned || !m->marks) {
@@ -1829,8 +1865,8 @@ const char *kube_manifest_where(struct kube_manifests *m, const json_t *obj)
 {
 	if (!m)
 		return NULL;
-	size_t i;
-	json_t *o;
-	json_array_foreach(m->objects, i, o) if (o == obj) return json_string_value(json_array_get(m->wheres, i));
-	return NULL;
+	/* the objects hold their address: m->objects keeps a reference */
+	char addr[32];
+	snprintf(addr, sizeof addr, "%p", (const void *)obj);
+	return json_string_value(json_object_get(m->wheres, addr));
 }

@@ -38,7 +38,7 @@ struct kube_manifests {
 	json_t *objects;  /* array of objects, in file order (List items in place of their List) */
 	json_t *warnings; /* array of strings, each given once */
 	/* private */
-	json_t *wheres;   /* "FILE:LINE" per object, index-aligned with objects */
+	json_t *wheres;   /* object address ("%p") -> "FILE:LINE" */
 	json_t *warned;   /* set of the warnings given */
 	struct cmarks *marks;
 };

@@ -674,6 +674,15 @@ static void test_validation(void)
 		       "a port name twice in a pod: the API server's warning");
 	kube_manifests_free(m);
 
+	m = ok("replicas on one hostPort",
+	       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 3\n  selector: {matchLabels: {a: b}}\n"
+	       "  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers:\n      - name: c\n        image: b\n"
+	       "        ports: [{containerPort: 80, hostPort: 8080}]\n");
+	if (m)
+		WARNED(m, "t.yaml:13: deployment/d: spec.template.spec.containers[0].ports[0].hostPort: 8080 can be bound by one pod "
+			  "only: on one node 2 of the 3 replicas stay Pending",
+		       "replicas on one hostPort: a warning");
+	kube_manifests_free(m);
 	bad("a Job that restarts Always",
 	    "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n"
 	    "      containers: [{name: c, image: busybox}]\n",
