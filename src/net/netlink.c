@@ -702,6 +702,41 @@ int nl_route_add_default(struct nl *nl, int family, const void *gateway, const c
 	return request(nl, &r, 0, what, err);
 }
 
+int nl_route_add(struct nl *nl, int family, const void *dst, int prefixlen, const char *ifname, const void *prefsrc,
+		 uint32_t metric, struct berr **err)
+{
+	int alen = addr_len(family);
+	char dstr[INET6_ADDRSTRLEN], sstr[INET6_ADDRSTRLEN] = "";
+	if (!alen || !dst || !inet_ntop(family, dst, dstr, sizeof(dstr)) ||
+	    (prefsrc && !inet_ntop(family, prefsrc, sstr, sizeof(sstr))))
+		return berr_setc(err, BERR_INVALID, "adding a route: no destination, or an unsupported family %d", family);
+	char what[WHAT_MAX];
+	snprintf(what, sizeof(what), "adding route %s/%d dev %.64s%s%s", dstr, prefixlen, ifname ? ifname : "",
+		 prefsrc ? " src " : "", sstr);
+	if (prefixlen < 0 || prefixlen > alen * 8)
+		return berr_setc(err, BERR_INVALID, "%s: invalid prefix length", what);
+	struct link_info li;
+	if (link_get(nl, ifname, &li, what, err) < 0)
+		return -1;
+	struct rtmsg rtm = {
+		.rtm_family = (uint8_t)family,
+		.rtm_dst_len = (uint8_t)prefixlen,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = RTPROT_BOOT,
+		.rtm_scope = RT_SCOPE_LINK,
+		.rtm_type = RTN_UNICAST,
+	};
+	struct req r;
+	req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &rtm, sizeof(rtm));
+	req_put(&r, RTA_DST, dst, (size_t)alen);
+	req_put_u32(&r, RTA_OIF, (uint32_t)li.index);
+	if (prefsrc)
+		req_put(&r, RTA_PREFSRC, prefsrc, (size_t)alen);
+	if (metric)
+		req_put_u32(&r, RTA_PRIORITY, metric);
+	return request(nl, &r, EEXIST, what, err);
+}
+
 /* Build the RTM_NEWADDR of nl_addr_add() for ifindex into r. */
 static void addr_req(struct req *r, int index, int family, const void *addr, int prefixlen)
 {

@@ -88,6 +88,12 @@ int nl_addr_add(struct nl *nl, const char *ifname, int family, const void *addr,
 int nl_route_add_default(struct nl *nl, int family, const void *gateway, const char *ifname,
 			 struct berr **err);
 
+/* Add the route dst/prefixlen out of ifname (scope link, main table), with
+ * the preferred source prefsrc (NULL: none; the kernel removes the route
+ * with that address) and metric (0: none). The same route existing is fine. */
+int nl_route_add(struct nl *nl, int family, const void *dst, int prefixlen, const char *ifname, const void *prefsrc,
+		 uint32_t metric, struct berr **err);
+
 /* A container's side of a veth in one round trip after the lookup of
  * ifname: lo up (when lo_up), addr/prefixlen on ifname (as nl_addr_add),
  * ifname up, and the default route via gateway out of it (NULL: none).

@@ -486,6 +486,22 @@ static int attach_one(const char *root, const char *runroot, json_t *cfg, const 
 		}
 		berr_freep(err);
 	}
+	/* Hairpin on the bridge port, as Docker without its userland proxy and
+	 * the kubelet do: a container reaching itself through a DNAT (its own
+	 * published port on a host address, a Service whose endpoint it is)
+	 * gets its packets back out of the port they came in on, which the
+	 * bridge refuses otherwise once br_netfilter NATs bridged traffic. */
+	{
+		char hp[96];
+		snprintf(hp, sizeof(hp), "/sys/class/net/%s/brport/hairpin_mode", veth);
+		int hfd = open(hp, O_WRONLY | O_CLOEXEC);
+		if (hfd >= 0) {
+			if (write(hfd, "1", 1) < 0) {
+				/* a read-only sysfs: only hairpin traffic is affected */
+			}
+			close(hfd);
+		}
+	}
 	/* the container side: lo, address, up, default route in one batch */
 	bool route = !n.internal && !*route_set;
 	if (nl_iface_setup(&cnl, ifname, primary, AF_INET, a.b, sub.prefix, route ? gw.b : NULL, err) < 0)

@@ -7,6 +7,7 @@
 #include "net/dnsproc.h"
 #include "net/ipam.h"
 #include "net/network-int.h"
+#include "net/svc.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
@@ -469,7 +470,9 @@ int net_prune(const char *root, const char *runroot, json_t *removed, struct ber
 		struct net n;
 		if (net_from_json(j, &n) < 0)
 			continue;
-		if (!n.is_default) {
+		if (!n.is_default && net_svc_active(runroot, n.id)) {
+			/* its Services (a kube play namespace) use it, pods or not */
+		} else if (!n.is_default) {
 			struct berr *e = NULL;
 			if (remove_locked(dfd, root, runroot, &n, &e) == 0)
 				json_array_append_new(removed, json_string(n.name));

@@ -77,8 +77,9 @@ json_t *net_list(const char *root);
 json_t *net_inspect(const char *root, const char *runroot, struct net *n);
 /* BERR_CONFLICT when a running container is attached. */
 int net_remove(const char *root, const char *runroot, const char *ref, struct berr **err);
-/* Remove every user network without running containers; names appended to
- * removed. An idle default network gives back its bridge and rules. */
+/* Remove every user network without running containers or Services
+ * (src/net/svc.h); names appended to removed. An idle default network
+ * gives back its bridge and rules. */
 int net_prune(const char *root, const char *runroot, json_t *removed, struct berr **err);
 
 /* Attach container ctr_id (its config cfg, pid 1 `pid` in a new netns) to

@@ -396,7 +396,8 @@ static void u32_str(uint32_t v, char out[IPAM_STRLEN])
 	snprintf(out, IPAM_STRLEN, "%u.%u.%u.%u", v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255);
 }
 
-/* ClusterIPs: network + 2 .. broadcast - 1 (network + 1 is the bridge's address). */
+/* ClusterIPs: network + 2 .. broadcast - 1 (network + 1 kept back, as
+ * Kubernetes keeps the first address of its range for the API server). */
 static int range_bounds(const struct ipam_cidr *range, uint32_t *first, uint32_t *count, struct berr **err)
 {
 	if (range->addr.family != AF_INET || range->prefix > 29 || range->prefix < 16)
@@ -436,7 +437,7 @@ int svc_allocate(json_t *norm, const struct ipam_cidr *range, json_t *prev, cons
 				uint32_t v = addr_u32(&a);
 				if (!ipam_cidr_contains(range, &a) || v < first || v - first >= count)
 					return berr_setc(err, BERR_INVALID,
-							 "service %s/%s: clusterIP %s is not in the service range %s of this network (its first and last two addresses are reserved)",
+							 "service %s/%s: clusterIP %s is not in the service range %s of this network (its first two and its last address are reserved)",
 							 ns, name, cip, rs);
 				idx = v - first;
 				if (owner[idx])
@@ -642,11 +643,16 @@ static void balance(const struct svc_net *sn, FILE *f, const char *chain, const 
 		for (size_t i = 0; i < n; i++) {
 			char rn[40], stat[96] = "", rec[128] = "";
 			recent_name(sn, s, k, eps[i], rn);
+			/* --mask and --rsource spelled out: iptables-nft cannot delete
+			 * a recent rule added without them by the text iptables-save
+			 * prints for it (which has them) */
 			if (pass == 0)
-				snprintf(rec, sizeof(rec), "-m recent --name %s --update --seconds %" JSON_INTEGER_FORMAT " --reap ", rn,
-					 timeout);
+				snprintf(rec, sizeof(rec),
+					 "-m recent --name %s --update --seconds %" JSON_INTEGER_FORMAT
+					 " --reap --mask 255.255.255.255 --rsource ",
+					 rn, timeout);
 			else if (aff)
-				snprintf(rec, sizeof(rec), "-m recent --name %s --set ", rn);
+				snprintf(rec, sizeof(rec), "-m recent --name %s --set --mask 255.255.255.255 --rsource ", rn);
 			if (pass == 1 && i + 1 < n)
 				snprintf(stat, sizeof(stat), "-m statistic --mode random --probability %.10f ", 1.0 / (double)(n - i));
 			fprintf(f, "-A %s %s %s%s-m comment --comment \"%s\" %s-j DNAT --to-destination %s:%" JSON_INTEGER_FORMAT "\n",
@@ -654,6 +660,15 @@ static void balance(const struct svc_net *sn, FILE *f, const char *chain, const 
 				json_integer_value(json_array_get(json_object_get(eps[i], "ports"), k)));
 		}
 	}
+}
+
+/* "Connection refused" at once. TCP: a reset, not kube-proxy's ICMP port
+ * unreachable, which a pod's kernel drops when it arrives while connect()
+ * still holds the socket (LockDroppedIcmps: the refusal then waits for the
+ * SYN's retransmission, a second later). */
+static const char *reject_with(const char *proto)
+{
+	return !strcmp(proto, "tcp") ? "tcp-reset" : "icmp-port-unreachable";
 }
 
 void svc_rules(const struct svc_net *sn, json_t *norm, FILE *nat, FILE *filter)
@@ -684,9 +699,8 @@ void svc_rules(const struct svc_net *sn, json_t *norm, FILE *nat, FILE *filter)
 			if (n)
 				balance(sn, nat, "BERTH-SERVICES", match, "", s, k, eps, n);
 			else
-				fprintf(filter,
-					"-A BERTH-SERVICES %s -m comment --comment \"%s\" -j REJECT --reject-with icmp-port-unreachable\n",
-					match, own);
+				fprintf(filter, "-A BERTH-SERVICES %s -m comment --comment \"%s\" -j REJECT --reject-with %s\n", match,
+					own, reject_with(pr));
 			json_int_t hps[2];
 			int nh = 0;
 			if (needs_nodeport(s) && json_integer_value(json_object_get(p, "nodePort")))
@@ -706,8 +720,8 @@ void svc_rules(const struct svc_net *sn, json_t *norm, FILE *nat, FILE *filter)
 					fprintf(nat, "-A BERTH-DNAT %s -m comment --comment \"%s\" %s-j RETURN\n", match, own, extra);
 					fprintf(filter,
 						"-A BERTH-SERVICES -p %s -m addrtype --dst-type LOCAL -m %s --dport %" JSON_INTEGER_FORMAT
-						" -m comment --comment \"%s\" -j REJECT --reject-with icmp-port-unreachable\n",
-						pr, pr, hps[h], own);
+						" -m comment --comment \"%s\" -j REJECT --reject-with %s\n",
+						pr, pr, hps[h], own, reject_with(pr));
 				}
 			}
 		}
@@ -1023,8 +1037,14 @@ out:
 	return r;
 }
 
-/* Whether the bridge has the connected route of range (the address that holds it). */
-static bool range_routed(const char *bridge, const struct ipam_cidr *range)
+/* The network's own route metric: tells its range's route from any other. */
+static uint32_t range_metric(const struct net *n)
+{
+	return (uint32_t)(fnv64(n->id) % 0x7ffffffeu) + 1;
+}
+
+/* Whether the range's route (out of lo, with the network's metric) is there. */
+static bool range_routed(const struct ipam_cidr *range, uint32_t metric)
 {
 	FILE *f = fopen("/proc/net/route", "re");
 	if (!f)
@@ -1036,23 +1056,34 @@ static bool range_routed(const char *bridge, const struct ipam_cidr *range)
 	memcpy(&want, net.addr.b, 4);
 	while (!hit && fgets(line, sizeof(line), f)) {
 		char ifn[64];
-		unsigned dst, mask;
-		if (sscanf(line, "%63s %x %*x %*x %*s %*s %*s %x", ifn, &dst, &mask) != 3)
+		unsigned dst, mask, m;
+		if (sscanf(line, "%63s %x %*x %*x %*s %*s %u %x", ifn, &dst, &m, &mask) != 4)
 			continue;
-		hit = !strcmp(ifn, bridge) && dst == want && __builtin_popcount(mask) == range->prefix;
+		hit = !strcmp(ifn, "lo") && dst == want && m == metric && __builtin_popcount(mask) == range->prefix;
 	}
 	fclose(f);
 	return hit;
 }
 
-/* The network's service range, chosen (and the bridge's address in it
- * added) when it has none or lost it: under the host lock, clear of every
- * host route and the store's networks, preferring the recorded one. */
+/* The network's service range, chosen (and its route added) when it has
+ * none or lost it: under the host lock, clear of every host route and the
+ * store's networks, preferring the recorded one.
+ *
+ * Why a route out of lo with the gateway as preferred source, and not an
+ * address on the bridge: a range on-link on the bridge makes the host
+ * answer a pod's packet to a ClusterIP that is not DNAT'd (no ready
+ * endpoint, unknown port) with an ICMP redirect "the ClusterIP is on your
+ * link": the pod then ARPs for it and loses the Service for minutes, and
+ * the redirects eat the rate-limit tokens of the REJECTs. Out of lo, the
+ * host's own connections still get a route (and the gateway as source,
+ * which the endpoints reach), the pods' non-DNAT'd packets are refused or
+ * dropped here, and the route goes by itself with the bridge's address. */
 static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_cidr *ret, struct berr **err)
 {
 	const char *rec = jsonx_str(n->json, "ServiceRange");
+	uint32_t metric = range_metric(n);
 	struct ipam_cidr r;
-	if (rec && ipam_cidr_parse_network(rec, &r, NULL) == 0 && range_routed(n->bridge, &r)) {
+	if (rec && ipam_cidr_parse_network(rec, &r, NULL) == 0 && range_routed(&r, metric)) {
 		*ret = r;
 		return 0;
 	}
@@ -1066,7 +1097,7 @@ static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_ci
 	bool have = rec && ipam_cidr_parse_network(rec, &r, NULL) == 0 && r.addr.family == AF_INET && r.prefix == 24;
 	/* the recorded range again, unless something took it meanwhile (a
 	 * route of another interface after a reboot, another network) */
-	if (have && !range_routed(n->bridge, &r))
+	if (have && !range_routed(&r, metric))
 		for (size_t i = 0; i < nused && have; i++)
 			if (used[i].prefix > 0 && ipam_cidr_overlap(&r, &used[i]))
 				have = false;
@@ -1076,16 +1107,16 @@ static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_ci
 			return berr_wrap(err, "choosing a service range for network %s", n->name);
 	}
 	struct ipam_cidr net = ipam_cidr_network(&r);
-	uint8_t addr[4];
-	memcpy(addr, net.addr.b, 4);
-	addr[3] += 1;
+	struct ipam_addr gw;
+	if (ipam_addr_parse(n->gateway, &gw, err) < 0)
+		return -1;
 	struct nl nl;
 	if (nl_open(&nl, err) < 0)
 		return -1;
-	int rc = nl_addr_add(&nl, n->bridge, AF_INET, addr, net.prefix, err);
+	int rc = nl_route_add(&nl, AF_INET, net.addr.b, net.prefix, "lo", gw.b, metric, err);
 	nl_close(&nl);
 	if (rc < 0)
-		return berr_wrap(err, "holding the service range of network %s", n->name);
+		return berr_wrap(err, "routing the service range of network %s", n->name);
 	char rs[IPAM_STRLEN];
 	ipam_cidr_str(&net, rs);
 	if (!rec || strcmp(rec, rs)) {
@@ -1192,6 +1223,32 @@ static int write_after(const char *runroot, struct net *n, json_t *norm, const s
 	return r;
 }
 
+/* Host ports of norm against the host, on a fresh iptables-save (no lock:
+ * sync checks again under it). */
+static int check_hostports(struct net *n, json_t *norm, struct berr **err)
+{
+	if (svc_hostports_dups(norm, err) < 0)
+		return -1;
+	_cleanup_free_ char *save = nat_save_text(err);
+	if (!save)
+		return -1;
+	struct held *h = calloc(1, sizeof(*h));
+	struct svc_ports *sock = calloc(1, sizeof(*sock));
+	int r = -1;
+	if (!h || !sock) {
+		berr_set(err, ENOMEM, "services");
+	} else {
+		char own[64];
+		snprintf(own, sizeof(own), "berth:%s:svc", n->bridge);
+		held_fill(save, own, h);
+		sockets_fill(sock);
+		r = host_conflicts(norm, save, own, h, sock, err);
+	}
+	free(h);
+	free(sock);
+	return r;
+}
+
 int net_svc_sync(const char *root, const char *runroot, const char *netname, json_t *services, struct berr **err)
 {
 	struct net n;
@@ -1223,6 +1280,12 @@ int net_svc_sync(const char *root, const char *runroot, const char *netname, jso
 			goto out;
 		}
 	} else {
+		/* the first sync: refuse taken host ports before choosing a range */
+		const char *had = jsonx_str(n.json, "ServiceRange");
+		struct ipam_cidr rr;
+		if (!(had && ipam_cidr_parse_network(had, &rr, NULL) == 0 && range_routed(&rr, range_metric(&n))) &&
+		    check_hostports(&n, norm, err) < 0)
+			goto out;
 		if (!net_bridge_exists(n.bridge)) {
 			_cleanup_close_ int hlk = net_host_lock(err);
 			if (hlk < 0)
@@ -1286,13 +1349,6 @@ int net_svc_check(const char *root, const char *runroot, const char *netname, js
 		return -1;
 	int r = -1;
 	_cleanup_json_ json_t *norm = NULL, *state = load_state(runroot, n.id);
-	_cleanup_free_ char *save = NULL;
-	struct held *h = calloc(1, sizeof(*h));
-	struct svc_ports *sock = calloc(1, sizeof(*sock));
-	if (!h || !sock) {
-		berr_set(err, ENOMEM, "services");
-		goto out;
-	}
 	if (svc_normalize(services, &subnet, &norm, err) < 0)
 		goto out;
 	struct ipam_cidr range;
@@ -1300,22 +1356,12 @@ int net_svc_check(const char *root, const char *runroot, const char *netname, js
 	if (json_array_size(norm) && rec && ipam_cidr_parse_network(rec, &range, NULL) == 0 &&
 	    svc_allocate(norm, &range, json_object_get(state, "services"), NULL, NULL, err) < 0)
 		goto out;
-	if (svc_hostports_dups(norm, err) < 0)
-		goto out;
-	if (!(save = nat_save_text(err)))
-		goto out;
-	char own[64];
-	snprintf(own, sizeof(own), "berth:%s:svc", n.bridge);
-	held_fill(save, own, h);
-	sockets_fill(sock);
-	if (host_conflicts(norm, save, own, h, sock, err) < 0)
+	if (check_hostports(&n, norm, err) < 0)
 		goto out;
 	r = 0;
 out:
 	if (r < 0 && err && *err)
 		berr_wrap(err, "services of network %s", n.name);
-	free(h);
-	free(sock);
 	net_release(&n);
 	return r;
 }

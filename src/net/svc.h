@@ -4,13 +4,15 @@
  *
  * Service range. A network's ClusterIPs come from a /24 of berth's user
  * pool (10.84.0.0/14) chosen under NET_HOST_LOCK like a network's subnet
- * (clear of every host route and of the store's networks) and held by an
- * address, its first one, on the network's bridge: the connected route is
- * what every other chooser (any store) sees, and what routes the host's
- * own connections to ClusterIPs through the bridge. Pods need no route of
- * their own: they reach it through their default gateway (the bridge),
- * where the DNAT happens. The range is recorded in the network's JSON
- * ("ServiceRange") and kept for the network's life.
+ * (clear of every host route and of the store's networks) and held by a
+ * route out of lo with the bridge's gateway as preferred source and a
+ * metric of the network's own: that route is what every other chooser (any
+ * store) sees, it gives the host's own connections to ClusterIPs a source
+ * the endpoints reach, and the kernel removes it with the bridge's address.
+ * Pods need no route of their own: they reach the range through their
+ * default gateway (the bridge), where the DNAT happens. Not on-link on the
+ * bridge: see ensure_range in svc.c. The range is recorded in the
+ * network's JSON ("ServiceRange") and kept for the network's life.
  *
  * $RUNROOT/networks/<id>/svc.json      what the last sync applied: {"bridge", "subnet", "range",
  *                                      "services": [normalized, sorted, with clusterIP/nodePorts]}
@@ -35,8 +37,8 @@
  *       (hairpin: a pod reaching itself or a neighbour through a Service) and
  *       -s 127.0.0.0/8 -o BR -j MASQUERADE (host ports on 127.0.0.1, route_localnet=1)
  *   filter BERTH-SERVICES (INPUT, OUTPUT, BERTH-FORWARD first; ctstate NEW): REJECT
- *       (icmp-port-unreachable: "connection refused" at once) for ClusterIP ports and
- *       host ports without a ready endpoint
+ *       (TCP: tcp-reset, UDP: icmp-port-unreachable: "connection refused" at once) for
+ *       ClusterIP ports and host ports without a ready endpoint
  *   filter BERTH-FORWARD (first): ! -i BR -o BR, DNAT'd from HOSTPORT and not from the
  *       range -> ACCEPT (host ports reached from outside the bridge)
  *

@@ -359,6 +359,15 @@ static void test_rules(void)
 	free(f);
 	json_decref(n);
 
+	n = alloc("[{\"name\":\"t\",\"clusterIP\":\"10.84.9.13\",\"ports\":[{\"port\":80}]}]", "10.84.9.0/24", NULL, NULL, NULL);
+	t = n ? rules(n, &f) : NULL;
+	CHECK_STR(f,
+		  "-A BERTH-SERVICES -d 10.84.9.13/32 -p tcp -m tcp --dport 80 -m comment --comment \"berth:br-x:svc\" -j REJECT --reject-with tcp-reset\n",
+		  "TCP without endpoints: a reset (an ICMP error can reach the pod while connect() holds the socket)");
+	free(t);
+	free(f);
+	json_decref(n);
+
 	n = alloc("[{\"name\":\"h\",\"clusterIP\":\"None\",\"ports\":[{\"port\":80}],\"endpoints\":[{\"ip\":\"10.84.3.2\"}]}]", "10.84.9.0/24",
 		  NULL, NULL, NULL);
 	t = n ? rules(n, &f) : NULL;
