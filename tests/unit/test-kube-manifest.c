@@ -375,6 +375,7 @@ static void test_documents(void)
 	    "t.yaml:5: yaml: did not find expected ',' or ']' while parsing a flow sequence");
 	bad("a scalar document", "apiVersion: v1\n---\njust text\n",
 	    "t.yaml:1: error validating data: [kind not set]");
+	bad("a scalar document", "just text\n", "t.yaml:1: a manifest must be a mapping with apiVersion and kind, not a scalar");
 	bad("a list document", "- a\n- b\n", "t.yaml:1: a manifest must be a mapping with apiVersion and kind, not a list");
 	bad("no apiVersion, no kind", "metadata: {name: x}\n", "t.yaml:1: error validating data: [apiVersion not set, kind not set]");
 	bad("no kind", "apiVersion: v1\nmetadata: {name: x}\n", "t.yaml:1: error validating data: [kind not set]");
@@ -1017,6 +1018,27 @@ static void test_files(void)
 	CHECK(kube_manifests_load(nope, 1, NULL, &m, &e) < 0 && e && !strcmp(e->msg, want) && !m, "a missing path");
 	berr_free(e);
 	e = NULL;
+	/* stdin */
+	{
+		int fds[2], saved0 = dup(0);
+		const char *y = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: in}\n";
+		if (pipe(fds) == 0 && write(fds[1], y, strlen(y)) == (ssize_t)strlen(y)) {
+			close(fds[1]);
+			dup2(fds[0], 0);
+			close(fds[0]);
+			const char *one[] = {"-"};
+			CHECK(kube_manifests_load(one, 1, NULL, &m, &e) == 0 && m && json_array_size(m->objects) == 1,
+			      "- reads stdin");
+			if (m)
+				CHECK_STR(kube_manifest_where(m, json_array_get(m->objects, 0)), "<stdin>:1", "where on stdin");
+			kube_manifests_free(m);
+			m = NULL;
+			berr_free(e);
+			e = NULL;
+		}
+		dup2(saved0, 0);
+		close(saved0);
+	}
 	/* stdin twice: the second "-" is refused before anything is read from it */
 	int saved = dup(0);
 	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
