@@ -1730,8 +1730,11 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 			    (!terminal && (init ? code != 0 && strcmp(rp, "Never")
 						: (!strcmp(rp, "Always") || (!strcmp(rp, "OnFailure") && code != 0))));
 	if (will_restart) {
+		/* the delay: the monitor's back-off (state.json Kube.BackOff), or ours */
 		json_t *retry = json_object_get(json_object_get(pod, "retry"), cname);
-		long delay = json_integer_value(json_object_get(retry, "delay"));
+		json_t *bo = json_object_get(json_object_get(st, "Kube"), "BackOff");
+		long delay = json_is_integer(json_object_get(bo, "Seconds")) ? (long)json_integer_value(json_object_get(bo, "Seconds"))
+									 : (long)json_integer_value(json_object_get(retry, "delay"));
 		char msg[600];
 		snprintf(msg, sizeof(msg), "back-off %lds restarting failed container=%s pod=%s_%s(%s)", delay ? delay : 10L,
 			 cname, jsonx_str(spec, "name"), jsonx_str(spec, "namespace"), jsonx_str(spec, "uid") ?: "");

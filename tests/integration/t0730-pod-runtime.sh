@@ -206,6 +206,34 @@ if out=$(wget -qO- -T 2 http://127.0.0.1:38730/ 2>&1); then notok "the host port
 fails "status of a removed pod" 'pod default/web not found' b debug pod status default web
 fails "remove it again" 'pod default/web not found' b debug pod rm default web
 
+# ---- capabilities, no-new-privileges, privileged, tmpfs, sysctls, a berth volume ----
+check "a berth volume for a claim" b volume create kv
+cat >"$T_DIR/sec.json" <<EOF
+{"spec": {"namespace": "t", "name": "sec", "network": "$NET", "terminationGracePeriodSeconds": 0,
+  "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "99"}],
+  "containers": [
+    {"name": "caps", "image": "bb", "command": ["sleep", "1000"],
+     "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}, "allowPrivilegeEscalation": false},
+     "tmpfs": [{"target": "/scratch", "sizeBytes": 1048576}],
+     "mounts": [{"source": "kv", "target": "/data"}]},
+    {"name": "priv", "image": "bb", "command": ["sleep", "1000"], "securityContext": {"privileged": true},
+     "mounts": [{"source": "kv", "target": "/data", "readOnly": true}]}]}}
+EOF
+check "a pod with a security context" b debug pod create "$T_DIR/sec.json"
+if sync_until 15 t sec 's["phase"]' Running; then ok "it runs"; else notok "it runs"; fi
+caps=$(cid t sec caps) priv=$(cid t sec priv)
+is "capabilities: drop ALL, add NET_BIND_SERVICE" "$(b exec "$caps" grep CapEff /proc/self/status | tr -d ' \t')" "CapEff:0000000000000400"
+is "allowPrivilegeEscalation false: no_new_privs" "$(b exec "$caps" grep NoNewPrivs /proc/self/status | tr -d ' \t')" "NoNewPrivs:1"
+is "privileged: every capability" "$(b exec "$priv" grep CapEff /proc/self/status | tr -d ' \t')" "$(grep CapBnd /proc/self/status | tr -d ' \t' | sed 's/CapBnd/CapEff/')"
+like "tmpfs of 1 MiB" "$(b exec "$caps" df -k /scratch | tail -1)" '^tmpfs +1024 '
+is "a pod sysctl in the shared network namespace" "$(b exec "$priv" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" "99"
+check "write to the volume" b exec "$caps" sh -c 'echo claim >/data/f'
+is "the other container reads it" "$(b exec "$priv" cat /data/f)" "claim"
+like "read-only there" "$(b exec "$priv" touch /data/g 2>&1)" 'Read-only file system'
+check "remove it" b debug pod rm t sec
+is "the volume keeps its data" "$(cat "$ROOT/volumes/kv/_data/f")" "claim"
+check "the volume is free" b volume rm kv
+
 # ---- command/args semantics over ENTRYPOINT ["echo","ep"] CMD ["c1"]; a pod that ends ----
 cat >"$T_DIR/cmd.json" <<EOF
 {"spec": {"namespace": "t", "name": "cmds", "network": "$NET", "restartPolicy": "Never",
