@@ -49,6 +49,8 @@ fails "an unknown name in cluster.local does not resolve" "NXDOMAIN|can't find|n
 check "the LoadBalancer port answers on the host" wget -qO- -T 3 http://127.0.0.1:18089/
 like "... from a pod" "$OUT" '^web-'
 
+is "init containers ran in order before the app" "$(in_client cat /work/order | tr '\n' ' ')" "first second "
+
 # env, ConfigMap and Secret content
 p1=$(pods_of httpd | head -1)
 is "env from a configMapKeyRef" "$(b exec "$(ctr "$p1" httpd)" sh -c 'echo $GREETING')" "hello from the configmap"
@@ -130,10 +132,34 @@ check "kube scale" b kube scale deployment/web --replicas 1
 for i in $(seq 1 50); do [ "$(pods_of httpd | wc -l)" = 1 ] && break; sleep 0.2; done
 is "... to 1" "$(pods_of httpd | wc -l)" 1
 
-# a StatefulSet with claims, a Job
+# --prune: what left the file goes; --replace: made again
+cp "$W" "$T_DIR/keep.yaml"
+python3 - "$W" <<'PY'
+import sys
+p = sys.argv[1]
+docs = open(p).read().split("\n---\n")
+open(p, "w").write("\n---\n".join(d for d in docs if "name: client" not in d))
+PY
+check "play without the client, no --prune" b kube play "$W"
+is "... the client stays" "$(pods_of sh | wc -l)" 1
+check "play --prune" b kube play --prune "$W"
+like "... says pruned" "$OUT" 'pod/client pruned'
+for i in $(seq 1 30); do [ "$(pods_of sh | wc -l)" = 0 ] && break; sleep 0.2; done
+is "... the client pod is gone" "$(pods_of sh | wc -l)" 0
+cp "$T_DIR/keep.yaml" "$W"
+check "play the client again" b kube play --wait --timeout 60s "$W"
+old=$(ctr client sh)
+check "play --replace" b kube play --replace --wait --timeout 60s "$W"
+like "... says replaced" "$OUT" 'pod/client replaced'
+new=$(ctr client sh)
+[ -n "$new" ] && [ "$new" != "$old" ] && ok "... the client was made again" || notok "... the client was made again ($old -> $new)"
+
+# a StatefulSet with claims, a Job, a DaemonSet of an old API version
 D=$T_DIR/db.yaml
 cp "$K/db.yaml" "$D"
-check "play a StatefulSet and a Job" b kube play --wait --timeout 60s "$D"
+check "play a StatefulSet, a Job and a DaemonSet" b kube play --wait --timeout 60s "$D"
+like "an old API version is run as apps/v1, with a warning" "$OUT" 'apiVersion extensions/v1beta1 was removed in Kubernetes 1.16; running it as apps/v1'
+is "the DaemonSet runs one pod" "$(pods_of agent | wc -l)" 1
 is "pods db-0 and db-1" "$(pods_of db | tr '\n' ' ')" "db-0 db-1 "
 is "db-0 wrote its claim" "$(b exec "$(ctr db-0 db)" cat /data/who)" db-0
 check "a claim per pod" b volume inspect kube_default_data-db-0 kube_default_data-db-1
