@@ -3,6 +3,7 @@
 #include "net/dnsproc.h"
 #include "net/dnsd.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,6 +123,21 @@ static bool linger_over(const char *dir, const char *records, struct timespec *i
 	return true; /* the lock is released when the process exits */
 }
 
+/* Whether addr is an address of this host now (a bind without
+ * IP_FREEBIND fails with EADDRNOTAVAIL once its bridge is gone). */
+static bool addr_local(const char *addr)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return true; /* not ours to judge */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRNOTAVAIL;
+	close(fd);
+	return ok;
+}
+
 static volatile int stop_flag;
 static void on_term(int sig)
 {
@@ -183,7 +200,7 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 	if (write(rfd, "O", 1) < 0) {
 	}
 	close(rfd);
-	struct timespec idle = {0}, last = {0};
+	struct timespec idle = {0}, last = {0}, gone = {0};
 	while (!stop_flag) {
 		if (dnsd_dispatch(srv, 250, NULL) < 0)
 			break;
@@ -194,6 +211,34 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 		last = now;
 		if (linger_over(dir, records, &idle))
 			_exit(0);
+		/* The bridge went (its network removed by a sweep that could not
+		 * know this run dir: a store deleted with rm -rf): nothing can
+		 * reach the server, whatever its records say. An attach that sets
+		 * the bridge up again starts a new one. */
+		if (addr_local(listen_addr)) {
+			gone.tv_sec = 0;
+		} else if (!gone.tv_sec) {
+			gone = now;
+		} else if ((now.tv_sec - gone.tv_sec) * 1000 + (now.tv_nsec - gone.tv_nsec) / 1000000 >= DNSPROC_LINGER_MS) {
+			/* confirmed under dir/lock, as linger_over does: an attach
+			 * sets the bridge up under it */
+			char lp[4200];
+			snprintf(lp, sizeof(lp), "%s/lock", dir);
+			int fd = open(lp, O_RDWR | O_CLOEXEC);
+			if (fd < 0 && errno == ENOENT)
+				_exit(0);
+			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && !addr_local(listen_addr)) {
+				unsigned long long st = 0;
+				if (read_pid(dir, &st) == getpid()) {
+					char path[4200];
+					snprintf(path, sizeof(path), "%s/dns.pid", dir);
+					unlink(path);
+				}
+				_exit(0); /* the lock goes with the process */
+			}
+			if (fd >= 0)
+				close(fd);
+		}
 	}
 	dnsd_free(srv);
 	_exit(0);

@@ -8,7 +8,9 @@
  * DNSPROC_LINGER_MS (checked under dir/lock, which callers hold around
  * record changes and dnsproc_ensure), so a network's containers coming and
  * going in quick succession (run --rm, compose up/down) share one server
- * instead of starting one each. */
+ * instead of starting one each. It also leaves once its listen address has
+ * been gone from the host for DNSPROC_LINGER_MS (the bridge was removed
+ * by someone who did not know this run dir). */
 #define DNSPROC_LINGER_MS 5000
 #ifndef BERTH_NET_DNSPROC_H
 #define BERTH_NET_DNSPROC_H

@@ -231,6 +231,29 @@ like "  with the ClusterIP" "$OUT" "Address: $CIP"
 check "system prune with no container left" b system prune -f
 is "  Service rules still stay" "$(svc_rules)" "$nrules"
 
+# ---- a store deleted with rm -rf: the sweep takes its Services along ----
+ROOT2=$T_DIR/root2 RUN2=$T_DIR/run2
+b2() { "$BERTH" --root "$ROOT2" --runroot "$RUN2" "$@"; }
+check "another store's network" b2 network create "${N}x"
+BR2=br-$(b2 network inspect -f '{{.Id}}' "${N}x" | cut -c1-12)
+echo '[{"name":"gone","namespace":"x","type":"NodePort","ports":[{"port":80}]}]' >"$T_DIR/gone.json"
+check "  with a Service" b2 debug svc-sync "${N}x" "$T_DIR/gone.json"
+RX=$(b2 network inspect -f '{{.ServiceRange}}' "${N}x")
+[ "$(iptables-save | grep -c -- "berth:$BR2:svc")" -gt 0 ] && ok "  its rules are there" || notok "  its rules are there"
+rm -rf "$ROOT2"
+check "system prune here sweeps the deleted store's bridge" b system prune -f
+is "  no rule of its bridge is left (its Services' included)" "$(iptables-save | grep -c -- "$BR2")" 0
+unlike "  nor its range route" "$(ip route show dev lo)" "^${RX%/*}/"
+is "  our Services' rules stay" "$(svc_rules)" "$nrules"
+dpid2=$(cat "$RUN2"/networks/*/dns.pid 2>/dev/null | cut -d' ' -f1)
+if [ -n "$dpid2" ]; then
+	for _ in $(seq 1 80); do alive "$dpid2" || break; sleep 0.1; done
+	alive "$dpid2" && notok "  its DNS server left with its bridge (pid $dpid2 still there)" || ok "  its DNS server left with its bridge"
+else
+	notok "  its DNS server had a pid file"
+fi
+rm -rf "$RUN2"
+
 # ---- svc-rm and network rm leave nothing ----
 check "svc-rm" b debug svc-rm "$N"
 is "svc-rm: no rule of the bridge's Services" "$(svc_rules)" 0
