@@ -234,6 +234,19 @@ check "remove it" b debug pod rm t sec
 is "the volume keeps its data" "$(cat "$ROOT/volumes/kv/_data/f")" "claim"
 check "the volume is free" b volume rm kv
 
+# ---- a container of the pod's name that is not the pod's (a crash, a user) ----
+check "a stray container with a pod container's name" b create --name k8s_a_stray_t bb sleep 100
+stray=$(b inspect -f '{{.Id}}' k8s_a_stray_t)
+cat >"$T_DIR/stray.json" <<EOF
+{"spec": {"namespace": "t", "name": "stray", "network": "$NET", "terminationGracePeriodSeconds": 0,
+  "containers": [{"name": "a", "image": "bb", "command": ["sleep", "100"]}]}}
+EOF
+check "create the pod" b debug pod create "$T_DIR/stray.json"
+if sync_until 10 t stray 's["phase"]' Running; then ok "it runs"; else notok "it runs"; fi
+[ "$(cid t stray a)" != "$stray" ] && ok "the stray container was not adopted" || notok "the stray container was adopted"
+fails "and it is gone" "No such (container|object)" b inspect "$stray"
+check "remove it" b debug pod rm t stray
+
 # ---- command/args semantics over ENTRYPOINT ["echo","ep"] CMD ["c1"]; a pod that ends ----
 cat >"$T_DIR/cmd.json" <<EOF
 {"spec": {"namespace": "t", "name": "cmds", "network": "$NET", "restartPolicy": "Never",
