@@ -46,6 +46,8 @@
 /* the kubelet's minimum grace after a preStop hook used up the period */
 #define POD_PRESTOP_MIN_GRACE 2
 #define CPU_PERIOD 100000
+/* the stop of a pod's containers once its sandbox died */
+#define SANDBOX_LOST_GRACE 2
 
 /* ---- pure helpers ---- */
 
@@ -1493,13 +1495,16 @@ static int pod_step(struct podh *h, struct berr **err)
 	const char *sid = jsonx_str(h->pod, "sandbox");
 	_cleanup_json_ json_t *sst = sid ? ctr_state(h->cs, sid, NULL) : NULL;
 	if (!sst || !ctr_is_running(sst)) {
+		/* the containers lost their network with the sandbox: a short
+		 * stop, so that a sync stays a quick step */
+		int g = grace_of(h) < SANDBOX_LOST_GRACE ? grace_of(h) : SANDBOX_LOST_GRACE;
 		bool ctrs = json_object_size(json_object_get(h->pod, "containers")) ||
 			    json_object_size(json_object_get(h->pod, "init"));
 		bool had = sid || ctrs;
 		if (ctrs && !strcmp(restart_policy(h), "Never")) {
 			/* the kubelet makes no new sandbox for a pod that never
 			 * restarts: its containers are killed, the pod ends */
-			pod_containers_down(h, grace_of(h), true);
+			pod_containers_down(h, g, true);
 			if (sid)
 				ctr_destroy(h->cs, sid);
 			json_object_set_new(h->pod, "sandbox", json_null());
@@ -1507,7 +1512,7 @@ static int pod_step(struct podh *h, struct berr **err)
 			return 0;
 		}
 		if (had) {
-			pod_containers_down(h, grace_of(h), false);
+			pod_containers_down(h, g, false);
 			if (sid)
 				ctr_destroy(h->cs, sid);
 			json_object_set_new(h->pod, "sandbox", json_null());

@@ -68,8 +68,8 @@ int pod_create(struct ctr_store *cs, struct image_store *is, json_t *pod, struct
 
 /* One step towards running, without waiting for containers: the sandbox
  * made and started (made again if it died; then every container of the
- * pod is made again, as the kubelet does, or with restartPolicy Never the
- * pod ends), the next init container started once the previous one exited
+ * pod is stopped, within at most 2 s, and made again, as the kubelet
+ * does, or with restartPolicy Never the pod ends), the next init container started once the previous one exited
  * 0 (a failed one is retried per restartPolicy; Never: the pod failed),
  * then the app containers made and started; containers whose monitor gave
  * up (a start that failed) restarted with Kubernetes' back-off. A pod that

@@ -319,6 +319,13 @@ bad_spec "a memory limit that is no quantity" 'resources.limits.memory: invalid 
 	"{\"spec\": {\"namespace\": \"t\", \"name\": \"b5\", \"network\": \"$NET\", \"containers\": [{\"name\": \"a\", \"image\": \"bb\", \"resources\": {\"limits\": {\"memory\": \"lots\"}}}]}}"
 is "bad specs leave no pod" "$(ls -A "$ROOT/pods")" ""
 fails "sync of a pod that is not there" 'pod t/none not found' b debug pod sync t none
+cat >"$T_DIR/nonet.json" <<EOF
+{"spec": {"namespace": "t", "name": "nonet", "network": "no-such-net", "containers": [{"name": "a", "image": "bb"}]}}
+EOF
+check "a pod on a network that does not exist" b debug pod create "$T_DIR/nonet.json"
+fails "its sync names the network" 'pod t/nonet: network no-such-net not found' b debug pod sync t nonet
+is "no sandbox made" "$(b ps -a -q | wc -l)" "0"
+check "remove it" b debug pod rm t nonet
 # runAsNonRoot with an image that runs as root: the kubelet's error in the status
 cat >"$T_DIR/nonroot.json" <<EOF
 {"spec": {"namespace": "t", "name": "nr", "network": "$NET",
