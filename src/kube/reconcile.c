@@ -1042,20 +1042,19 @@ static json_t *services(struct kube_rec *r, json_t *objects, struct world *w)
 		const char *cip = jsonx_str(spec, "clusterIP");
 		/* the address allocated earlier stays */
 		json_t *prev = json_object_get(json_object_get(json_object_get(r->status, "objects"), key), "spec");
-		const char *had = jsonx_str(prev, "clusterIP");
+		/* net/svc.c keeps the addresses and node ports it gave stable;
+		 * asking for the old ones again would fail if its range moved */
+		(void)prev;
 		json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "namespace", r->ns, "clusterIP",
-				      cip && *cip ? cip : had ? had : "", "type", type ? type : "ClusterIP", "sessionAffinity",
+				      cip && *cip ? cip : "", "type", type ? type : "ClusterIP", "sessionAffinity",
 				      jsonx_str(spec, "sessionAffinity") ? jsonx_str(spec, "sessionAffinity") : "None");
 		json_t *ports = json_array(), *eps = json_array();
 		json_object_set_new(s, "ports", ports);
 		json_object_set_new(s, "endpoints", eps);
 		size_t i;
 		json_t *p;
-		json_t *prevports = json_object_get(prev, "ports");
 		json_array_foreach(json_object_get(spec, "ports"), i, p) {
 			json_t *np = json_object_get(p, "nodePort");
-			if (!json_is_integer(np))
-				np = json_object_get(json_array_get(prevports, i), "nodePort");
 			json_array_append_new(ports, json_pack("{s:s,s:s,s:O,s:I,s:b}", "name",
 							       jsonx_str(p, "name") ? jsonx_str(p, "name") : "", "protocol",
 							       jsonx_str(p, "protocol") ? jsonx_str(p, "protocol") : "TCP",
@@ -1136,22 +1135,10 @@ static void services_sync(struct kube_rec *r, json_t *objects, struct world *w)
 		if (type && !strcmp(type, "LoadBalancer"))
 			json_object_set_new(st, "status", json_pack("{s:{s:[{s:s}]}}", "loadBalancer", "ingress", "hostname",
 								    "localhost"));
-		/* the next call keeps these */
-		json_t *g = json_array_get(given, i);
-		json_object_set(g, "clusterIP", json_object_get(s, "clusterIP"));
-		json_object_set(g, "ports", json_object_get(s, "ports"));
 	}
 	json_decref(r->svc_applied);
-	r->svc_applied = services(r, objects, w);
-	/* compare against what we now ask with the allocations in */
-	json_array_foreach(r->svc_applied, i, s) {
-		char key[320];
-		snprintf(key, sizeof(key), "Service/%s", jsonx_str(s, "name"));
-		json_t *sp = json_object_get(obj_status(r, key), "spec");
-		json_object_set(s, "clusterIP", json_object_get(sp, "clusterIP"));
-		json_object_set(s, "ports", json_object_get(sp, "ports"));
-	}
-	json_decref(given);
+	r->svc_applied = given; /* what we asked, before the allocations were filled in */
+	given = NULL;
 	json_decref(svcs);
 	r->busy = true;
 }

@@ -84,7 +84,11 @@ is "a killed container is restarted in its pod" "$ok_restart" 1
 # a failing readiness probe takes the pod out of the Service
 p2=$(pods_of httpd | sed -n 2p)
 b exec "$(ctr "$p2" httpd)" rm /www/index.html
-sleep 3
+for i in $(seq 1 50); do
+	python3 -c 'import json,sys; sys.exit(0 if not json.load(open(sys.argv[1]))["pods"][sys.argv[2]]["ready"] else 1)' "$ROOT/kube/default/status.json" "$p2" && break
+	sleep 0.2
+done
+sleep 0.5
 seen=$(for i in $(seq 1 30); do in_client timeout 3 wget -qO- http://web:18089/ 2>&1; done | sort -u)
 unlike "a pod that is not Ready gets no traffic" "$seen" "^$p2\$"
 is "the other two still do" "$(grep -c '^web-' <<<"$seen")" 2
@@ -107,7 +111,7 @@ like "through ..data" "$(b exec "$(ctr "$p1" httpd)" readlink /etc/cfg/mode)" '^
 sed -i 's/value: "1"/value: "2"/' "$W"
 check "play a changed template" b kube play "$W"
 like "... configured" "$OUT" 'deployment.apps/web configured'
-min=3 done_roll=0
+min=3 done_roll=0 trace=
 for i in $(seq 1 150); do
 	r=$(python3 - "$ROOT/kube/default/status.json" <<'PY'
 import json, sys
@@ -117,12 +121,14 @@ print(st.get("readyReplicas", 0), st.get("updatedReplicas", 0), st.get("replicas
 PY
 )
 	set -- $r
+	trace="$trace $1/$2/$3"
 	[ "$1" -lt "$min" ] && min=$1
 	[ "$4" = 1 ] && [ "$2" = 3 ] && { done_roll=1; break; }
 	sleep 0.1
 done
 is "the rollout finished" "$done_roll" 1
 is "Ready pods never fell below 3" "$min" 3
+[ "$min" = 3 ] || echo "# ready/updated/replicas: $trace"
 for i in $(seq 1 50); do [ "$(pods_of httpd | wc -l)" = 3 ] && break; sleep 0.2; done
 is "3 pods once the old ones stopped" "$(pods_of httpd | wc -l)" 3
 is "all run the new template" "$(for p in $(pods_of httpd); do b exec "$(ctr "$p" httpd)" sh -c 'echo $VERSION'; done | sort -u)" 2
