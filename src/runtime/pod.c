@@ -946,9 +946,10 @@ static json_t *sandbox_request(struct podh *h)
 			       sysctls_of(h, true));
 	/* the pause runs nothing: a small share of the CPU, as the kubelet's sandbox */
 	json_object_set_new(hc, "CpuShares", json_integer(2));
-	return json_pack("{s:s, s:[s], s:[], s:s, s:o, s:b, s:o, s:o, s:i}", "Image", jsonx_str(first, "image"),
+	/* the pause leaves on TERM, whatever stop signal the image names (nginx's is QUIT) */
+	return json_pack("{s:s, s:[s], s:[], s:s, s:o, s:b, s:o, s:o, s:i, s:s}", "Image", jsonx_str(first, "image"),
 			 "Entrypoint", "/pause", "Cmd", "Hostname", hn, "Labels", pod_labels(h, "POD"), "PodInfra", 1,
-			 "ExposedPorts", exposed, "HostConfig", hc, "StopTimeout", 2);
+			 "ExposedPorts", exposed, "HostConfig", hc, "StopTimeout", 2, "StopSignal", "SIGTERM");
 }
 
 /* The image's configured user, "" when none. */
