@@ -595,6 +595,9 @@ static int wait_ready(struct cli *c, struct nsplan *pl, size_t npl, int64_t time
 			if (json_integer_value(json_object_get(st, "observedGeneration")) < gen) {
 				all = false;
 				json_array_append_new(why, json_sprintf("namespace %s: not reconciled yet", pl[k].ns));
+			} else if (!json_is_true(json_object_get(st, "servicesInSync"))) {
+				all = false;
+				json_array_append_new(why, json_sprintf("namespace %s: Services not set up yet", pl[k].ns));
 			}
 			const char *key;
 			json_t *obj;

@@ -701,8 +701,8 @@ static bool vdir_same(int vfd, const struct vfiles *f)
 				if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 					continue;
 				if (de->d_type == DT_DIR) {
-					if (sp < 64)
-						snprintf(stack[sp++], sizeof(stack[0]), "%s/%s", dir, de->d_name);
+					if (sp < 64 && strlen(dir) + strlen(de->d_name) + 2 <= sizeof(stack[0]))
+						snprintf(stack[sp++], sizeof(stack[0]), "%.255s/%.255s", dir, de->d_name);
 				} else
 					count++;
 			}

@@ -1101,12 +1101,13 @@ static json_t *services(struct kube_rec *r, json_t *objects, struct world *w)
 	return out;
 }
 
-static void services_sync(struct kube_rec *r, json_t *objects, struct world *w)
+/* True when the network's rules and names match the pods as they are now. */
+static bool services_sync(struct kube_rec *r, json_t *objects, struct world *w)
 {
 	json_t *svcs = services(r, objects, w);
 	if (r->svc_applied && json_equal(r->svc_applied, svcs)) {
 		json_decref(svcs);
-		return;
+		return true;
 	}
 	json_t *given = json_deep_copy(svcs);
 	struct berr *e = NULL;
@@ -1115,7 +1116,7 @@ static void services_sync(struct kube_rec *r, json_t *objects, struct world *w)
 		berr_free(e);
 		json_decref(svcs);
 		json_decref(given);
-		return;
+		return false;
 	}
 	/* record the addresses and node ports the network gave */
 	size_t i;
@@ -1141,6 +1142,7 @@ static void services_sync(struct kube_rec *r, json_t *objects, struct world *w)
 	given = NULL;
 	json_decref(svcs);
 	r->busy = true;
+	return true;
 }
 
 /* ---- the pass ---- */
@@ -1244,7 +1246,8 @@ int kube_reconcile(struct kube_rec *r, struct berr **err)
 	/* pod status as of now for Services (IPs and readiness) */
 	world_free(&w);
 	world_load(r, &w);
-	services_sync(r, objects, &w);
+	/* play --wait waits for this too: a Service answers once it returns */
+	json_object_set_new(r->status, "servicesInSync", json_boolean(services_sync(r, objects, &w)));
 	/* a summary play --wait and get read */
 	json_t *pods = json_object();
 	for (size_t i = 0; i < w.n; i++) {

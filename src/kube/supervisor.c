@@ -87,7 +87,7 @@ static void supervise(const char *root, const char *runroot, const char *ns, boo
 	}
 	struct kube_rec r = {.root = root, .runroot = runroot, .ns = ns, .cs = cs, .is = is, .publish_all = publish_all,
 			     .refreshed_gen = -1};
-	char dir[4096];
+	char dir[8400];
 	snprintf(dir, sizeof(dir), "%s/kube/%s", root, ns);
 	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ino >= 0)
@@ -99,7 +99,7 @@ static void supervise(const char *root, const char *runroot, const char *ns, boo
 	for (;;) {
 		if (stop_req)
 			break;
-		char path[4200];
+		char path[8500];
 		snprintf(path, sizeof(path), "%s/objects.json", dir);
 		struct stat st;
 		if (stat(path, &st) == 0 && (st.st_ino != last.st_ino || st.st_mtim.tv_nsec != last.st_mtim.tv_nsec ||

@@ -224,20 +224,20 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 			 * sets the bridge up under it */
 			char lp[4200];
 			snprintf(lp, sizeof(lp), "%s/lock", dir);
-			int fd = open(lp, O_RDWR | O_CLOEXEC);
-			if (fd < 0 && errno == ENOENT)
+			int lfd = open(lp, O_RDWR | O_CLOEXEC);
+			if (lfd < 0 && errno == ENOENT)
 				_exit(0);
-			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && !addr_local(listen_addr)) {
+			if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == 0 && !addr_local(listen_addr)) {
 				unsigned long long st = 0;
 				if (read_pid(dir, &st) == getpid()) {
-					char path[4200];
-					snprintf(path, sizeof(path), "%s/dns.pid", dir);
-					unlink(path);
+					char pidpath[4200];
+					snprintf(pidpath, sizeof(pidpath), "%s/dns.pid", dir);
+					unlink(pidpath);
 				}
 				_exit(0); /* the lock goes with the process */
 			}
-			if (fd >= 0)
-				close(fd);
+			if (lfd >= 0)
+				close(lfd);
 		}
 	}
 	dnsd_free(srv);
