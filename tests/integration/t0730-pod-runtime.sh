@@ -93,6 +93,8 @@ else
 	notok "the pod runs with both containers ready"
 	b debug pod status default web | head -60 | sed 's/^/#   /'
 fi
+# Running means started, not that its first line ran yet (a loaded machine)
+for i in $(seq 1 50); do grep -q app "$T_DIR/shared/order" && break; sleep 0.1; done
 is "init containers ran in order, before the app" "$(cat "$T_DIR/shared/order")" "a
 b
 app"

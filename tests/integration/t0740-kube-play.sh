@@ -107,7 +107,14 @@ done
 is "the running pod sees the new value" "$got" two
 like "through ..data" "$(b exec "$(ctr "$p1" httpd)" readlink /etc/cfg/mode)" '^\.\.data/mode$'
 
-# rolling update: maxUnavailable 0, so 3 stay Ready throughout
+# rolling update: maxUnavailable 0, so 3 stay Ready throughout (once all 3
+# are Ready again after the readiness check above)
+ready3=0
+for i in $(seq 1 100); do
+	[ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["objects"]["Deployment/web"]["status"]["readyReplicas"])' "$ROOT/kube/default/status.json")" = 3 ] && { ready3=1; break; }
+	sleep 0.1
+done
+is "3 Ready before the rollout" "$ready3" 1
 sed -i 's/value: "1"/value: "2"/' "$W"
 check "play a changed template" b kube play "$W"
 like "... configured" "$OUT" 'deployment.apps/web configured'
