@@ -21,6 +21,19 @@ t_cleanup() {
 		# the store's default bridge and its rules outlive its containers
 		# (as docker0 does): an idle one goes with network prune
 		[ -f "$ROOT/networks/bridge.json" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" network prune -f >/dev/null 2>&1
+		# kube play's namespaces (their supervisors, pods and Services), and
+		# networks that prune keeps because they have Services
+		for d in "$ROOT"/kube/*/; do
+			[ -d "$d" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" kube down -q --all --volumes -n "$(basename "$d")" >/dev/null 2>&1
+		done
+		for p in "$RUNROOT"/kube/*/supervisor.pid; do [ -f "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+		for f in "$ROOT"/networks/*.json; do
+			[ -f "$f" ] || continue
+			n=$(basename "$f" .json)
+			[ "$n" = bridge ] && continue
+			"$BERTH" --root "$ROOT" --runroot "$RUNROOT" debug svc-rm "$n" >/dev/null 2>&1
+			"$BERTH" --root "$ROOT" --runroot "$RUNROOT" network rm "$n" >/dev/null 2>&1
+		done
 		awk -v d="$T_DIR" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 		chattr -R -i "$T_DIR" 2>/dev/null || true
 		rm -rf "$T_DIR"

@@ -211,6 +211,13 @@ __attribute__((noreturn)) static void serve(const char *dir, const char *listen_
 		last = now;
 		if (linger_over(dir, records, &idle))
 			_exit(0);
+		/* Its run dir is gone (the store deleted with rm -rf, or the
+		 * network removed): leave at once. Waiting for the address to go
+		 * is not enough: another network may take the same subnet at once,
+		 * and this server, still bound to its gateway's port 53, would
+		 * keep the new network's server from starting. */
+		if (access(dir, F_OK) < 0 && errno == ENOENT)
+			_exit(0);
 		/* The bridge went (its network removed by a sweep that could not
 		 * know this run dir: a store deleted with rm -rf): nothing can
 		 * reach the server, whatever its records say. An attach that sets
