@@ -4,11 +4,11 @@
  * order is the API server's: decode (manifest-schema.c: types, unknown
  * fields), convert (old API versions), default, validate. */
 #include "kube/manifest-int.h"
-#include "kube/quantity.h"
 #include "kube/selector.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
+#include "util/quantity.h"
 #include "util/strbuf.h"
 
 #include <ctype.h>
@@ -482,12 +482,12 @@ int km_check_selector(struct kctx *c, json_t *sel, const char *path)
 const char *km_quantity_error(const char *s, int64_t *ret_milli)
 {
 	int64_t m = 0;
-	if (!kube_quantity_milli(s, &m))
+	if (s && *s == '-' && quantity_parse(s + 1, 3, &m) == 0)
+		return "must be greater than or equal to 0"; /* well-formed, but the parser takes no sign */
+	if (quantity_parse(s, 3, &m) < 0)
 		return "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 	if (ret_milli)
 		*ret_milli = m;
-	if (m < 0)
-		return "must be greater than or equal to 0";
 	return NULL;
 }
 

@@ -17,11 +17,11 @@
 
 #include <openssl/evp.h>
 
-#include "kube/quantity.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
+#include "util/quantity.h"
 #include "util/strbuf.h"
 
 #define VOL_MAX_BYTES (16u << 20) /* all files of one volume */
@@ -185,11 +185,11 @@ static int resource_field(const json_t *ctr, const json_t *ref, char **ret, stru
 			snprintf(buf, sizeof(buf), "0");
 		q = buf;
 	}
-	if (!kube_quantity_milli(q, &milli))
+	if (quantity_parse(q, 3, &milli) < 0)
 		return berr_setc(err, BERR_INVALID, "resources.%s.%s: invalid quantity \"%s\"", which, what, q);
 	const char *div = jsonx_str(ref, "divisor");
 	int64_t dmilli = 1000;
-	if (div && (!kube_quantity_milli(div, &dmilli) || dmilli <= 0))
+	if (div && (quantity_parse(div, 3, &dmilli) < 0 || dmilli <= 0))
 		return berr_setc(err, BERR_INVALID, "resourceFieldRef: invalid divisor \"%s\"", div);
 	int64_t v = (milli + dmilli - 1) / dmilli;
 	if (asprintf(ret, "%lld", (long long)v) < 0)
@@ -912,7 +912,7 @@ static int pod_volumes(const struct kube_pod_ctx *c, const json_t *pod, json_t *
 				char opts[64] = "mode=1777";
 				const char *lim = jsonx_str(s, "sizeLimit");
 				int64_t bytes;
-				if (lim && kube_quantity_value(lim, &bytes) && bytes > 0)
+				if (lim && quantity_parse(lim, 0, &bytes) == 0 && bytes > 0)
 					snprintf(opts, sizeof(opts), "mode=1777,size=%lld", (long long)bytes);
 				struct stat a, b;
 				_cleanup_free_ char *parent = strdup(dir);

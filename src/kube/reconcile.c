@@ -1155,6 +1155,7 @@ int kube_reconcile(struct kube_rec *r, struct berr **err)
 	if (!r->status)
 		r->status = kube_store_status(r->root, r->ns);
 	json_t *before = json_deep_copy(r->status);
+	int nterm_before = r->nterm;
 	/* a working copy: controllers add the claims they make */
 	json_t *objects = json_deep_copy(json_object_get(r->doc, "objects"));
 	const char *ck;
@@ -1194,6 +1195,7 @@ int kube_reconcile(struct kube_rec *r, struct berr **err)
 		else if (!strcmp(kind, "Pod"))
 			bare_pod(r, objects, key, obj, &w);
 	}
+	size_t made = json_array_size(r->queue);
 	make_queued(r, objects);
 	/* status of objects that left */
 	json_t *sobjs = json_object_get(r->status, "objects");
@@ -1243,9 +1245,13 @@ int kube_reconcile(struct kube_rec *r, struct berr **err)
 		}
 		r->refreshed_gen = gen;
 	}
-	/* pod status as of now for Services (IPs and readiness) */
-	world_free(&w);
-	world_load(r, &w);
+	/* pod status as of now for Services (IPs and readiness), read again
+	 * only when this pass made or removed pods: a steady pass reads each
+	 * pod's state once */
+	if (made || r->nterm != nterm_before) {
+		world_free(&w);
+		world_load(r, &w);
+	}
 	/* play --wait waits for this too: a Service answers once it returns */
 	json_object_set_new(r->status, "servicesInSync", json_boolean(services_sync(r, objects, &w)));
 	/* a summary play --wait and get read */

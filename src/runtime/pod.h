@@ -113,10 +113,6 @@ int pod_container_id(struct ctr_store *cs, const char *ns, const char *pod, cons
 
 /* ---- pure helpers (exported for tests/unit/test-pod.c) ---- */
 
-/* A Kubernetes quantity ("500m", "1.5", "128Mi", "1e3", "2G") times 10^scale
- * (scale 3: milli-units), rounded up as apimachinery rounds. -1 when
- * malformed, negative or too large. */
-int pod_quantity(const char *s, int scale, int64_t *ret);
 /* The kubelet's cpu.shares for a request of milli CPUs: milli*1024/1000,
  * at least 2 (also for 0: no request), at most 262144. */
 int64_t pod_cpu_shares(int64_t milli);

@@ -4,12 +4,12 @@
  * the atomic-writer volume layout and its update, subPath checks) in a
  * temp store. */
 #include "kube/podspec.h"
-#include "kube/quantity.h"
 #include "kube/reconcile.h"
 #include "kube/selector.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
+#include "util/quantity.h"
 #include "unit.h"
 
 #include <fcntl.h>
@@ -72,20 +72,20 @@ static void quantities(void)
 	static const struct { const char *q; long long milli; } ok[] = {
 		{"500m", 500}, {"1", 1000}, {"1.5", 1500}, {"0.1", 100}, {"128Mi", 134217728000LL},
 		{"1G", 1000000000000LL}, {"2k", 2000000}, {"1e3", 1000000}, {"1P", 1000000000000000000LL},
-		{"100n", 1}, {"-1", -1000},
+		{"100n", 1},
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
 		int64_t m = 0;
-		bool r = kube_quantity_milli(ok[i].q, &m);
+		bool r = quantity_parse(ok[i].q, 3, &m) == 0;
 		CHECK(r && m == ok[i].milli, "quantity %s = %lld milli (got %lld)", ok[i].q, ok[i].milli, (long long)m);
 	}
-	static const char *bad[] = {"", "1E", "abc", "1Mx", "1.2.3", "Mi", "1e", "99999999999999999999Ei"};
+	static const char *bad[] = {"", "-1", "1E", "abc", "1Mx", "1.2.3", "Mi", "1e", "99999999999999999999Ei"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		int64_t m;
-		CHECK(!kube_quantity_milli(bad[i], &m), "quantity \"%s\" refused", bad[i]);
+		CHECK(quantity_parse(bad[i], 3, &m) < 0, "quantity \"%s\" refused", bad[i]);
 	}
 	int64_t v;
-	CHECK(kube_quantity_value("100m", &v) && v == 1, "100m rounds up to 1");
+	CHECK(quantity_parse("100m", 0, &v) == 0 && v == 1, "100m rounds up to 1");
 }
 
 static void selectors(void)

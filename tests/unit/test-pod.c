@@ -4,6 +4,7 @@
  * pod_create makes of a resolved spec (errors name the field; nothing is
  * written). */
 #include "runtime/pod.h"
+#include "util/quantity.h"
 #include "util/cleanup.h"
 #include "util/jsonx.h"
 #include "unit.h"
@@ -15,14 +16,14 @@
 static void qty(const char *s, int scale, int64_t want)
 {
 	int64_t v = -7;
-	int r = pod_quantity(s, scale, &v);
+	int r = quantity_parse(s, scale, &v);
 	CHECK(r == 0 && v == want, "quantity \"%s\" x10^%d = %lld (want %lld)", s, scale, (long long)v, (long long)want);
 }
 
 static void qty_bad(const char *s)
 {
 	int64_t v = -7;
-	CHECK(pod_quantity(s, 3, &v) < 0 && v == -7, "quantity \"%s\" is refused", s);
+	CHECK(quantity_parse(s, 3, &v) < 0 && v == -7, "quantity \"%s\" is refused", s);
 }
 
 static char *cmd_of(const char *command, const char *args)
