@@ -361,6 +361,17 @@ int cmd_kube_play(struct cli *c, int argc, char **argv)
 					json_array_append_new(pl[k].removed, json_string(key));
 				verb = old && !replace ? "configured" : replace && old ? "replaced" : "created";
 				json_object_set_new(objs, key, no);
+				/* --publish-all belongs to the objects of this play, whichever
+				 * supervisor already runs */
+				json_t *pa = json_object_get(pl[k].doc, "publishAll");
+				if (!json_is_object(pa)) {
+					pa = json_object();
+					json_object_set_new(pl[k].doc, "publishAll", pa);
+				}
+				if (puball)
+					json_object_set_new(pa, key, json_true());
+				else
+					json_object_del(pa, key);
 				json_object_set_new(no, "_key", json_string(key));
 				json_array_append(changed, no);
 				json_object_del(no, "_key");

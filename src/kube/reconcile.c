@@ -319,7 +319,10 @@ static int pod_make_now(struct kube_rec *r, json_t *objects, const char *owner_k
 	json_object_update(spec, spec_patch);
 	json_t *pod = json_pack("{s:o,s:o}", "metadata", md, "spec", spec);
 	struct kube_pod_ctx c = {.root = r->root, .runroot = r->runroot, .ns = r->ns, .objects = objects,
-				 .network = r->network, .gateway = r->gateway, .publish_all = r->publish_all};
+				 .network = r->network, .gateway = r->gateway,
+				 .publish_all = r->publish_all ||
+						json_is_true(json_object_get(json_object_get(r->doc, "publishAll"),
+									     owner_key ? owner_key : ""))};
 	json_t *rs = NULL;
 	struct berr *e = NULL;
 	int rc = kube_podspec_resolve(&c, pod, &rs, &e);

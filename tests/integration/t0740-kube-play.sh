@@ -190,6 +190,57 @@ check "claims stay without --volumes" b volume inspect kube_default_data-db-0
 check "play it again" b kube play --wait --timeout 60s "$D"
 is "the claim kept its data" "$(b exec "$(ctr db-0 db)" sh -c 'wc -l < /data/log')" 2
 
+# flags and their bad values
+exits "scale: --replicas is required" 1 b kube scale deployment/web
+like "... says so" "$OUT" 'required flag\(s\) "replicas" not set'
+exits "scale: a bad count" 1 b kube scale deployment/web --replicas -1
+like "... names it" "$OUT" 'invalid --replicas "-1"'
+exits "scale: an unknown type" 1 b kube scale frob/web --replicas 1
+like "... kubectl's words" "$OUT" "doesn't have a resource type \"frob\""
+exits "scale: nothing of that name" 1 b kube scale deployment/nope --replicas 1
+like "... NotFound" "$OUT" 'deployments.apps "nope" not found'
+exits "play: a bad --timeout" 1 b kube play --timeout soon "$W"
+like "... names it" "$OUT" 'invalid --timeout "soon"'
+printf 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: never}\nspec:\n  serviceName: never\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: x, image: busybox:1.36}]}\n' > "$T_DIR/never.yaml"
+exits "down: an object that is not there" 1 b kube down "$T_DIR/never.yaml"
+like "... NotFound" "$OUT" 'statefulsets "never" not found'
+exits "down --all needs a namespace" 1 b kube down --all
+S=$T_DIR/stuck.yaml
+cat >"$S" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: stuck}
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers: [{name: x, image: busybox:1.36, command: [sleep, "100"]}]
+Y
+t0=$(date +%s)
+exits "play --wait fails at once on a pod that cannot start" 1 b kube play --wait --timeout 60s "$S"
+like "... names the pod and the reason" "$OUT" 'pod stuck: container x: CreateContainerConfigError'
+[ $(($(date +%s) - t0)) -lt 30 ] && ok "... without waiting for the timeout" || notok "... without waiting for the timeout"
+check "down the stuck pod" b kube down "$S"
+# --build: a directory named after the image beside the manifest
+mkdir -p "$T_DIR/built/t0740-built"
+printf 'FROM busybox:1.36\nRUN echo built > /built\n' > "$T_DIR/built/t0740-built/Dockerfile"
+cat >"$T_DIR/built/app.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: built}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+    - name: x
+      image: t0740-built:1
+      command: [httpd, -f, -p, "18096", -h, /]
+      ports: [{containerPort: 18096}]
+Y
+check "play --build --publish-all" b kube play --build --publish-all --wait --timeout 60s "$T_DIR/built/app.yaml"
+is "... the image was built" "$(b exec "$(ctr built x)" cat /built)" built
+# Running is not listening yet (no readiness probe here): ask a few times
+for i in $(seq 1 25); do got=$(timeout 5 wget -qO- http://127.0.0.1:18096/built 2>&1) && break; sleep 0.2; done
+like "... and the containerPort published on the host" "$got" '^built$'
+check "down it" b kube down "$T_DIR/built/app.yaml"
+
 # down leaves nothing
 br=br-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Id"][:12])' "$ROOT/networks/kube-default.json")
 check "down everything" b kube down --volumes "$W" "$D"
