@@ -159,6 +159,13 @@ CMD(kube_exec);
 CMD(kube_play);
 CMD(kube_down);
 CMD(kube_scale);
+CMD(kube_apply);
+CMD(kube_delete);
+CMD(kube_diff);
+CMD(kube_rollout);
+CMD(kube_deploy);
+CMD(kube_cluster);
+CMD(kube_node);
 CMD(build);
 CMD(builder_prune);
 

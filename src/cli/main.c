@@ -478,6 +478,21 @@ static const struct cli_command commands[] = {
 	 "berth volume prune [OPTIONS]\n\nOptions:\n  -a, --all             Remove all unused volumes, not just anonymous ones\n"
 	 "      --filter filter   Provide filter values (e.g. \"label=<label>\")\n"
 	 "  -f, --force           Do not prompt for confirmation\n"},
+	/* issue 14: real Kubernetes (kube/client.h, kube/cluster.h, kube/node.h) */
+	{"kube apply", cmd_kube_apply, "Apply manifests to a Kubernetes cluster (server-side apply)",
+	 "berth kube apply -f FILE|DIR|- [OPTIONS]\n"},
+	{"kube delete", cmd_kube_delete, "Delete objects of manifests from a Kubernetes cluster",
+	 "berth kube delete -f FILE|DIR|- [OPTIONS]\n       berth kube delete TYPE NAME... [OPTIONS]\n"},
+	{"kube diff", cmd_kube_diff, "Show what kube apply would change on a Kubernetes cluster",
+	 "berth kube diff -f FILE|DIR|- [OPTIONS]\n"},
+	{"kube rollout", cmd_kube_rollout, "Follow a rollout on a Kubernetes cluster (rollout status)",
+	 "berth kube rollout status TYPE/NAME [OPTIONS]\n"},
+	{"kube deploy", cmd_kube_deploy, "Deploy a compose project to a Kubernetes cluster",
+	 "berth kube deploy [-f compose.yaml] [OPTIONS]\n"},
+	{"kube cluster", cmd_kube_cluster, "Run a local Kubernetes cluster on upstream binaries",
+	 "berth kube cluster up|down|status|kubeconfig [--name N] [OPTIONS]\n"},
+	{"kube node", cmd_kube_node, "Run this machine as a node of a Kubernetes cluster",
+	 "berth kube node --kubeconfig FILE [--name N] [OPTIONS]\n"},
 	/* hidden: parser internals for tests (no summary, so not in the help list) */
 	{"debug", cmd_debug, NULL, NULL},
 	{"debug svc-sync", cmd_debug_svc_sync, NULL, NULL},
@@ -490,7 +505,7 @@ static const struct cli_command commands[] = {
 static const char *const planned[] = {
 	"diff", "commit", "export", "update",
 	"events", "search",
-	"kube apply", "kube node", "kube cluster", "system info", "info",
+	"system info", "info",
 	"container export", "container diff",
 };
 
