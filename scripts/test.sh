@@ -20,4 +20,14 @@ if [ -z "${BERTH_NO_HELM:-}" ]; then
 	"$top/scripts/helm.sh" \
 		|| echo "test.sh: scripts/helm.sh failed (above); t0722's helm checks will skip" >&2
 fi
+# Upstream Kubernetes (kube-apiserver, kube-controller-manager, kube-scheduler,
+# kubectl) and etcd for the tests of kube cluster, kube node and kube apply:
+# scripts/k8s-binaries.sh builds v1.36.3 and etcd v3.6.8 from the Go module
+# proxy once (about 10 min on 2 cores from cold caches, seconds once
+# /var/cache/berth/k8s has them). When they cannot be built, the error is
+# shown and those tests skip. BERTH_NO_K8S=1 leaves them out.
+if [ -z "${BERTH_NO_K8S:-}" ]; then
+	"$top/scripts/k8s-binaries.sh" \
+		|| echo "test.sh: scripts/k8s-binaries.sh failed (above); the tests against a real control plane will skip" >&2
+fi
 exec "$top/tests/run.sh" "$@"
