@@ -490,7 +490,22 @@ static const struct cli_command commands[] = {
 	{"kube deploy", cmd_kube_deploy, "Deploy a compose project to a Kubernetes cluster",
 	 "berth kube deploy [-f compose.yaml] [OPTIONS]\n"},
 	{"kube cluster", cmd_kube_cluster, "Run a local Kubernetes cluster on upstream binaries",
-	 "berth kube cluster up|down|status|kubeconfig [--name N] [OPTIONS]\n"},
+	 "berth kube cluster up|down|status|kubeconfig [--name N] [OPTIONS]\n\n"
+	 "A single-machine cluster: etcd, kube-apiserver, kube-controller-manager and kube-scheduler\n"
+	 "as host processes under one supervisor, TLS throughout, and this machine as its node\n"
+	 "(berth kube node). State in $ROOT/kube-clusters/NAME (certificates, etcd data, logs/).\n\n"
+	 "  up          start the cluster and wait until its node is Ready; merge its kubeconfig into\n"
+	 "              $KUBECONFIG (its first file) or ~/.kube/config as context berth-NAME, made current\n"
+	 "  down        stop everything, remove the node's pods, the kubeconfig entries and the cluster\n"
+	 "  status      each component with its pid and health (exit 1 unless all are healthy)\n"
+	 "  kubeconfig  print the cluster's admin kubeconfig\n\n"
+	 "Options:\n"
+	 "  -n, --name string      the cluster (a DNS label; default \"berth\")\n"
+	 "      --k8s-bin string   up: the directory of etcd, kube-apiserver, kube-controller-manager and\n"
+	 "                         kube-scheduler (default $BERTH_K8S_BIN, else /var/cache/berth/k8s/v1.36.3,\n"
+	 "                         which scripts/k8s-binaries.sh builds)\n"
+	 "      --wait duration    up: how long to wait for a Ready cluster (default 2m)\n"
+	 "      --api-port int     up: the apiserver's port (default 6443 when free, else a free one)\n"},
 	{"kube node", cmd_kube_node, "Run this machine as a node of a Kubernetes cluster",
 	 "berth kube node --kubeconfig FILE [--name N] [OPTIONS]\n"},
 	/* hidden: parser internals for tests (no summary, so not in the help list) */

@@ -1,0 +1,1644 @@
+/* berth kube cluster (cluster.h): up, down, status, kubeconfig. */
+#include "kube/cluster.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "compose/yaml.h"
+#include "kube/cluster-int.h"
+#include "kube/pki.h"
+#include "util/cleanup.h"
+#include "util/curl-lazy.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+#include "util/proc.h"
+#include "util/strbuf.h"
+
+#define CLUSTERS_DIR "kube-clusters"
+/* held from the choice of ports until the apiserver listens, so that two
+ * clusters coming up at once do not pick the same free port */
+#define PORTS_LOCK "/run/berth-kube-ports.lock"
+#define GRACE_MS 5000
+#define POLL_MS 20
+#define SERVICE_POOL "10.96.0.0/12" /* /16s from it; berth's own pools are 10.80.0.0/14 and 10.84.0.0/14 */
+#define MAX_IPS 64
+
+static const char *const bin_names[] = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* ---- names and binaries ---- */
+
+int kube_cluster_name_check(const char *name, struct berr **err)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool ok = n >= 1 && n <= 63 && isalnum((unsigned char)name[0]) && isalnum((unsigned char)name[n - 1]);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '-';
+	if (!ok)
+		return berr_setc(err, BERR_INVALID,
+				 "invalid cluster name \"%s\": a DNS label is 1-63 lowercase letters, digits or '-', "
+				 "starting and ending with a letter or digit",
+				 name ? name : "");
+	return 0;
+}
+
+/* The names of the binaries dir lacks ("" when it has all). */
+static void missing_bins(const char *dir, char *buf, size_t n)
+{
+	buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(bin_names); i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/%s", dir, bin_names[i]);
+		struct stat st;
+		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) || access(p, X_OK) < 0) {
+			size_t l = strlen(buf);
+			snprintf(buf + l, n - l, "%s%s", l ? ", " : "", bin_names[i]);
+		}
+	}
+}
+
+int kube_cluster_bin_dir(const char *opt, char *buf, size_t n, struct berr **err)
+{
+	const char *env = getenv("BERTH_K8S_BIN");
+	const char *dir = opt && *opt ? opt : env && *env ? env : NULL;
+	const char *what = opt && *opt ? "--k8s-bin" : "BERTH_K8S_BIN";
+	char miss[256];
+	if (dir) {
+		char real[PATH_MAX];
+		if (!realpath(dir, real))
+			return berr_set(err, errno, "%s %s", what, dir);
+		missing_bins(real, miss, sizeof(miss));
+		if (*miss)
+			return berr_setc(err, BERR_NOT_FOUND, "%s %s: no %s there (or not executable)", what, dir, miss);
+		snprintf(buf, n, "%s", real);
+		return 0;
+	}
+	missing_bins(KUBE_CLUSTER_BIN_CACHE, miss, sizeof(miss));
+	if (*miss)
+		return berr_setc(err, BERR_NOT_FOUND,
+				 "the Kubernetes binaries are missing (no %s in " KUBE_CLUSTER_BIN_CACHE
+				 "): build them with scripts/k8s-binaries.sh, or give --k8s-bin DIR (or BERTH_K8S_BIN) "
+				 "holding etcd, kube-apiserver, kube-controller-manager and kube-scheduler",
+				 miss);
+	snprintf(buf, n, "%s", KUBE_CLUSTER_BIN_CACHE);
+	return 0;
+}
+
+/* ---- the cluster's description ---- */
+
+enum { P_API, P_ETCD, P_PEER, P_CM, P_SCHED, P_KUBELET, P_N };
+static const char *const port_keys[P_N] = {"apiserver", "etcdClient", "etcdPeer", "controllerManager", "scheduler",
+					   "kubelet"};
+
+struct kc {
+	char name[64];
+	char ctx[80];                     /* berth-NAME: the kubeconfig entries' name */
+	char root[PATH_MAX], runroot[PATH_MAX];
+	char dir[PATH_MAX];               /* $ROOT/kube-clusters/NAME */
+	char rundir[PATH_MAX];            /* $RUNROOT/kube-clusters/NAME */
+	char bin[PATH_MAX];
+	char self[PATH_MAX];
+	char node[254];
+	char node_ip[INET6_ADDRSTRLEN];
+	char svc_cidr[32], svc_ip[INET_ADDRSTRLEN];
+	int ports[P_N];
+	char *ips[MAX_IPS + 1];           /* the host's addresses, for the serving certs */
+	bool node_avail;
+	bool existed;                     /* cluster.json was there: a restart */
+	json_t *doc;                      /* cluster.json */
+};
+
+static void kc_release(struct kc *k)
+{
+	for (int i = 0; k->ips[i]; i++)
+		free(k->ips[i]);
+	k->ips[0] = NULL;
+	json_decref(k->doc);
+	k->doc = NULL;
+}
+
+/* snprintf for paths: a path too long for PATH_MAX is cut (and then not
+ * found), which kc_init rules out for the cluster's own dirs */
+static void pathf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void pathf(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+}
+
+static const char *kp(const struct kc *k, const char *rel, char *buf, size_t n)
+{
+	pathf(buf, n, "%s/%s", k->dir, rel);
+	return buf;
+}
+
+/* A path under the cluster dir, in one of a few rotating buffers (argv
+ * building). */
+static char *P(const struct kc *k, const char *rel)
+{
+	char b[PATH_MAX];
+	kp(k, rel, b, sizeof(b));
+	return strdup(b);
+}
+
+static int kc_init(struct kc *k, const struct kube_cluster_opts *o, struct berr **err)
+{
+	memset(k, 0, sizeof(*k));
+	const char *name = o->name && *o->name ? o->name : KUBE_CLUSTER_DEFAULT_NAME;
+	if (kube_cluster_name_check(name, err) < 0)
+		return -1;
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	snprintf(k->ctx, sizeof(k->ctx), "berth-%s", name);
+	/* absolute: the supervisor and the components outlive the CLI's cwd */
+	if (fs_mkdir_p(o->root, 0700, err) < 0 || fs_mkdir_p(o->runroot, 0700, err) < 0)
+		return -1;
+	if (!realpath(o->root, k->root))
+		return berr_set(err, errno, "resolving %s", o->root);
+	if (!realpath(o->runroot, k->runroot))
+		return berr_set(err, errno, "resolving %s", o->runroot);
+	if (strlen(k->root) > PATH_MAX - 512 || strlen(k->runroot) > PATH_MAX - 512)
+		return berr_setc(err, BERR_INVALID, "--root or --runroot: the path is too long");
+	pathf(k->dir, sizeof(k->dir), "%s/" CLUSTERS_DIR "/%s", k->root, name);
+	pathf(k->rundir, sizeof(k->rundir), "%s/" CLUSTERS_DIR "/%s", k->runroot, name);
+	snprintf(k->self, sizeof(k->self), "%s", o->self_exe ? o->self_exe : "/proc/self/exe");
+	return 0;
+}
+
+static json_t *load_doc(const struct kc *k, struct berr **err)
+{
+	_cleanup_close_ int dfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		berr_setc(err, BERR_NOT_FOUND, "no cluster \"%s\" (see 'berth kube cluster up --name %s')", k->name,
+			  k->name);
+		return NULL;
+	}
+	struct stat st;
+	if (fstatat(dfd, "cluster.json", &st, 0) < 0) {
+		berr_setc(err, BERR_NOT_FOUND, "no cluster \"%s\" (%s has no cluster.json)", k->name, k->dir);
+		return NULL;
+	}
+	return jsonx_load_at(dfd, "cluster.json", 1 << 20, err);
+}
+
+static int save_doc(const struct kc *k, struct berr **err)
+{
+	_cleanup_close_ int dfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_set(err, errno, "opening %s", k->dir);
+	char *s = json_dumps(k->doc, JSON_INDENT(2));
+	struct sbuf b = SBUF_INIT;
+	sbuf_adds(&b, s);
+	sbuf_addc(&b, '\n');
+	free(s);
+	int r = fs_write_atomic_at(dfd, "cluster.json", b.s, b.len, 0644, false, err);
+	sbuf_release(&b);
+	return r;
+}
+
+/* Read ports, node and range back from cluster.json. */
+static void kc_from_doc(struct kc *k)
+{
+	json_t *d = k->doc;
+	json_t *ports = json_object_get(d, "ports");
+	for (int i = 0; i < P_N; i++)
+		k->ports[i] = (int)json_integer_value(json_object_get(ports, port_keys[i]));
+	const char *s;
+	if ((s = jsonx_str(d, "node")))
+		snprintf(k->node, sizeof(k->node), "%s", s);
+	if ((s = jsonx_str(d, "nodeIP")))
+		snprintf(k->node_ip, sizeof(k->node_ip), "%s", s);
+	if ((s = jsonx_str(d, "serviceCIDR")))
+		snprintf(k->svc_cidr, sizeof(k->svc_cidr), "%s", s);
+	if ((s = jsonx_str(d, "binDir")))
+		snprintf(k->bin, sizeof(k->bin), "%s", s);
+	k->node_avail = json_is_true(json_object_get(d, "nodeAgent"));
+}
+
+/* ---- the host: name, addresses, free ports, a free service range ---- */
+
+static void node_name(char *buf, size_t n)
+{
+	char hn[256] = "";
+	if (gethostname(hn, sizeof(hn) - 1) < 0)
+		hn[0] = 0;
+	size_t o = 0;
+	for (size_t i = 0; hn[i] && o + 1 < n && o < 253; i++) {
+		char c = (char)tolower((unsigned char)hn[i]);
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+			c = '-';
+		buf[o++] = c;
+	}
+	buf[o] = 0;
+	/* starts and ends with an alphanumeric */
+	while (o > 0 && !isalnum((unsigned char)buf[o - 1]))
+		buf[--o] = 0;
+	size_t s = 0;
+	while (buf[s] && !isalnum((unsigned char)buf[s]))
+		s++;
+	memmove(buf, buf + s, o - s + 1);
+	if (!*buf)
+		snprintf(buf, n, "berth-node");
+}
+
+/* The source address of the default route, else the first global IPv4
+ * address, else 127.0.0.1. */
+static void host_ip(char *buf, size_t n)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(53)};
+	inet_pton(AF_INET, "192.0.2.53", &to.sin_addr); /* no packet is sent: connect only picks a route */
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&me, &ml) == 0 && me.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+		inet_ntop(AF_INET, &me.sin_addr, buf, (socklen_t)n);
+		close(fd);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(buf, n, "127.0.0.1");
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		struct sockaddr_in *a = (struct sockaddr_in *)i->ifa_addr;
+		if ((ntohl(a->sin_addr.s_addr) >> 24) == 127)
+			continue;
+		inet_ntop(AF_INET, &a->sin_addr, buf, (socklen_t)n);
+		break;
+	}
+	freeifaddrs(ifa);
+}
+
+static void add_ip(char **ips, const char *ip)
+{
+	int n = 0;
+	for (; ips[n]; n++)
+		if (!strcmp(ips[n], ip))
+			return;
+	if (n < MAX_IPS) {
+		ips[n] = strdup(ip);
+		ips[n + 1] = NULL;
+	}
+}
+
+/* Every address of the host (link-local IPv6 aside). */
+static void host_ips(char **ips)
+{
+	add_ip(ips, "127.0.0.1");
+	add_ip(ips, "::1");
+	struct ifaddrs *ifa = NULL;
+	if (getifaddrs(&ifa) < 0)
+		return;
+	for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+		char b[INET6_ADDRSTRLEN];
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, b, sizeof(b));
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(a))
+				continue;
+			inet_ntop(AF_INET6, a, b, sizeof(b));
+		} else {
+			continue;
+		}
+		add_ip(ips, b);
+	}
+	freeifaddrs(ifa);
+}
+
+/* Whether a server could listen on port (the apiserver binds the
+ * dual-stack wildcard, the others 127.0.0.1, which that covers). */
+static bool port_free(int port)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0;
+	bool ok;
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = in6addr_any};
+		ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+		close(fd);
+		if (!ok || port == 0)
+			return ok;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	ok = bind(fd, (struct sockaddr *)&a4, sizeof(a4)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A port the kernel hands out as free (bind to 0), not one of taken. */
+static int any_free_port(const int *taken, int ntaken)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t al = sizeof(a);
+		int port = -1;
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+			port = ntohs(a.sin_port);
+		close(fd);
+		if (port <= 0)
+			return -1;
+		bool dup = false;
+		for (int i = 0; i < ntaken; i++)
+			dup |= taken[i] == port;
+		if (!dup && port_free(port))
+			return port;
+	}
+	return -1;
+}
+
+static int pick_ports(struct kc *k, int api_port, struct berr **err)
+{
+	/* preferred: an explicit --api-port, the ones recorded by an earlier
+	 * run of this cluster, then the usual 6443 and 10250 */
+	int want[P_N];
+	memcpy(want, k->ports, sizeof(want));
+	if (!want[P_API])
+		want[P_API] = 6443;
+	if (!want[P_KUBELET])
+		want[P_KUBELET] = 10250;
+	if (api_port) {
+		if (!port_free(api_port))
+			return berr_setc(err, BERR_CONFLICT, "--api-port %d: the port is in use", api_port);
+		want[P_API] = api_port;
+	}
+	int got[P_N] = {0};
+	for (int i = 0; i < P_N; i++) {
+		bool dup = false;
+		for (int j = 0; j < i; j++)
+			dup |= got[j] == want[i];
+		if (want[i] > 0 && !dup && port_free(want[i]))
+			got[i] = want[i];
+		else if ((got[i] = any_free_port(got, i)) < 0)
+			return berr_set(err, errno, "no free port for %s", port_keys[i]);
+	}
+	memcpy(k->ports, got, sizeof(got));
+	return 0;
+}
+
+static bool cidr_overlap(uint32_t a, int al, uint32_t b, int bl)
+{
+	int l = al < bl ? al : bl;
+	uint32_t m = l == 0 ? 0 : 0xffffffffu << (32 - l);
+	return (a & m) == (b & m);
+}
+
+/* The other clusters' service ranges on this store. */
+static bool range_taken_by_clusters(const struct kc *k, uint32_t net)
+{
+	char d[PATH_MAX];
+	pathf(d, sizeof(d), "%s/" CLUSTERS_DIR, k->root);
+	_cleanup_closedir_ DIR *dir = opendir(d);
+	if (!dir)
+		return false;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, k->name))
+			continue;
+		char f[PATH_MAX + 300];
+		snprintf(f, sizeof(f), "%s/%s/cluster.json", d, de->d_name);
+		json_t *j = json_load_file(f, 0, NULL);
+		const char *c = jsonx_str(j, "serviceCIDR");
+		struct in_addr a;
+		char b[32];
+		bool hit = false;
+		if (c && sscanf(c, "%31[0-9.]", b) == 1 && inet_pton(AF_INET, b, &a) == 1)
+			hit = ntohl(a.s_addr) == net;
+		json_decref(j);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+/* A /16 of SERVICE_POOL that no host route (the default route aside) and
+ * no other cluster of this store uses. */
+static int pick_service_range(struct kc *k, struct berr **err)
+{
+	if (!*k->svc_cidr) {
+		for (uint32_t i = 0; i < 16 && !*k->svc_cidr; i++) {
+			uint32_t net = (10u << 24) | ((96u + i) << 16);
+			bool used = range_taken_by_clusters(k, net);
+			_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
+			char line[256];
+			if (f && fgets(line, sizeof(line), f)) {
+				while (!used && fgets(line, sizeof(line), f)) {
+					char ifn[64];
+					unsigned dst, gw, flags, refc, use, metric, mask;
+					if (sscanf(line, "%63s %x %x %x %u %u %u %x", ifn, &dst, &gw, &flags, &refc, &use, &metric,
+						   &mask) != 8)
+						continue;
+					dst = ntohl(dst);
+					mask = ntohl(mask);
+					int ml = __builtin_popcount(mask);
+					if (ml == 0)
+						continue;
+					used = cidr_overlap(net, 16, dst, ml);
+				}
+			}
+			if (!used)
+				snprintf(k->svc_cidr, sizeof(k->svc_cidr), "10.%u.0.0/16", 96u + i);
+		}
+		if (!*k->svc_cidr)
+			return berr_setc(err, BERR_CONFLICT,
+					 "no free service range in " SERVICE_POOL " (host routes or other clusters use every /16)");
+	}
+	unsigned a, b, c, d;
+	if (sscanf(k->svc_cidr, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
+		return berr_setc(err, BERR_INVALID, "cluster.json: serviceCIDR %s", k->svc_cidr);
+	snprintf(k->svc_ip, sizeof(k->svc_ip), "%u.%u.%u.%u", a, b, c, d + 1);
+	return 0;
+}
+
+/* ---- child processes run to completion (the node agent's probe and cleanup) ---- */
+
+/* argv with output captured (at most 64 KiB); *ret_status: the wait status. */
+static int run_capture(char *const *argv, char **ret_out, int *ret_status, struct berr **err)
+{
+	int pp[2];
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "pipe");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pp[0]);
+		close(pp[1]);
+		return berr_set(err, errno, "fork");
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dup2(nul, 0);
+		dup2(pp[1], 1);
+		dup2(pp[1], 2);
+		execv(argv[0], argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(pp[1]);
+	struct sbuf out = SBUF_INIT;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(pp[0], buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && out.len < 65536)
+			sbuf_add(&out, buf, (size_t)n);
+	close(pp[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*ret_status = st;
+	*ret_out = sbuf_detach(&out);
+	return 0;
+}
+
+/* Whether this berth has the node agent (`kube node --help` succeeds; a
+ * berth without it says "not available"). */
+static bool node_agent_available(const struct kc *k)
+{
+	char *argv[] = {(char *)k->self, "kube", "node", "--help", NULL};
+	char *out = NULL;
+	int st = 0;
+	struct berr *e = NULL;
+	if (run_capture(argv, &out, &st, &e) < 0) {
+		berr_free(e);
+		return false;
+	}
+	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0 && !strstr(out, "not available");
+	free(out);
+	return ok;
+}
+
+/* `berth kube node --cleanup --name NODE`: the node's pods and network. */
+static int node_cleanup(const struct kc *k, struct berr **err)
+{
+	if (!k->node_avail || !*k->node)
+		return 0;
+	char *argv[] = {(char *)k->self, "--root", (char *)k->root, "--runroot", (char *)k->runroot, "kube", "node",
+			"--cleanup", "--name", (char *)k->node, NULL};
+	char *out = NULL;
+	int st = 0;
+	if (run_capture(argv, &out, &st, err) < 0)
+		return berr_wrap(err, "removing the pods of node %s", k->node);
+	int r = 0;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		size_t l = strlen(out);
+		while (l && out[l - 1] == '\n')
+			out[--l] = 0;
+		r = berr_set(err, 0, "removing the pods of node %s (berth kube node --cleanup --name %s): %s", k->node,
+			     k->node, *out ? out : "failed");
+	}
+	free(out);
+	return r;
+}
+
+/* ---- certificates and kubeconfigs ---- */
+
+static int make_pki(struct kc *k, struct berr **err)
+{
+	char pki[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	kp(k, "pki", pki, sizeof(pki));
+	if (fs_mkdir_p(pki, 0700, err) < 0)
+		return -1;
+	struct pki_ca *ca = NULL;
+	kp(k, "pki/ca.crt", a, sizeof(a));
+	kp(k, "pki/ca.key", b, sizeof(b));
+	if (k->existed && access(a, F_OK) == 0) {
+		if (pki_ca_load(a, b, &ca, err) < 0)
+			return -1;
+	} else {
+		char cn[128];
+		snprintf(cn, sizeof(cn), "berth-%s-ca", k->name);
+		if (pki_ca_new(cn, 3650, &ca, err) < 0 || pki_ca_save(ca, a, b, err) < 0) {
+			pki_ca_free(ca);
+			return -1;
+		}
+	}
+	int r = -1;
+	kp(k, "pki/sa.key", a, sizeof(a));
+	kp(k, "pki/sa.pub", b, sizeof(b));
+	/* the token signer stays across restarts: tokens already handed out stay valid */
+	if (!(k->existed && access(a, F_OK) == 0 && access(b, F_OK) == 0) && pki_keypair(a, b, err) < 0)
+		goto out;
+	const char *localhost_dns[] = {"localhost", NULL};
+	const char *loop_ips[] = {"127.0.0.1", "::1", NULL};
+	const char *api_dns[] = {"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+				 "kubernetes.default.svc.cluster.local", k->node, NULL};
+	const char *api_ips[MAX_IPS + 3];
+	int ni = 0;
+	api_ips[ni++] = k->svc_ip;
+	for (int i = 0; k->ips[i] && ni < MAX_IPS + 1; i++)
+		api_ips[ni++] = k->ips[i];
+	api_ips[ni] = NULL;
+	const char *node_dns[] = {k->node, "localhost", NULL};
+	char node_cn[300];
+	snprintf(node_cn, sizeof(node_cn), "system:node:%s", k->node);
+	const char *masters[] = {"system:masters", NULL};
+	const char *nodes[] = {"system:nodes", NULL};
+	struct {
+		const char *file;
+		struct pki_spec s;
+	} certs[] = {
+		{"etcd-server", {.cn = "etcd-server", .dns = localhost_dns, .ips = loop_ips, .usage = PKI_SERVER | PKI_CLIENT}},
+		{"apiserver-etcd-client", {.cn = "kube-apiserver-etcd-client", .usage = PKI_CLIENT}},
+		{"apiserver", {.cn = "kube-apiserver", .dns = api_dns, .ips = api_ips, .usage = PKI_SERVER}},
+		{"apiserver-kubelet-client", {.cn = "kube-apiserver-kubelet-client", .orgs = masters, .usage = PKI_CLIENT}},
+		{"admin", {.cn = "kubernetes-admin", .orgs = masters, .usage = PKI_CLIENT}},
+		{"controller-manager", {.cn = "system:kube-controller-manager", .usage = PKI_CLIENT}},
+		{"scheduler", {.cn = "system:kube-scheduler", .usage = PKI_CLIENT}},
+		{"node", {.cn = node_cn, .orgs = nodes, .usage = PKI_CLIENT}},
+		{"node-serving", {.cn = node_cn, .orgs = nodes, .dns = node_dns, .ips = api_ips + 1, .usage = PKI_SERVER}},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(certs); i++) {
+		char crel[128], krel[128];
+		snprintf(crel, sizeof(crel), "pki/%s.crt", certs[i].file);
+		snprintf(krel, sizeof(krel), "pki/%s.key", certs[i].file);
+		certs[i].s.days = 365;
+		if (pki_issue(ca, &certs[i].s, kp(k, crel, a, sizeof(a)), kp(k, krel, b, sizeof(b)), err) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	pki_ca_free(ca);
+	return r;
+}
+
+static char *file_b64(const char *path, struct berr **err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (fs_read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, err) < 0)
+		return NULL;
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (unsigned char *)buf, (int)len);
+	free(buf);
+	return out;
+}
+
+/* A kubeconfig with the certificates inline: cluster, user and context
+ * all named ctx. */
+static json_t *kubeconfig_doc(const struct kc *k, const char *who, const char *ctx, struct berr **err)
+{
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], rel[128];
+	kp(k, "pki/ca.crt", ca, sizeof(ca));
+	snprintf(rel, sizeof(rel), "pki/%s.crt", who);
+	kp(k, rel, crt, sizeof(crt));
+	snprintf(rel, sizeof(rel), "pki/%s.key", who);
+	kp(k, rel, key, sizeof(key));
+	_cleanup_free_ char *cad = file_b64(ca, err);
+	_cleanup_free_ char *crtd = cad ? file_b64(crt, err) : NULL;
+	_cleanup_free_ char *keyd = crtd ? file_b64(key, err) : NULL;
+	if (!keyd)
+		return NULL;
+	char server[64];
+	snprintf(server, sizeof(server), "https://127.0.0.1:%d", k->ports[P_API]);
+	return json_pack("{s:s,s:s,s:[{s:s,s:{s:s,s:s}}],s:[{s:s,s:{s:s,s:s}}],s:[{s:s,s:{s:s,s:s}}],s:s,s:{}}",
+			 "apiVersion", "v1", "kind", "Config", "clusters", "name", ctx, "cluster",
+			 "certificate-authority-data", cad, "server", server, "users", "name", ctx, "user",
+			 "client-certificate-data", crtd, "client-key-data", keyd, "contexts", "name", ctx, "context",
+			 "cluster", ctx, "user", ctx, "current-context", ctx, "preferences");
+}
+
+static int write_kubeconfigs(const struct kc *k, struct berr **err)
+{
+	static const char *const who[] = {"admin", "controller-manager", "scheduler", "node"};
+	_cleanup_close_ int dfd = open(k->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_set(err, errno, "opening %s", k->dir);
+	for (size_t i = 0; i < ARRAY_SIZE(who); i++) {
+		json_t *doc = kubeconfig_doc(k, who[i], k->ctx, err);
+		if (!doc)
+			return -1;
+		struct sbuf b = SBUF_INIT;
+		compose_yaml_emit(doc, &b);
+		json_decref(doc);
+		char name[64];
+		snprintf(name, sizeof(name), "%s.kubeconfig", who[i]);
+		int r = fs_write_atomic_at(dfd, name, b.s, b.len, 0600, false, err);
+		sbuf_release(&b);
+		if (r < 0)
+			return berr_wrap(err, "writing %s/%s", k->dir, name);
+	}
+	return 0;
+}
+
+/* ---- the components' command lines ---- */
+
+struct argv {
+	char **v;
+	int n, cap;
+};
+
+static void av_add(struct argv *a, char *s)
+{
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 32;
+		a->v = realloc(a->v, (size_t)a->cap * sizeof(char *));
+	}
+	a->v[a->n++] = s;
+	a->v[a->n] = NULL;
+}
+
+static void av_addf(struct argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void av_addf(struct argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = strdup("");
+	va_end(ap);
+	av_add(a, s);
+}
+
+static void av_free(char **v)
+{
+	for (int i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **etcd_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	_cleanup_free_ char *crt = P(k, "pki/etcd-server.crt"), *key = P(k, "pki/etcd-server.key"),
+			    *ca = P(k, "pki/ca.crt"), *data = P(k, "etcd");
+	av_addf(&a, "%s/etcd", k->bin);
+	av_addf(&a, "--name=%s", k->node);
+	av_addf(&a, "--data-dir=%s", data);
+	av_addf(&a, "--listen-client-urls=https://127.0.0.1:%d", k->ports[P_ETCD]);
+	av_addf(&a, "--advertise-client-urls=https://127.0.0.1:%d", k->ports[P_ETCD]);
+	av_addf(&a, "--listen-peer-urls=https://127.0.0.1:%d", k->ports[P_PEER]);
+	av_addf(&a, "--initial-advertise-peer-urls=https://127.0.0.1:%d", k->ports[P_PEER]);
+	av_addf(&a, "--initial-cluster=%s=https://127.0.0.1:%d", k->node, k->ports[P_PEER]);
+	av_addf(&a, "--initial-cluster-state=new");
+	av_addf(&a, "--initial-cluster-token=berth-%s", k->name);
+	av_addf(&a, "--cert-file=%s", crt);
+	av_addf(&a, "--key-file=%s", key);
+	av_addf(&a, "--trusted-ca-file=%s", ca);
+	av_addf(&a, "--client-cert-auth=true");
+	av_addf(&a, "--peer-cert-file=%s", crt);
+	av_addf(&a, "--peer-key-file=%s", key);
+	av_addf(&a, "--peer-trusted-ca-file=%s", ca);
+	av_addf(&a, "--peer-client-cert-auth=true");
+	av_addf(&a, "--snapshot-count=10000");
+	return a.v;
+}
+
+static char **apiserver_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	av_addf(&a, "%s/kube-apiserver", k->bin);
+	av_addf(&a, "--advertise-address=%s", k->node_ip);
+	av_addf(&a, "--bind-address=0.0.0.0");
+	av_addf(&a, "--secure-port=%d", k->ports[P_API]);
+	av_addf(&a, "--allow-privileged=true");
+	av_addf(&a, "--authorization-mode=Node,RBAC");
+	av_addf(&a, "--enable-admission-plugins=NodeRestriction");
+	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--tls-cert-file=%s/pki/apiserver.crt", k->dir);
+	av_addf(&a, "--tls-private-key-file=%s/pki/apiserver.key", k->dir);
+	av_addf(&a, "--etcd-servers=https://127.0.0.1:%d", k->ports[P_ETCD]);
+	av_addf(&a, "--etcd-cafile=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--etcd-certfile=%s/pki/apiserver-etcd-client.crt", k->dir);
+	av_addf(&a, "--etcd-keyfile=%s/pki/apiserver-etcd-client.key", k->dir);
+	av_addf(&a, "--kubelet-client-certificate=%s/pki/apiserver-kubelet-client.crt", k->dir);
+	av_addf(&a, "--kubelet-client-key=%s/pki/apiserver-kubelet-client.key", k->dir);
+	av_addf(&a, "--kubelet-certificate-authority=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname");
+	av_addf(&a, "--service-account-issuer=https://kubernetes.default.svc.cluster.local");
+	av_addf(&a, "--service-account-key-file=%s/pki/sa.pub", k->dir);
+	av_addf(&a, "--service-account-signing-key-file=%s/pki/sa.key", k->dir);
+	av_addf(&a, "--service-cluster-ip-range=%s", k->svc_cidr);
+	av_addf(&a, "--profiling=false");
+	return a.v;
+}
+
+static char **cm_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	av_addf(&a, "%s/kube-controller-manager", k->bin);
+	av_addf(&a, "--kubeconfig=%s/controller-manager.kubeconfig", k->dir);
+	av_addf(&a, "--authentication-kubeconfig=%s/controller-manager.kubeconfig", k->dir);
+	av_addf(&a, "--authorization-kubeconfig=%s/controller-manager.kubeconfig", k->dir);
+	/* client certs checked against our CA without reading the
+	 * extension-apiserver-authentication ConfigMap, which RBAC lets them
+	 * read only once the apiserver's bootstrap roles exist (they would
+	 * exit when started right as the apiserver listens) */
+	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--authentication-skip-lookup=true");
+	av_addf(&a, "--bind-address=127.0.0.1");
+	av_addf(&a, "--secure-port=%d", k->ports[P_CM]);
+	av_addf(&a, "--leader-elect=false");
+	av_addf(&a, "--use-service-account-credentials=true");
+	av_addf(&a, "--root-ca-file=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--service-account-private-key-file=%s/pki/sa.key", k->dir);
+	av_addf(&a, "--cluster-signing-cert-file=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--cluster-signing-key-file=%s/pki/ca.key", k->dir);
+	av_addf(&a, "--allocate-node-cidrs=false");
+	av_addf(&a, "--service-cluster-ip-range=%s", k->svc_cidr);
+	av_addf(&a, "--cluster-name=%s", k->name);
+	/* client-side rate limit: with --use-service-account-credentials it
+	 * makes a ServiceAccount and a token for each of its ~40 controllers at
+	 * start, which the default (20/s, burst 30) spreads over ~5 s */
+	av_addf(&a, "--kube-api-qps=200");
+	av_addf(&a, "--kube-api-burst=400");
+	av_addf(&a, "--profiling=false");
+	return a.v;
+}
+
+static char **sched_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	av_addf(&a, "%s/kube-scheduler", k->bin);
+	av_addf(&a, "--kubeconfig=%s/scheduler.kubeconfig", k->dir);
+	av_addf(&a, "--authentication-kubeconfig=%s/scheduler.kubeconfig", k->dir);
+	av_addf(&a, "--authorization-kubeconfig=%s/scheduler.kubeconfig", k->dir);
+	/* client certs checked against our CA without reading the
+	 * extension-apiserver-authentication ConfigMap, which RBAC lets them
+	 * read only once the apiserver's bootstrap roles exist (they would
+	 * exit when started right as the apiserver listens) */
+	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
+	av_addf(&a, "--authentication-skip-lookup=true");
+	av_addf(&a, "--bind-address=127.0.0.1");
+	av_addf(&a, "--secure-port=%d", k->ports[P_SCHED]);
+	av_addf(&a, "--leader-elect=false");
+	av_addf(&a, "--profiling=false");
+	return a.v;
+}
+
+static char **node_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	av_addf(&a, "%s", k->self);
+	av_addf(&a, "--root=%s", k->root);
+	av_addf(&a, "--runroot=%s", k->runroot);
+	av_addf(&a, "kube");
+	av_addf(&a, "node");
+	av_addf(&a, "--kubeconfig=%s/node.kubeconfig", k->dir);
+	av_addf(&a, "--name=%s", k->node);
+	av_addf(&a, "--node-ip=%s", k->node_ip);
+	av_addf(&a, "--kubelet-port=%d", k->ports[P_KUBELET]);
+	av_addf(&a, "--tls-cert-file=%s/pki/node-serving.crt", k->dir);
+	av_addf(&a, "--tls-private-key-file=%s/pki/node-serving.key", k->dir);
+	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
+	return a.v;
+}
+
+/* ---- health checks over HTTPS (libcurl; one handle per server, so the
+ * connection and its TLS session are reused between polls) ---- */
+
+struct hc {
+	CURL *h;
+	struct sbuf body;
+	long status;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static size_t hc_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct sbuf *b = ud;
+	if (b->len < (1u << 20))
+		sbuf_add(b, p, sz * n);
+	return sz * n;
+}
+
+/* GET url; ca NULL: no verification (the controller-manager's and
+ * scheduler's self-signed serving certs). 0 when an answer came. */
+static int hc_get(struct hc *c, const char *url, const char *ca, const char *cert, const char *key, int timeout_ms)
+{
+	if (!c->h && !(c->h = curl_easy_init()))
+		return -1;
+	sbuf_reset(&c->body);
+	c->status = 0;
+	c->errbuf[0] = 0;
+	CURL *h = c->h;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hc_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &c->body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (ca) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cert) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, key);
+	}
+	CURLcode rc = curl_easy_perform(h);
+	if (rc != CURLE_OK) {
+		if (!c->errbuf[0])
+			snprintf(c->errbuf, sizeof(c->errbuf), "%s", curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+	return 0;
+}
+
+static void hc_release(struct hc *c)
+{
+	if (c->h)
+		curl_easy_cleanup(c->h);
+	c->h = NULL;
+	sbuf_release(&c->body);
+}
+
+/* The checks of each part; why (when not NULL) gets the reason it is not healthy. */
+struct checks {
+	const struct kc *k;
+	struct hc etcd, api, cm, sched;
+	char ca[PATH_MAX], ecrt[PATH_MAX], ekey[PATH_MAX], acrt[PATH_MAX], akey[PATH_MAX];
+};
+
+static void checks_init(struct checks *c, const struct kc *k)
+{
+	memset(c, 0, sizeof(*c));
+	c->k = k;
+	kp(k, "pki/ca.crt", c->ca, sizeof(c->ca));
+	kp(k, "pki/apiserver-etcd-client.crt", c->ecrt, sizeof(c->ecrt));
+	kp(k, "pki/apiserver-etcd-client.key", c->ekey, sizeof(c->ekey));
+	kp(k, "pki/admin.crt", c->acrt, sizeof(c->acrt));
+	kp(k, "pki/admin.key", c->akey, sizeof(c->akey));
+}
+
+static void checks_release(struct checks *c)
+{
+	hc_release(&c->etcd);
+	hc_release(&c->api);
+	hc_release(&c->cm);
+	hc_release(&c->sched);
+}
+
+static void why_set(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t n, const char *fmt, ...)
+{
+	if (!why)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, n, fmt, ap);
+	va_end(ap);
+}
+
+static bool etcd_healthy(struct checks *c, int tmo, char *why, size_t wn)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/health", c->k->ports[P_ETCD]);
+	if (hc_get(&c->etcd, url, c->ca, c->ecrt, c->ekey, tmo) < 0) {
+		why_set(why, wn, "%s", c->etcd.errbuf);
+		return false;
+	}
+	json_t *j = json_loads(sbuf_str(&c->etcd.body), 0, NULL);
+	bool ok = c->etcd.status == 200 && !strcmp(jsonx_str(j, "health") ? jsonx_str(j, "health") : "", "true");
+	if (!ok)
+		why_set(why, wn, "/health: %ld %s", c->etcd.status, sbuf_str(&c->etcd.body));
+	json_decref(j);
+	return ok;
+}
+
+/* GET path from the apiserver as the admin; 0 with the status. */
+static int api_get(struct checks *c, const char *path, int tmo, char *why, size_t wn)
+{
+	char url[512];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d%s", c->k->ports[P_API], path);
+	if (hc_get(&c->api, url, c->ca, c->acrt, c->akey, tmo) < 0) {
+		why_set(why, wn, "%s", c->api.errbuf);
+		return -1;
+	}
+	return 0;
+}
+
+static bool api_ready(struct checks *c, int tmo, char *why, size_t wn)
+{
+	if (api_get(c, "/readyz", tmo, why, wn) < 0)
+		return false;
+	if (c->api.status != 200) {
+		/* the checks that fail, from the verbose answer */
+		if (why && api_get(c, "/readyz?verbose", tmo, why, wn) == 0) {
+			struct sbuf f = SBUF_INIT;
+			const char *s = sbuf_str(&c->api.body);
+			for (const char *l = s; *l;) {
+				const char *e = strchr(l, '\n');
+				size_t n = e ? (size_t)(e - l) : strlen(l);
+				if (!strncmp(l, "[-]", 3)) {
+					const char *sp = memchr(l, ' ', n);
+					sbuf_addf(&f, "%s%.*s", f.len ? ", " : "", (int)((sp ? sp : l + n) - l - 3), l + 3);
+				}
+				l += n + (e ? 1 : 0);
+			}
+			why_set(why, wn, "/readyz: %s", f.len ? f.s : "not ready");
+			sbuf_release(&f);
+		}
+		return false;
+	}
+	return true;
+}
+
+static bool https_healthz(struct hc *h, int port, int tmo, char *why, size_t wn)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/healthz", port);
+	if (hc_get(h, url, NULL, NULL, NULL, tmo) < 0) {
+		why_set(why, wn, "%s", h->errbuf);
+		return false;
+	}
+	if (h->status != 200 || strcmp(sbuf_str(&h->body), "ok")) {
+		why_set(why, wn, "/healthz: %ld %.200s", h->status, sbuf_str(&h->body));
+		return false;
+	}
+	return true;
+}
+
+static bool node_ready(struct checks *c, int tmo, char *why, size_t wn)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "/api/v1/nodes/%s", c->k->node);
+	if (api_get(c, path, tmo, why, wn) < 0)
+		return false;
+	if (c->api.status == 404) {
+		why_set(why, wn, "not registered");
+		return false;
+	}
+	json_t *j = json_loads(sbuf_str(&c->api.body), 0, NULL);
+	bool ok = false;
+	const char *msg = NULL;
+	size_t i;
+	json_t *cond;
+	json_array_foreach(json_object_get(json_object_get(j, "status"), "conditions"), i, cond) {
+		if (!strcmp(jsonx_str(cond, "type") ? jsonx_str(cond, "type") : "", "Ready")) {
+			ok = !strcmp(jsonx_str(cond, "status") ? jsonx_str(cond, "status") : "", "True");
+			msg = jsonx_str(cond, "message");
+		}
+	}
+	if (!ok)
+		why_set(why, wn, "%s", c->api.status != 200 ? "no answer" : msg ? msg : "no Ready condition");
+	json_decref(j);
+	return ok;
+}
+
+static bool default_sa(struct checks *c, int tmo)
+{
+	return api_get(c, "/api/v1/namespaces/default/serviceaccounts/default", tmo, NULL, 0) == 0 &&
+	       c->api.status == 200;
+}
+
+/* ---- logs ---- */
+
+/* The last lines of a component's log, indented. */
+static char *log_tail(const struct kc *k, const char *comp, int lines)
+{
+	char path[PATH_MAX];
+	pathf(path, sizeof(path), "%s/logs/%s.log", k->dir, comp);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return strdup("");
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > 6000 ? end - 6000 : 0;
+	char buf[6001];
+	ssize_t n = pread(fd, buf, (size_t)(end - from), from);
+	close(fd);
+	if (n <= 0)
+		return strdup("");
+	buf[n] = 0;
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = 0;
+	char *start = buf;
+	int seen = 0;
+	for (char *p = buf + n; p > buf; p--)
+		if (p[-1] == '\n' && ++seen == lines) {
+			start = p;
+			break;
+		}
+	struct sbuf b = SBUF_INIT;
+	sbuf_addf(&b, "\n  last lines of %s:", path);
+	for (char *l = start; l && *l;) {
+		char *e = strchr(l, '\n');
+		if (e)
+			*e = 0;
+		sbuf_addf(&b, "\n    %.400s", l);
+		l = e ? e + 1 : NULL;
+	}
+	return sbuf_detach(&b);
+}
+
+/* ---- state of the running supervisor ---- */
+
+static json_t *run_state(const struct kc *k)
+{
+	_cleanup_close_ int dfd = open(k->rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return NULL;
+	struct berr *e = NULL;
+	json_t *j = jsonx_load_at(dfd, "state.json", 1 << 20, &e);
+	berr_free(e);
+	return j;
+}
+
+static json_t *comp_state(json_t *st, int i)
+{
+	return json_object_get(json_object_get(st, "components"), kc_comp_names[i]);
+}
+
+static int op_lock(const struct kc *k, struct berr **err)
+{
+	if (fs_mkdir_p(k->rundir, 0700, err) < 0)
+		return -1;
+	_cleanup_close_ int dfd = open(k->rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return berr_set(err, errno, "opening %s", k->rundir);
+	return fs_lock_at(dfd, "op.lock", LOCK_EX, err);
+}
+
+/* Remove a directory tree by path. */
+static void rm_tree(const char *path)
+{
+	_cleanup_free_ char *d = strdup(path);
+	char *slash = strrchr(d, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	int fd = open(*d ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fs_rm_rf_at(fd, slash + 1);
+	close(fd);
+}
+
+static void progress(const struct kube_cluster_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const struct kube_cluster_opts *o, const char *fmt, ...)
+{
+	if (!o->progress)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->progress(o->ud, line);
+}
+
+/* Merge the admin kubeconfig into the user's and record where. */
+static int merge_user_kubeconfig(struct kc *k, const struct kube_cluster_opts *o, char *where, size_t wn,
+				 struct berr **err)
+{
+	char target[PATH_MAX];
+	if (o->kubeconfig)
+		snprintf(target, sizeof(target), "%s", o->kubeconfig);
+	else if (kube_kubeconfig_target(target, sizeof(target), err) < 0)
+		return -1;
+	json_t *admin = kubeconfig_doc(k, "admin", k->ctx, err);
+	if (!admin)
+		return -1;
+	int r = kube_kubeconfig_merge_file(target, admin, k->ctx, err);
+	json_decref(admin);
+	if (r < 0)
+		return -1;
+	char real[PATH_MAX];
+	const char *rec = realpath(target, real) ? real : target;
+	json_t *l = json_object_get(k->doc, "kubeconfigs");
+	if (!json_is_array(l)) {
+		l = json_array();
+		json_object_set_new(k->doc, "kubeconfigs", l);
+	}
+	size_t i;
+	json_t *x;
+	bool have = false;
+	json_array_foreach(l, i, x) have |= !strcmp(json_string_value(x) ? json_string_value(x) : "", rec);
+	if (!have)
+		json_array_append_new(l, json_string(rec));
+	snprintf(where, wn, "%s", rec);
+	return save_doc(k, err);
+}
+
+static void unmerge_kubeconfigs(const struct kc *k, struct sbuf *errs)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(k->doc, "kubeconfigs"), i, x) {
+		struct berr *e = NULL;
+		if (json_string_value(x) && kube_kubeconfig_unmerge_file(json_string_value(x), k->ctx, &e) < 0) {
+			sbuf_addf(errs, "%s%s", errs->len ? "; " : "", e->msg);
+			berr_free(e);
+		}
+	}
+}
+
+/* Add text to the end of *err's message. */
+static void err_append(struct berr **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_append(struct berr **err, const char *fmt, ...)
+{
+	if (!err || !*err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	char *more = NULL;
+	if (vasprintf(&more, fmt, ap) >= 0) {
+		char *m = NULL;
+		if (asprintf(&m, "%s%s", (*err)->msg ? (*err)->msg : "", more) >= 0) {
+			free((*err)->msg);
+			(*err)->msg = m;
+		}
+		free(more);
+	}
+	va_end(ap);
+}
+
+static double secs(long long ms)
+{
+	return (double)ms / 1000.0;
+}
+
+/* Stop and remove what a failed up or a down leaves: processes, the
+ * node's pods, (with all) the cluster dir; always the run dir. */
+static void teardown(struct kc *k, bool all, struct sbuf *errs)
+{
+	kc_sup_stop(k->rundir, GRACE_MS * 2 + 2000);
+	struct berr *e = NULL;
+	if (node_cleanup(k, &e) < 0) {
+		sbuf_addf(errs, "%s%s", errs->len ? "; " : "", e->msg);
+		berr_free(e);
+	}
+	if (all) {
+		rm_tree(k->dir);
+		char parent[PATH_MAX];
+		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k->root);
+		rmdir(parent);
+	}
+	/* op.lock stays held by the caller through its fd: removing the name is fine */
+	rm_tree(k->rundir);
+}
+
+static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0, int *ports_lock, struct berr **err)
+{
+	int wait_ms = o->wait_ms > 0 ? o->wait_ms : 120000;
+	long long deadline = t0 + wait_ms;
+	struct checks c;
+	checks_init(&c, k);
+	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false;
+	bool node_ok = !k->node_avail;
+	char why[512] = "";
+	int r = -1;
+	for (;;) {
+		long long it = now_ms();
+		json_t *st = run_state(k);
+		for (int i = 0; i < KC_NCOMP; i++) {
+			json_t *cs = comp_state(st, i);
+			if (json_integer_value(json_object_get(cs, "exits")) > 0) {
+				_cleanup_free_ char *tail = log_tail(k, kc_comp_names[i], 12);
+				const char *how = jsonx_str(cs, "lastExit");
+				const char *hint = strstr(tail, "address already in use") ? " (a port conflict)" : "";
+				berr_set(err, 0, "%s failed to start: it exited (%s)%s%s", kc_comp_names[i], how ? how : "?",
+					 hint, tail);
+				json_decref(st);
+				goto out;
+			}
+		}
+		json_decref(st);
+		if (!etcd_ok && (etcd_ok = etcd_healthy(&c, 1000, why, sizeof(why))))
+			progress(o, "etcd healthy on 127.0.0.1:%d (%.2f s)", k->ports[P_ETCD], secs(now_ms() - t0));
+		if (*ports_lock >= 0 && kc_port_listening(k->ports[P_API])) {
+			close(*ports_lock);
+			*ports_lock = -1;
+		}
+		if (etcd_ok && !api_ok && (api_ok = api_ready(&c, 1000, why, sizeof(why))))
+			progress(o, "kube-apiserver ready at https://127.0.0.1:%d (%.2f s)", k->ports[P_API],
+				 secs(now_ms() - t0));
+		if (api_ok) {
+			if (!cm_ok && (cm_ok = https_healthz(&c.cm, k->ports[P_CM], 1000, why, sizeof(why))))
+				progress(o, "kube-controller-manager healthy (%.2f s)", secs(now_ms() - t0));
+			if (!sched_ok && (sched_ok = https_healthz(&c.sched, k->ports[P_SCHED], 1000, why, sizeof(why))))
+				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
+			if (cm_ok && !sa_ok && (sa_ok = default_sa(&c, 1000)))
+				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
+			if (!node_ok && (node_ok = node_ready(&c, 1000, why, sizeof(why))))
+				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
+		}
+		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && node_ok)
+			break;
+		long long t = now_ms();
+		if (t >= deadline) {
+			const char *comp = !etcd_ok ? kc_comp_names[KC_ETCD]
+					   : !api_ok ? kc_comp_names[KC_APISERVER]
+					   : !cm_ok  ? kc_comp_names[KC_CM]
+					   : !sched_ok ? kc_comp_names[KC_SCHED]
+					   : !sa_ok    ? kc_comp_names[KC_CM]
+						       : "node";
+			const char *what = !sa_ok && cm_ok ? "the default ServiceAccount" : comp;
+			if (!strcmp(comp, "node"))
+				what = k->node;
+			_cleanup_free_ char *tail = log_tail(k, comp, 12);
+			berr_set(err, 0, "timed out after %.1f s waiting for %s%s%s%s%s", secs(wait_ms), what, *why ? " (" : "",
+				 why, *why ? ")" : "", tail);
+			goto out;
+		}
+		long long spent = now_ms() - it;
+		if (spent < POLL_MS)
+			sleep_ms((int)(POLL_MS - spent));
+	}
+	/* versions, from the servers themselves */
+	json_t *ver = json_object();
+	if (api_get(&c, "/version", 1000, NULL, 0) == 0 && c.api.status == 200) {
+		json_t *j = json_loads(sbuf_str(&c.api.body), 0, NULL);
+		if (jsonx_str(j, "gitVersion"))
+			json_object_set_new(ver, "kubernetes", json_string(jsonx_str(j, "gitVersion")));
+		json_decref(j);
+	}
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/version", k->ports[P_ETCD]);
+	if (hc_get(&c.etcd, url, c.ca, c.ecrt, c.ekey, 1000) == 0 && c.etcd.status == 200) {
+		json_t *j = json_loads(sbuf_str(&c.etcd.body), 0, NULL);
+		if (jsonx_str(j, "etcdserver"))
+			json_object_set_new(ver, "etcd", json_string(jsonx_str(j, "etcdserver")));
+		json_decref(j);
+	}
+	json_object_set_new(k->doc, "versions", ver);
+	r = 0;
+out:
+	checks_release(&c);
+	return r;
+}
+
+static void record_pids(struct kc *k)
+{
+	json_t *st = run_state(k);
+	json_t *pids = json_object();
+	json_object_set_new(pids, "supervisor", json_integer(json_integer_value(json_object_get(st, "supervisor"))));
+	for (int i = 0; i < KC_NCOMP; i++)
+		json_object_set_new(pids, kc_comp_names[i],
+				    json_integer(json_integer_value(json_object_get(comp_state(st, i), "pid"))));
+	json_object_set_new(k->doc, "pids", pids);
+	json_decref(st);
+}
+
+int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct berr **err)
+{
+	*ret_running = false;
+	long long t0 = now_ms();
+	struct kc k;
+	if (kc_init(&k, o, err) < 0)
+		return -1;
+	char bin[PATH_MAX];
+	if (kube_cluster_bin_dir(o->bin_dir, bin, sizeof(bin), err) < 0)
+		return -1;
+	if (curl_lazy_load(err) < 0)
+		return -1;
+	_cleanup_close_ int olock = op_lock(&k, err);
+	if (olock < 0)
+		return -1;
+	struct berr *le = NULL;
+	k.doc = load_doc(&k, &le);
+	if (!k.doc && le && le->code != BERR_NOT_FOUND) {
+		if (err)
+			*err = le;
+		else
+			berr_free(le);
+		return -1;
+	}
+	berr_free(le);
+	if (kc_sup_pid(k.rundir) != 0) {
+		if (!k.doc) {
+			kc_release(&k);
+			return berr_setc(err, BERR_CONFLICT, "cluster %s: a supervisor runs but %s/cluster.json is gone", k.name,
+					 k.dir);
+		}
+		kc_from_doc(&k);
+		*ret_running = true;
+		char where[PATH_MAX];
+		int r = merge_user_kubeconfig(&k, o, where, sizeof(where), err);
+		if (r == 0)
+			progress(o, "kubeconfig: context %s in %s (current)", k.ctx, where);
+		kc_release(&k);
+		return r;
+	}
+	k.existed = k.doc != NULL;
+	if (k.existed) {
+		kc_from_doc(&k);
+		/* the binaries may have moved: this run's */
+	} else {
+		k.doc = json_object();
+	}
+	snprintf(k.bin, sizeof(k.bin), "%s", bin);
+	if (!*k.node)
+		node_name(k.node, sizeof(k.node));
+	host_ip(k.node_ip, sizeof(k.node_ip));
+	host_ips(k.ips);
+	k.node_avail = node_agent_available(&k);
+	int r = -1;
+	struct sbuf errs = SBUF_INIT;
+	_cleanup_close_ int plock = -1;
+	if (pick_service_range(&k, err) < 0)
+		goto fail;
+	{
+		char logs[PATH_MAX];
+		kp(&k, "logs", logs, sizeof(logs));
+		if (fs_mkdir_p(logs, 0700, err) < 0)
+			goto fail;
+		kp(&k, "etcd", logs, sizeof(logs));
+		if (fs_mkdir_p(logs, 0700, err) < 0)
+			goto fail;
+	}
+	plock = open(PORTS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (plock >= 0 && flock(plock, LOCK_EX) < 0) {
+		close(plock);
+		plock = -1;
+	}
+	if (pick_ports(&k, o->api_port, err) < 0)
+		goto fail;
+	long long t_pki = now_ms();
+	if (make_pki(&k, err) < 0 || write_kubeconfigs(&k, err) < 0)
+		goto fail;
+	t_pki = now_ms() - t_pki;
+	/* cluster.json before anything runs: down finds what to stop and remove */
+	json_t *ports = json_object();
+	for (int i = 0; i < P_N; i++)
+		json_object_set_new(ports, port_keys[i], json_integer(k.ports[i]));
+	json_object_set_new(k.doc, "name", json_string(k.name));
+	json_object_set_new(k.doc, "context", json_string(k.ctx));
+	json_object_set_new(k.doc, "server", json_sprintf("https://127.0.0.1:%d", k.ports[P_API]));
+	json_object_set_new(k.doc, "node", json_string(k.node));
+	json_object_set_new(k.doc, "nodeIP", json_string(k.node_ip));
+	json_object_set_new(k.doc, "nodeAgent", json_boolean(k.node_avail));
+	json_object_set_new(k.doc, "serviceCIDR", json_string(k.svc_cidr));
+	json_object_set_new(k.doc, "binDir", json_string(k.bin));
+	json_object_set_new(k.doc, "ports", ports);
+	if (!json_object_get(k.doc, "created")) {
+		char ts[32];
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_set_new(k.doc, "created", json_string(ts));
+	}
+	if (save_doc(&k, err) < 0)
+		goto fail;
+	progress(o, "%s cluster \"%s\": node %s (%s), API https://127.0.0.1:%d, services %s; certificates in %lld ms",
+		 k.existed ? "Starting" : "Creating", k.name, k.node, k.node_ip, k.ports[P_API], k.svc_cidr, t_pki);
+
+	char sup_log[PATH_MAX], logp[KC_NCOMP][PATH_MAX];
+	kp(&k, "logs/supervisor.log", sup_log, sizeof(sup_log));
+	struct kc_sup s = {.name = k.name, .rundir = k.rundir, .sup_log = sup_log, .grace_ms = GRACE_MS};
+	for (int i = 0; i < KC_NCOMP; i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), "logs/%s.log", kc_comp_names[i]);
+		kp(&k, rel, logp[i], sizeof(logp[i]));
+		/* each run's log starts empty: its tail is this run's */
+		if (truncate(logp[i], 0) < 0 && errno != ENOENT) {
+			berr_set(err, errno, "truncating %s", logp[i]);
+			goto fail;
+		}
+		s.procs[i].log = logp[i];
+	}
+	s.procs[KC_ETCD].argv = etcd_argv(&k);
+	s.procs[KC_ETCD].port = k.ports[P_ETCD];
+	s.procs[KC_APISERVER].argv = apiserver_argv(&k);
+	s.procs[KC_APISERVER].port = k.ports[P_API];
+	s.procs[KC_CM].argv = cm_argv(&k);
+	s.procs[KC_SCHED].argv = sched_argv(&k);
+	s.procs[KC_NODE].argv = k.node_avail ? node_argv(&k) : NULL;
+	pid_t sup = 0;
+	int sr = kc_sup_start(&s, &sup, err);
+	for (int i = 0; i < KC_NCOMP; i++)
+		av_free(s.procs[i].argv);
+	if (sr < 0)
+		goto fail;
+	if (!k.node_avail)
+		progress(o, "warning: this berth has no node agent ('berth kube node' is not available): "
+			    "the control plane runs without a node");
+	if (up_wait(&k, o, t0, &plock, err) < 0)
+		goto fail;
+	record_pids(&k);
+	char where[PATH_MAX];
+	if (merge_user_kubeconfig(&k, o, where, sizeof(where), err) < 0)
+		goto fail;
+	progress(o, "kubeconfig: context %s in %s (current)", k.ctx, where);
+	progress(o, "Cluster \"%s\" is up in %.2f s (Kubernetes %s, etcd %s)%s", k.name, secs(now_ms() - t0),
+		 jsonx_str(json_object_get(k.doc, "versions"), "kubernetes") ?: "?",
+		 jsonx_str(json_object_get(k.doc, "versions"), "etcd") ?: "?", k.node_avail ? "" : ", no node");
+	r = 0;
+	goto done;
+fail:
+	teardown(&k, !k.existed, &errs);
+	if (errs.len)
+		err_append(err, "\n  cleaning up: %s", errs.s);
+done:
+	sbuf_release(&errs);
+	kc_release(&k);
+	return r;
+}
+
+int kube_cluster_down(const struct kube_cluster_opts *o, struct berr **err)
+{
+	struct kc k;
+	if (kc_init(&k, o, err) < 0)
+		return -1;
+	struct stat st;
+	if (stat(k.dir, &st) < 0 && kc_sup_pid(k.rundir) == 0)
+		return berr_setc(err, BERR_NOT_FOUND, "no cluster \"%s\"", k.name);
+	_cleanup_close_ int olock = op_lock(&k, err);
+	if (olock < 0)
+		return -1;
+	struct berr *le = NULL;
+	k.doc = load_doc(&k, &le);
+	berr_free(le);
+	if (k.doc)
+		kc_from_doc(&k);
+	else
+		k.doc = json_object();
+	struct sbuf errs = SBUF_INIT;
+	teardown(&k, false, &errs);
+	unmerge_kubeconfigs(&k, &errs);
+	int r = 0;
+	if (errs.len) {
+		/* the cluster dir stays for another try: its cluster.json knows the node */
+		r = berr_set(err, 0, "cluster %s: %s", k.name, errs.s);
+	} else {
+		rm_tree(k.dir);
+		/* an empty kube-clusters/ goes too */
+		char parent[PATH_MAX];
+		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k.root);
+		rmdir(parent);
+		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k.runroot);
+		rmdir(parent);
+	}
+	sbuf_release(&errs);
+	kc_release(&k);
+	return r;
+}
+
+int kube_cluster_kubeconfig(const struct kube_cluster_opts *o, char **ret, struct berr **err)
+{
+	struct kc k;
+	if (kc_init(&k, o, err) < 0)
+		return -1;
+	k.doc = load_doc(&k, err);
+	if (!k.doc)
+		return -1;
+	kc_release(&k);
+	char path[PATH_MAX];
+	size_t len;
+	kp(&k, "admin.kubeconfig", path, sizeof(path));
+	if (fs_read_file_at(AT_FDCWD, path, 1 << 20, ret, &len, err) < 0)
+		return berr_wrap(err, "cluster %s", k.name);
+	return 0;
+}
+
+int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct berr **err)
+{
+	struct kc k;
+	if (kc_init(&k, o, err) < 0)
+		return -1;
+	k.doc = load_doc(&k, err);
+	if (!k.doc)
+		return -1;
+	kc_from_doc(&k);
+	if (curl_lazy_load(err) < 0) {
+		kc_release(&k);
+		return -1;
+	}
+	pid_t sup = kc_sup_pid(k.rundir);
+	json_t *st = sup > 0 ? run_state(&k) : NULL;
+	struct checks c;
+	checks_init(&c, &k);
+	json_t *comps = json_array();
+	bool all = sup > 0;
+	json_array_append_new(comps, json_pack("{s:s,s:i,s:b,s:s}", "name", "supervisor", "pid", sup > 0 ? (int)sup : 0,
+					       "healthy", sup > 0, "status", sup > 0 ? "running" : "not running"));
+	for (int i = 0; i < KC_NCOMP; i++) {
+		json_t *cs = comp_state(st, i);
+		int pid = (int)json_integer_value(json_object_get(cs, "pid"));
+		unsigned long long t = (unsigned long long)json_integer_value(json_object_get(cs, "startTime"));
+		bool alive = pid > 0 && proc_alive(pid, t);
+		char why[512] = "";
+		bool ok = false;
+		const char *state = jsonx_str(cs, "state");
+		if (i == KC_NODE && !k.node_avail) {
+			snprintf(why, sizeof(why), "not available in this berth");
+		} else if (!alive) {
+			snprintf(why, sizeof(why), "%s", !sup ? "not running" : state && !strcmp(state, "waiting") ? "exited, restarting" : "not running");
+			if (jsonx_str(cs, "lastExit") && *jsonx_str(cs, "lastExit"))
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (last: %s)", jsonx_str(cs, "lastExit"));
+		} else {
+			switch (i) {
+			case KC_ETCD: ok = etcd_healthy(&c, 2000, why, sizeof(why)); break;
+			case KC_APISERVER: ok = api_ready(&c, 2000, why, sizeof(why)); break;
+			case KC_CM: ok = https_healthz(&c.cm, k.ports[P_CM], 2000, why, sizeof(why)); break;
+			case KC_SCHED: ok = https_healthz(&c.sched, k.ports[P_SCHED], 2000, why, sizeof(why)); break;
+			case KC_NODE: ok = node_ready(&c, 2000, why, sizeof(why)); break;
+			}
+		}
+		const char *status = ok ? (i == KC_NODE ? "Ready" : "healthy") : why;
+		char name[300];
+		if (i == KC_NODE)
+			snprintf(name, sizeof(name), "node %s", k.node);
+		else
+			snprintf(name, sizeof(name), "%s", kc_comp_names[i]);
+		all &= ok;
+		json_array_append_new(comps, json_pack("{s:s,s:i,s:b,s:s}", "name", name, "pid", alive ? pid : 0, "healthy",
+						       ok, "status", status));
+	}
+	checks_release(&c);
+	json_decref(st);
+	*ret = json_pack("{s:s,s:b,s:b,s:O?,s:s,s:o}", "name", k.name, "running", sup > 0, "healthy", all, "server",
+			 json_object_get(k.doc, "server"), "node", k.node, "components", comps);
+	kc_release(&k);
+	return 0;
+}
