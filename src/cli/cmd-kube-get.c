@@ -436,7 +436,7 @@ CMD(kube_ps)
 	time_t now = time(NULL);
 	_cleanup_json_ json_t *pods = kview_list(&v, kt_kind_find("pods"), all_ns ? NULL : ns);
 	/* owners as the supervisor records them in each pod's meta */
-	_cleanup_json_ json_t *plist = pod_list(cs, all_ns ? NULL : ns), *owners = json_object();
+	_cleanup_json_ json_t *plist = pod_list_local(cs, all_ns ? NULL : ns), *owners = json_object();
 	size_t i;
 	json_t *p;
 	json_array_foreach(plist, i, p)

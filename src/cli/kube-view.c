@@ -213,7 +213,7 @@ static json_t *pod_object(struct kview *v, const char *ns, const json_t *entry)
 
 static void list_pods(struct kview *v, const char *ns, json_t *out)
 {
-	_cleanup_json_ json_t *pods = pod_list(v->cs, ns);
+	_cleanup_json_ json_t *pods = pod_list_local(v->cs, ns);
 	size_t i;
 	json_t *e;
 	json_array_foreach(pods, i, e)
@@ -322,7 +322,7 @@ static json_t *rs_object(struct kview *v, const char *ns, const json_t *rs)
 	if (!json_object_get(spec, "template")) {
 		/* the template of that revision: any of its pods has it */
 		const json_t *pspec = NULL;
-		_cleanup_json_ json_t *pods = pod_list(v->cs, ns);
+		_cleanup_json_ json_t *pods = pod_list_local(v->cs, ns);
 		size_t i;
 		json_t *e;
 		json_array_foreach(pods, i, e)
@@ -380,7 +380,7 @@ json_t *kview_namespaces(struct kview *v)
 	json_t *e;
 	json_array_foreach(dirs, i, e) if (kview_name_ok(json_string_value(e), true))
 		json_object_set_new(set, json_string_value(e), json_true());
-	_cleanup_json_ json_t *pods = pod_list(v->cs, NULL);
+	_cleanup_json_ json_t *pods = pod_list_local(v->cs, NULL);
 	json_array_foreach(pods, i, e)
 	{
 		const char *ns = jsonx_str(e, "namespace");
@@ -467,7 +467,7 @@ json_t *kview_list(struct kview *v, const struct kt_kind *k, const char *ns)
 json_t *kview_get(struct kview *v, const struct kt_kind *k, const char *ns, const char *name)
 {
 	if (!strcmp(k->kind, "Pod")) {
-		_cleanup_json_ json_t *pods = pod_list(v->cs, ns);
+		_cleanup_json_ json_t *pods = pod_list_local(v->cs, ns);
 		size_t i;
 		json_t *e;
 		json_array_foreach(pods, i, e)

@@ -626,7 +626,19 @@ static int volume_files(const struct kube_pod_ctx *c, const json_t *pod, const j
 			} else if ((x = json_object_get(src, "downwardAPI"))) {
 				if (files_from_downward(c, pod, x, dmode, vname, f, err) < 0)
 					return -1;
-			} else if ((x = json_object_get(src, "serviceAccountToken")) || json_object_get(src, "clusterTrustBundle")) {
+			} else if ((x = json_object_get(src, "serviceAccountToken")) && c->sa_tokens) {
+				/* the token the node agent asked the API for (TokenRequest) */
+				const char *path = jsonx_str(x, "path");
+				_cleanup_free_ char *key = NULL;
+				if (!path || asprintf(&key, "%s/%s", vname, path) < 0)
+					return berr_setc(err, BERR_INVALID, "volume %s: serviceAccountToken without a path", vname);
+				const char *tok = jsonx_str(c->sa_tokens, key);
+				if (!tok)
+					return berr_setc(err, BERR_NOT_FOUND, "volume %s: no service account token for %s", vname,
+							 path);
+				if (vfiles_add(f, path, strdup(tok), strlen(tok), dmode, vname, err) < 0)
+					return -1;
+			} else if (x || json_object_get(src, "clusterTrustBundle")) {
 				if (warnings)
 					json_array_append_new(warnings, json_sprintf("volume %s: projected %s is not available "
 										     "without an API server; left out", vname,
@@ -797,7 +809,9 @@ static int vdir_write(int vfd, const struct vfiles *f, const char *vname, struct
 
 static int pod_vol_dir(const struct kube_pod_ctx *c, const char *pod, const char *vol, char **ret, struct berr **err)
 {
-	if (asprintf(ret, "%s/kube/%s/pods/%s/volumes/%s", c->root, c->ns, pod, vol) < 0)
+	int r = c->poddir ? asprintf(ret, "%s/%s/volumes/%s", c->poddir, pod, vol)
+			  : asprintf(ret, "%s/kube/%s/pods/%s/volumes/%s", c->root, c->ns, pod, vol);
+	if (r < 0)
 		return berr_set(err, ENOMEM, "out of memory");
 	return 0;
 }
@@ -1324,7 +1338,10 @@ int kube_podspec_resolve(const struct kube_pod_ctx *c, json_t *pod, json_t **ret
 	(void)find_by_name;
 	if (r < 0) {
 		json_decref(out);
-		kube_podspec_cleanup(c->root, c->ns, name);
+		if (c->poddir)
+			kube_podspec_cleanup_dir(c->poddir, name);
+		else
+			kube_podspec_cleanup(c->root, c->ns, name);
 		return berr_wrap(err, "pod %s", name);
 	}
 	*ret = out;
@@ -1355,8 +1372,16 @@ int kube_podspec_refresh(const struct kube_pod_ctx *c, json_t *pod, int *ret_cha
 
 void kube_podspec_cleanup(const char *root, const char *ns, const char *pod)
 {
-	_cleanup_free_ char *vdir = NULL, *pdir = NULL;
-	if (asprintf(&vdir, "%s/kube/%s/pods/%s/volumes", root, ns, pod) < 0)
+	_cleanup_free_ char *pdir = NULL;
+	if (asprintf(&pdir, "%s/kube/%s/pods", root, ns) < 0)
+		return;
+	kube_podspec_cleanup_dir(pdir, pod);
+}
+
+void kube_podspec_cleanup_dir(const char *pdir, const char *pod)
+{
+	_cleanup_free_ char *vdir = NULL;
+	if (asprintf(&vdir, "%s/%s/volumes", pdir, pod) < 0)
 		return;
 	DIR *d = opendir(vdir);
 	struct dirent *de;
@@ -1372,8 +1397,6 @@ void kube_podspec_cleanup(const char *root, const char *ns, const char *pod)
 	}
 	if (d)
 		closedir(d);
-	if (asprintf(&pdir, "%s/kube/%s/pods", root, ns) < 0)
-		return;
 	int fd = open(pdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fs_rm_rf_at(fd, pod);

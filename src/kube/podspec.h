@@ -26,6 +26,10 @@ struct kube_pod_ctx {
 	const char *network;  /* berth network of the namespace */
 	const char *gateway;  /* its DNS server's address (ClusterFirst) */
 	bool publish_all;     /* --publish-all: containerPorts published on the same host port */
+	const char *poddir;   /* where the pods' volume dirs go (NULL: $ROOT/kube/<ns>/pods) */
+	/* projected serviceAccountToken sources: {"VOLUME/PATH": "TOKEN"} (the node
+	 * agent asks the API's TokenRequest for them); NULL: left out, with a warning */
+	json_t *sa_tokens;
 };
 
 /* pod = {"metadata": {name, namespace, uid, labels, annotations}, "spec": PodSpec}.
@@ -37,5 +41,7 @@ int kube_podspec_resolve(const struct kube_pod_ctx *c, json_t *pod, json_t **ret
 int kube_podspec_refresh(const struct kube_pod_ctx *c, json_t *pod, int *ret_changed, struct berr **err);
 /* Remove the pod's volume dirs (unmounting Memory emptyDirs). */
 void kube_podspec_cleanup(const char *root, const char *ns, const char *pod);
+/* The same for a ctx whose poddir is set. */
+void kube_podspec_cleanup_dir(const char *poddir, const char *pod);
 /* The berth volume name of a claim: "kube_<ns>_<claim>". */
 void kube_claim_volume(const char *ns, const char *claim, char *buf, size_t n);

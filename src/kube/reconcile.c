@@ -18,6 +18,7 @@
 
 #include "kube/podspec.h"
 #include "kube/selector.h"
+#include "kube/svcmap.h"
 #include "kube/store.h"
 #include "net/network.h"
 #include "net/svc.h"
@@ -197,7 +198,9 @@ static bool cond_true(const json_t *st, const char *type)
 
 static void world_load(struct kube_rec *r, struct world *w)
 {
-	w->list = pod_list(r->cs, r->ns);
+	/* the pods of kube play: a node agent's pods (meta "node", kube/node.c)
+	 * share the store but are the API server's, not this namespace's */
+	w->list = pod_list_local(r->cs, r->ns);
 	w->n = json_array_size(w->list);
 	w->p = calloc(w->n ? w->n : 1, sizeof(*w->p));
 	for (size_t i = 0; i < w->n; i++) {
@@ -1020,87 +1023,30 @@ static void bare_pod(struct kube_rec *r, json_t *objects, const char *key, json_
 
 /* ---- Services ---- */
 
-static json_t *find_ctr_port(const json_t *podspec, const char *pname)
-{
-	size_t i, j;
-	json_t *c, *p;
-	json_array_foreach(json_object_get(podspec, "containers"), i, c)
-		json_array_foreach(json_object_get(c, "ports"), j, p)
-			if (!strcmp(jsonx_str(p, "name") ? jsonx_str(p, "name") : "", pname))
-				return json_object_get(p, "containerPort");
-	return NULL;
-}
-
 static json_t *services(struct kube_rec *r, json_t *objects, struct world *w)
 {
 	json_t *out = json_array();
+	struct kube_svc_pod *pods = calloc(w->n ? w->n : 1, sizeof(*pods));
+	size_t np = 0;
+	for (size_t k = 0; k < w->n; k++) {
+		struct podinfo *pi = &w->p[k];
+		if (pi->terminating || pi->done || pi->failed)
+			continue;
+		pods[np++] = (struct kube_svc_pod){.name = pi->name,
+						   .labels = json_object_get(json_object_get(pi->meta, "metadata"), "labels"),
+						   .spec = json_object_get(pi->meta, "spec"),
+						   .ip = jsonx_str(pi->status, "podIP"),
+						   .ready = pi->ready};
+	}
 	const char *key;
 	json_t *obj;
 	json_object_foreach(objects, key, obj) {
 		if (strcmp(jsonx_str(obj, "kind") ? jsonx_str(obj, "kind") : "", "Service"))
 			continue;
-		const json_t *spec = json_object_get(obj, "spec");
-		const char *name = jsonx_str(json_object_get(obj, "metadata"), "name");
-		const char *type = jsonx_str(spec, "type");
-		const char *cip = jsonx_str(spec, "clusterIP");
-		/* the address allocated earlier stays */
-		json_t *prev = json_object_get(json_object_get(json_object_get(r->status, "objects"), key), "spec");
-		/* net/svc.c keeps the addresses and node ports it gave stable;
-		 * asking for the old ones again would fail if its range moved */
-		(void)prev;
-		json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", name, "namespace", r->ns, "clusterIP",
-				      cip && *cip ? cip : "", "type", type ? type : "ClusterIP", "sessionAffinity",
-				      jsonx_str(spec, "sessionAffinity") ? jsonx_str(spec, "sessionAffinity") : "None");
-		json_t *ports = json_array(), *eps = json_array();
-		json_object_set_new(s, "ports", ports);
-		json_object_set_new(s, "endpoints", eps);
-		size_t i;
-		json_t *p;
-		json_array_foreach(json_object_get(spec, "ports"), i, p) {
-			json_t *np = json_object_get(p, "nodePort");
-			json_array_append_new(ports, json_pack("{s:s,s:s,s:O,s:I,s:b}", "name",
-							       jsonx_str(p, "name") ? jsonx_str(p, "name") : "", "protocol",
-							       jsonx_str(p, "protocol") ? jsonx_str(p, "protocol") : "TCP",
-							       "port", json_object_get(p, "port"), "nodePort",
-							       json_is_integer(np) ? json_integer_value(np) : 0, "lbPort",
-							       type && !strcmp(type, "LoadBalancer")));
-		}
-		const json_t *sel = json_object_get(spec, "selector");
-		bool not_ready_too = json_is_true(json_object_get(spec, "publishNotReadyAddresses"));
-		for (size_t k = 0; json_object_size(sel) && k < w->n; k++) {
-			struct podinfo *pi = &w->p[k];
-			if (pi->terminating || pi->done || pi->failed)
-				continue;
-			const json_t *pmd = json_object_get(pi->meta, "metadata");
-			if (!kube_map_match(sel, json_object_get(pmd, "labels")))
-				continue;
-			const char *ip = jsonx_str(pi->status, "podIP");
-			if (!ip || !*ip)
-				continue;
-			json_t *tp = json_array();
-			json_t *pspec = json_object_get(pi->meta, "spec");
-			json_array_foreach(json_object_get(spec, "ports"), i, p) {
-				json_t *t = json_object_get(p, "targetPort");
-				json_t *num = NULL;
-				if (json_is_integer(t))
-					num = t;
-				else if (json_is_string(t))
-					num = find_ctr_port(pspec, json_string_value(t));
-				else
-					num = json_object_get(p, "port");
-				json_array_append_new(tp, json_integer(json_is_integer(num) ? json_integer_value(num) : 0));
-			}
-			json_t *ep = json_pack("{s:s,s:b,s:o}", "ip", ip, "ready", pi->ready || not_ready_too, "ports", tp);
-			const char *hn = jsonx_str(json_object_get(pspec, "spec"), "hostname");
-			(void)hn;
-			const char *sub = jsonx_str(pspec, "subdomain"), *host = jsonx_str(pspec, "hostname");
-			if (sub && host && !strcmp(sub, name))
-				json_object_set_new(ep, "hostname", json_string(host));
-			json_object_set_new(ep, "pod", json_string(pi->name));
-			json_array_append_new(eps, ep);
-		}
-		json_array_append_new(out, s);
+		/* net/svc.c keeps the addresses and node ports it gave stable */
+		json_array_append_new(out, kube_svc_entry(obj, r->ns, pods, np, true));
 	}
+	free(pods);
 	return out;
 }
 

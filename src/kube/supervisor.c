@@ -133,7 +133,7 @@ static void supervise(const char *root, const char *runroot, const char *ns, boo
 		/* nothing to keep: leave (after a second of nothing, so a play
 		 * writing its objects right now is not missed) */
 		if (doc_empty(doc) && r.nterm == 0) {
-			json_t *pods = pod_list(cs, ns);
+			json_t *pods = pod_list_local(cs, ns);
 			bool none = json_array_size(pods) == 0;
 			json_decref(pods);
 			if (none && ++idle_empty >= 10)

@@ -2121,6 +2121,31 @@ json_t *pod_list(struct ctr_store *cs, const char *ns)
 	return out;
 }
 
+/* node NULL: the pods without meta "node"; else those of that node. */
+static json_t *pod_list_filter(struct ctr_store *cs, const char *ns, const char *node)
+{
+	json_t *all = pod_list(cs, ns), *out = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(all, i, e) {
+		const char *n = jsonx_str(json_object_get(e, "meta"), "node");
+		if (node ? (n && !strcmp(n, node)) : !n)
+			json_array_append(out, e);
+	}
+	json_decref(all);
+	return out;
+}
+
+json_t *pod_list_local(struct ctr_store *cs, const char *ns)
+{
+	return pod_list_filter(cs, ns, NULL);
+}
+
+json_t *pod_list_node(struct ctr_store *cs, const char *node)
+{
+	return pod_list_filter(cs, NULL, node);
+}
+
 int pod_container_id(struct ctr_store *cs, const char *ns, const char *pod, const char *ctr, char ret_id[65],
 		     struct berr **err)
 {

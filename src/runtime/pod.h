@@ -104,6 +104,11 @@ int pod_remove(struct ctr_store *cs, const char *ns, const char *name, int grace
 
 /* [{"namespace", "name", "meta"}], sorted; ns NULL: every namespace. */
 json_t *pod_list(struct ctr_store *cs, const char *ns);
+/* The same without the pods a node agent runs (meta "node": a cluster's
+ * pods, kube/node.c), i.e. kube play's. */
+json_t *pod_list_local(struct ctr_store *cs, const char *ns);
+/* Only the pods node agent `node` runs. */
+json_t *pod_list_node(struct ctr_store *cs, const char *node);
 
 /* The berth container of pod's container ctr (NULL: the first app
  * container), app or init. BERR_NOT_FOUND naming the pod or container;
