@@ -396,6 +396,12 @@ static int print_line(const char *line, size_t n, const struct logs_opts *o)
 		json_decref(j);
 		return 1;
 	}
+	if (o->line) {
+		rc = o->line(o->ud, stream && !strcmp(stream, "stderr"), &ts, log ? log : "",
+			     log ? json_string_length(json_object_get(j, "log")) : 0) ? 1 : 0;
+		json_decref(j);
+		return rc;
+	}
 	int fd = stream && !strcmp(stream, "stderr") ? o->err : o->out;
 	struct sbuf b = SBUF_INIT;
 	if (o->timestamps && time) {
@@ -567,6 +573,8 @@ int logs_print(struct ctr_store *s, const char *id, const struct logs_opts *o, s
 				r = feed(fd, &pending, buf, sizeof(buf), o);
 			break;
 		}
+		if (o->idle && o->idle(o->ud))
+			break;
 		/* wait for more: inotify on the log (rotation re-opens it) */
 		if (ino < 0) {
 			ino = inotify_init1(IN_CLOEXEC);

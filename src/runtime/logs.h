@@ -56,6 +56,14 @@ struct logs_opts {
 	struct timespec since, until; /* zero = unset */
 	int out, err;   /* where to write */
 	bool details;   /* --details: each entry's attrs before its line */
+	/* Instead of writing to out/err (timestamps and details then unused):
+	 * each entry's stream (0 stdout, 1 stderr), time and text; nonzero
+	 * stops, logs_print returning 0 (the kubelet API's writer). */
+	int (*line)(void *ud, int stream, const struct timespec *ts, const char *text, size_t n);
+	/* With follow: called before each wait for more (at most 500 ms
+	 * apart); nonzero stops (a client that went away). */
+	int (*idle)(void *ud);
+	void *ud;
 };
 
 /* Print the log of container id (`berth logs`). With follow, keep going
