@@ -123,3 +123,13 @@ char *kube_resource_path(const struct kube_resource *r, const char *ns, const ch
 
 /* The server's /version gitVersion ("v1.36.3"), fetched once. */
 int kube_server_version(struct kube_client *c, char *buf, size_t n, struct berr **err);
+
+/* ---- additions ---- */
+/* fn gets the text of each Warning header the server sends (a deprecated
+ * API version, an unknown field with fieldValidation=Warn), as kubectl
+ * prints them ("Warning: ..."). Called from the requesting thread; set it
+ * before the client is shared. */
+void kube_client_set_warning_handler(struct kube_client *c, void (*fn)(void *ud, const char *msg), void *ud);
+/* Forget the discovery cache (kube_discover refreshes it on a miss anyway;
+ * this is for a caller that knows the server's types just changed). */
+void kube_discovery_reset(struct kube_client *c);

@@ -23,6 +23,7 @@
  * the definitions below need the plain names. */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
+#undef curl_share_setopt
 
 #define CURL_LAZY_SONAME "libcurl.so.4"
 
@@ -33,6 +34,7 @@ static struct {
 	CURLcode (*easy_perform)(CURL *);
 	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
 	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
 	const char *(*easy_strerror)(CURLcode);
 	char *(*easy_escape)(CURL *, const char *, int);
 	CURLcode (*easy_pause)(CURL *, int);
@@ -47,6 +49,10 @@ static struct {
 	CURLMsg *(*multi_info_read)(CURLM *, int *);
 	CURLMcode (*multi_cleanup)(CURLM *);
 	const char *(*multi_strerror)(CURLMcode);
+	CURLSH *(*share_init)(void);
+	CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+	CURLSHcode (*share_cleanup)(CURLSH *);
+	const char *(*share_strerror)(CURLSHcode);
 } fn;
 
 static const struct {
@@ -60,6 +66,7 @@ static const struct {
 	SYM(easy_perform, "curl_easy_perform"),
 	SYM(easy_getinfo, "curl_easy_getinfo"),
 	SYM(easy_cleanup, "curl_easy_cleanup"),
+	SYM(easy_reset, "curl_easy_reset"),
 	SYM(easy_strerror, "curl_easy_strerror"),
 	SYM(easy_escape, "curl_easy_escape"),
 	SYM(easy_pause, "curl_easy_pause"),
@@ -74,6 +81,10 @@ static const struct {
 	SYM(multi_info_read, "curl_multi_info_read"),
 	SYM(multi_cleanup, "curl_multi_cleanup"),
 	SYM(multi_strerror, "curl_multi_strerror"),
+	SYM(share_init, "curl_share_init"),
+	SYM(share_setopt, "curl_share_setopt"),
+	SYM(share_cleanup, "curl_share_cleanup"),
+	SYM(share_strerror, "curl_share_strerror"),
 #undef SYM
 };
 
@@ -192,6 +203,12 @@ void curl_easy_cleanup(CURL *h)
 		fn.easy_cleanup(h);
 }
 
+void curl_easy_reset(CURL *h)
+{
+	if (ready())
+		fn.easy_reset(h);
+}
+
 const char *curl_easy_strerror(CURLcode rc)
 {
 	return ready() ? fn.easy_strerror(rc) : "libcurl cannot be loaded";
@@ -262,4 +279,42 @@ CURLMcode curl_multi_cleanup(CURLM *m)
 const char *curl_multi_strerror(CURLMcode rc)
 {
 	return ready() ? fn.multi_strerror(rc) : "libcurl cannot be loaded";
+}
+
+CURLSH *curl_share_init(void)
+{
+	return ready() ? fn.share_init() : NULL;
+}
+
+CURLSHcode curl_share_setopt(CURLSH *sh, CURLSHoption opt, ...)
+{
+	if (!ready())
+		return CURLSHE_NOT_BUILT_IN;
+	/* CURLSHOPT_SHARE/UNSHARE take an int (a CURL_LOCK_DATA_*), the lock
+	 * functions a function pointer, USERDATA a pointer */
+	va_list ap;
+	va_start(ap, opt);
+	CURLSHcode rc;
+	if (opt == CURLSHOPT_SHARE || opt == CURLSHOPT_UNSHARE) {
+		int v = va_arg(ap, int);
+		rc = fn.share_setopt(sh, opt, v);
+	} else if (opt == CURLSHOPT_LOCKFUNC || opt == CURLSHOPT_UNLOCKFUNC) {
+		void (*v)(void) = va_arg(ap, void (*)(void));
+		rc = fn.share_setopt(sh, opt, v);
+	} else {
+		void *v = va_arg(ap, void *);
+		rc = fn.share_setopt(sh, opt, v);
+	}
+	va_end(ap);
+	return rc;
+}
+
+CURLSHcode curl_share_cleanup(CURLSH *sh)
+{
+	return ready() ? fn.share_cleanup(sh) : CURLSHE_INVALID;
+}
+
+const char *curl_share_strerror(CURLSHcode rc)
+{
+	return ready() ? fn.share_strerror(rc) : "libcurl cannot be loaded";
 }
