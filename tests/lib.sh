@@ -21,6 +21,13 @@ t_cleanup() {
 		# the store's default bridge and its rules outlive its containers
 		# (as docker0 does): an idle one goes with network prune
 		[ -f "$ROOT/networks/bridge.json" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" network prune -f >/dev/null 2>&1
+		# kube clusters (their processes, the node's pods) and node agents' pods
+		for d in "$ROOT"/kube-clusters/*/; do
+			[ -d "$d" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" kube cluster down --name "$(basename "$d")" >/dev/null 2>&1
+		done
+		for d in "$ROOT"/kube-node/*/; do
+			[ -d "$d" ] && "$BERTH" --root "$ROOT" --runroot "$RUNROOT" kube node --cleanup --name "$(basename "$d")" >/dev/null 2>&1
+		done
 		# kube play's namespaces (their supervisors, pods and Services), and
 		# networks that prune keeps because they have Services
 		for d in "$ROOT"/kube/*/; do

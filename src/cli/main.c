@@ -507,7 +507,24 @@ static const struct cli_command commands[] = {
 	 "      --wait duration    up: how long to wait for a Ready cluster (default 2m)\n"
 	 "      --api-port int     up: the apiserver's port (default 6443 when free, else a free one)\n"},
 	{"kube node", cmd_kube_node, "Run this machine as a node of a Kubernetes cluster",
-	 "berth kube node --kubeconfig FILE [--name N] [OPTIONS]\n"},
+	 "berth kube node [--kubeconfig FILE] [--name N] [OPTIONS]\n       berth kube node --cleanup --name N\n\n"
+	 "Registers the Node (capacity, addresses, podCIDR, containerRuntimeVersion berth://VERSION), keeps\n"
+	 "its Lease in kube-node-lease renewed, and runs the pods the scheduler binds to it in berth's pod\n"
+	 "runtime, posting their status as the kubelet does. Runs in the foreground until SIGTERM or SIGINT;\n"
+	 "the pods keep running, and a node agent started again adopts them.\n\n"
+	 "Options:\n"
+	 "      --kubeconfig FILE            The node's credentials (default $KUBECONFIG, else ~/.kube/config)\n"
+	 "      --context NAME               The kubeconfig context to use\n"
+	 "  -n, --name NAME                  The Node's name (default: the hostname, lowercased)\n"
+	 "      --node-ip IP                 The node's InternalIP (default: the default route's address)\n"
+	 "      --pod-cidr CIDR              The pods' subnet when the Node has no podCIDR yet (default: one\n"
+	 "                                   of berth's address pools)\n"
+	 "      --kubelet-port PORT          The kubelet API's port (default 10250; 0: none)\n"
+	 "      --tls-cert-file FILE         The kubelet API's serving certificate (default: self-signed)\n"
+	 "      --tls-private-key-file FILE  Its key\n"
+	 "      --client-ca-file FILE        The CA of the kubelet API's clients (default: the kubeconfig's)\n"
+	 "      --cleanup                    Remove the pods, network and state node NAME left on this store\n"
+	 "  -q, --quiet                      No progress lines\n"},
 	/* hidden: parser internals for tests (no summary, so not in the help list) */
 	{"debug", cmd_debug, NULL, NULL},
 	{"debug svc-sync", cmd_debug_svc_sync, NULL, NULL},

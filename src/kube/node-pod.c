@@ -1,0 +1,748 @@
+/* The node agent's pods: the API's pods bound to the node made real in
+ * the pod runtime (runtime/pod.h), their status posted back, graceful
+ * deletion. What the kubelet's pod workers and status manager do, in one
+ * pass over the pods (node_pods_pass) that the main loop repeats.
+ *
+ * A pod is made in a forked worker: the main process first reads what the
+ * pod refers to from the API (ConfigMaps, Secrets, the projected service
+ * account token through TokenRequest, imagePullSecrets), then the worker
+ * pulls the images the pull policy asks for, resolves the spec
+ * (kube/podspec.h), records and starts the pod. Removal also runs in a
+ * worker; the API object of a pod under graceful deletion is deleted
+ * (grace 0, with the pod's uid as precondition) once its containers are
+ * gone, as the kubelet's status manager does. */
+#include "image/reference.h"
+#include "image/store.h"
+#include "kube/node-int.h"
+#include "kube/podspec.h"
+#include "registry/registry.h"
+#include "runtime/pod.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/jsonx.h"
+#include "util/strbuf.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RETRY_MIN_MS 10000
+#define RETRY_MAX_MS 300000
+
+static const char *md_str(const json_t *pod, const char *k)
+{
+	return jsonx_str(json_object_get(pod, "metadata"), k);
+}
+
+/* ---- what a pod refers to ---- */
+
+static void add_ref(json_t *refs, const char *kind, const char *name, bool optional)
+{
+	if (!name || !*name)
+		return;
+	char key[400];
+	snprintf(key, sizeof(key), "%s/%s", kind, name);
+	json_t *cur = json_object_get(refs, key);
+	/* required wins over optional */
+	if (!cur || (json_is_true(cur) && !optional))
+		json_object_set_new(refs, key, json_boolean(optional));
+}
+
+static void container_refs(json_t *refs, const json_t *ctr)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(ctr, "env"), i, e) {
+		json_t *vf = json_object_get(e, "valueFrom"), *r;
+		if ((r = json_object_get(vf, "configMapKeyRef")))
+			add_ref(refs, "ConfigMap", jsonx_str(r, "name"), json_is_true(json_object_get(r, "optional")));
+		if ((r = json_object_get(vf, "secretKeyRef")))
+			add_ref(refs, "Secret", jsonx_str(r, "name"), json_is_true(json_object_get(r, "optional")));
+	}
+	json_array_foreach(json_object_get(ctr, "envFrom"), i, e) {
+		json_t *r;
+		if ((r = json_object_get(e, "configMapRef")))
+			add_ref(refs, "ConfigMap", jsonx_str(r, "name"), json_is_true(json_object_get(r, "optional")));
+		if ((r = json_object_get(e, "secretRef")))
+			add_ref(refs, "Secret", jsonx_str(r, "name"), json_is_true(json_object_get(r, "optional")));
+	}
+}
+
+/* {"Kind/name": optional} of everything the pod reads. */
+static json_t *pod_refs(const json_t *pod)
+{
+	json_t *refs = json_object(), *spec = json_object_get(pod, "spec");
+	size_t i, j;
+	json_t *x, *src;
+	json_array_foreach(json_object_get(spec, "containers"), i, x) container_refs(refs, x);
+	json_array_foreach(json_object_get(spec, "initContainers"), i, x) container_refs(refs, x);
+	json_array_foreach(json_object_get(spec, "volumes"), i, x) {
+		json_t *s;
+		if ((s = json_object_get(x, "configMap")))
+			add_ref(refs, "ConfigMap", jsonx_str(s, "name"), json_is_true(json_object_get(s, "optional")));
+		if ((s = json_object_get(x, "secret")))
+			add_ref(refs, "Secret", jsonx_str(s, "secretName"), json_is_true(json_object_get(s, "optional")));
+		if ((s = json_object_get(x, "persistentVolumeClaim")))
+			add_ref(refs, "PersistentVolumeClaim", jsonx_str(s, "claimName"), false);
+		json_array_foreach(json_object_get(json_object_get(x, "projected"), "sources"), j, src) {
+			if ((s = json_object_get(src, "configMap")))
+				add_ref(refs, "ConfigMap", jsonx_str(s, "name"), json_is_true(json_object_get(s, "optional")));
+			if ((s = json_object_get(src, "secret")))
+				add_ref(refs, "Secret", jsonx_str(s, "name"), json_is_true(json_object_get(s, "optional")));
+		}
+	}
+	json_array_foreach(json_object_get(spec, "imagePullSecrets"), i, x)
+		add_ref(refs, "Secret", jsonx_str(x, "name"), true);
+	return refs;
+}
+
+static const char *plural_of(const char *kind)
+{
+	return !strcmp(kind, "ConfigMap") ? "configmaps" : !strcmp(kind, "Secret") ? "secrets" : "persistentvolumeclaims";
+}
+
+/* Read the pod's ConfigMaps, Secrets and claims: objects {"Kind/name": obj}.
+ * A missing required one is CreateContainerConfigError's message. */
+static int fetch_refs(struct node *nd, const json_t *pod, json_t *objects, struct berr **err)
+{
+	const char *ns = md_str(pod, "namespace");
+	_cleanup_json_ json_t *refs = pod_refs(pod);
+	const char *key;
+	json_t *opt;
+	json_object_foreach(refs, key, opt) {
+		const char *slash = strchr(key, '/');
+		_cleanup_free_ char *kind = strndup(key, (size_t)(slash - key));
+		_cleanup_free_ char *path = NULL;
+		if (asprintf(&path, "/api/v1/namespaces/%s/%s/%s", ns, plural_of(kind), slash + 1) < 0)
+			return berr_set(err, ENOMEM, "out of memory");
+		json_t *obj = NULL;
+		struct berr *e = NULL;
+		if (kube_get(nd->kc, path, &obj, &e) < 0) {
+			if (e && e->code == BERR_NOT_FOUND && json_is_true(opt)) {
+				berr_free(e);
+				continue;
+			}
+			if (e && e->code == BERR_NOT_FOUND) {
+				berr_free(e);
+				return berr_setc(err, BERR_NOT_FOUND, "%s \"%s\" not found",
+						 !strcmp(kind, "ConfigMap") ? "configmap" : !strcmp(kind, "Secret") ? "secret"
+														 : "persistentvolumeclaim",
+						 slash + 1);
+			}
+			*err = e;
+			return -1;
+		}
+		json_object_set_new(objects, key, obj);
+	}
+	return 0;
+}
+
+/* TokenRequest for each projected serviceAccountToken source:
+ * {"VOLUME/PATH": token}. */
+static int fetch_tokens(struct node *nd, const json_t *pod, json_t *tokens, struct berr **err)
+{
+	const char *ns = md_str(pod, "namespace"), *pname = md_str(pod, "name"), *uid = md_str(pod, "uid");
+	json_t *spec = json_object_get(pod, "spec");
+	const char *sa = jsonx_str(spec, "serviceAccountName");
+	size_t i, j;
+	json_t *v, *src;
+	json_array_foreach(json_object_get(spec, "volumes"), i, v) {
+		json_array_foreach(json_object_get(json_object_get(v, "projected"), "sources"), j, src) {
+			json_t *t = json_object_get(src, "serviceAccountToken");
+			if (!t)
+				continue;
+			const char *aud = jsonx_str(t, "audience"), *tpath = jsonx_str(t, "path");
+			json_t *exp = json_object_get(t, "expirationSeconds");
+			json_t *req = json_pack("{s:s,s:s,s:{s:I,s:{s:s,s:s,s:s,s:s}}}", "apiVersion", "authentication.k8s.io/v1",
+						"kind", "TokenRequest", "spec", "expirationSeconds",
+						(json_int_t)(json_is_integer(exp) ? json_integer_value(exp) : 3607),
+						"boundObjectRef", "kind", "Pod", "apiVersion", "v1", "name", pname, "uid",
+						uid ? uid : "");
+			if (aud && *aud)
+				json_object_set_new(json_object_get(req, "spec"), "audiences", json_pack("[s]", aud));
+			_cleanup_free_ char *path = NULL;
+			if (asprintf(&path, "/api/v1/namespaces/%s/serviceaccounts/%s/token", ns, sa ? sa : "default") < 0) {
+				json_decref(req);
+				return berr_set(err, ENOMEM, "out of memory");
+			}
+			json_t *out = NULL;
+			int r = kube_post(nd->kc, path, req, &out, err);
+			json_decref(req);
+			if (r < 0)
+				return berr_wrap(err, "service account token for %s", sa ? sa : "default");
+			const char *tok = jsonx_str(json_object_get(out, "status"), "token");
+			char key[600];
+			snprintf(key, sizeof(key), "%s/%s", jsonx_str(v, "name"), tpath ? tpath : "token");
+			if (tok)
+				json_object_set_new(tokens, key, json_string(tok));
+			json_decref(out);
+		}
+	}
+	return 0;
+}
+
+/* The kubelet's service environment for the "kubernetes" Service
+ * (KUBERNETES_SERVICE_HOST...), before each container's own env. */
+static void add_service_env(struct node *nd, json_t *pod)
+{
+	json_t *svc = NULL;
+	struct berr *e = NULL;
+	if (kube_get(nd->kc, "/api/v1/namespaces/default/services/kubernetes", &svc, &e) < 0) {
+		berr_free(e);
+		return;
+	}
+	json_t *spec = json_object_get(svc, "spec");
+	const char *ip = jsonx_str(spec, "clusterIP");
+	json_t *port0 = json_array_get(json_object_get(spec, "ports"), 0);
+	json_int_t port = json_integer_value(json_object_get(port0, "port"));
+	if (!ip || !port) {
+		json_decref(svc);
+		return;
+	}
+	char ps[16], url[128];
+	snprintf(ps, sizeof(ps), "%lld", (long long)port);
+	snprintf(url, sizeof(url), "tcp://%s:%s", ip, ps);
+	const char *kv[][2] = {{"KUBERNETES_SERVICE_HOST", ip},
+			       {"KUBERNETES_SERVICE_PORT", ps},
+			       {"KUBERNETES_SERVICE_PORT_HTTPS", ps},
+			       {"KUBERNETES_PORT", url},
+			       {"KUBERNETES_PORT_443_TCP", url},
+			       {"KUBERNETES_PORT_443_TCP_PROTO", "tcp"},
+			       {"KUBERNETES_PORT_443_TCP_PORT", ps},
+			       {"KUBERNETES_PORT_443_TCP_ADDR", ip}};
+	const char *lists[] = {"containers", "initContainers"};
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
+			json_t *env = json_array();
+			for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++)
+				json_array_append_new(env, json_pack("{s:s,s:s}", "name", kv[k][0], "value", kv[k][1]));
+			json_array_extend(env, json_object_get(c, "env"));
+			json_object_set_new(c, "env", env);
+		}
+	}
+	json_decref(svc);
+}
+
+/* ---- workers ---- */
+
+static void result(struct node *nd, json_t *r)
+{
+	_cleanup_free_ char *s = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	if (s) {
+		fs_write_full(nd->res_wr, s, strlen(s));
+		fs_write_full(nd->res_wr, "\n", 1);
+	}
+}
+
+static bool image_present(struct image_store *is, const char *img)
+{
+	struct berr *e = NULL;
+	_cleanup_json_ json_t *idx = image_store_index_read(is, &e);
+	_cleanup_free_ char *id = NULL;
+	bool ok = idx && image_store_resolve(idx, img, &id, NULL, &e) == 0;
+	berr_free(e);
+	return ok;
+}
+
+/* Pull what the pod's pull policies ask for. On failure *ret_ctr names the container. */
+static int pull_images(struct node *nd, const json_t *pod, const char **ret_ctr, const char **ret_reason,
+		       struct berr **err)
+{
+	const char *lists[] = {"initContainers", "containers"};
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
+			const char *img = jsonx_str(c, "image"), *pol = jsonx_str(c, "imagePullPolicy");
+			*ret_ctr = jsonx_str(c, "name");
+			if (!img)
+				continue;
+			bool have = image_present(nd->o->is, img);
+			if (pol && !strcmp(pol, "Never")) {
+				if (!have) {
+					*ret_reason = "ErrImageNeverPull";
+					return berr_setc(err, BERR_NOT_FOUND,
+							 "Container image \"%s\" is not present with pull policy of Never", img);
+				}
+				continue;
+			}
+			if (have && !(pol && !strcmp(pol, "Always")))
+				continue;
+			struct reg_pull_result pr = {0};
+			struct berr *e = NULL;
+			if (reg_pull(nd->o->is, img, NULL, &pr, &e) < 0) {
+				if (have) { /* Always, and the registry failed: the local image */
+					berr_free(e);
+					continue;
+				}
+				*ret_reason = "ErrImagePull";
+				berr_setc(err, BERR_GENERIC, "Failed to pull image \"%s\": %s", img, e ? e->msg : "error");
+				berr_free(e);
+				return -1;
+			}
+			reg_pull_result_release(&pr);
+		}
+	}
+	return 0;
+}
+
+/* The Docker config.json of the pod's kubernetes.io/dockerconfigjson
+ * pull secrets (for the registry client, through $DOCKER_CONFIG). */
+static void pull_secrets_env(struct node *nd, const json_t *pod, const json_t *objects)
+{
+	json_t *auths = json_object();
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "imagePullSecrets"), i, x) {
+		char key[400];
+		snprintf(key, sizeof(key), "Secret/%s", jsonx_str(x, "name") ? jsonx_str(x, "name") : "");
+		json_t *sec = json_object_get(objects, key);
+		const char *b64 = jsonx_str(json_object_get(sec, "data"), ".dockerconfigjson");
+		if (!b64)
+			b64 = jsonx_str(json_object_get(sec, "data"), ".dockercfg");
+		if (!b64)
+			continue;
+		size_t n = strlen(b64);
+		unsigned char *raw = malloc(n + 1);
+		int len = raw ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n) : -1;
+		/* EVP_DecodeBlock counts the padding as bytes */
+		for (size_t k = n; len > 0 && k > 0 && b64[k - 1] == '='; k--)
+			len--;
+		if (len > 0) {
+			json_t *cfg = json_loadb((const char *)raw, (size_t)len, 0, NULL);
+			json_t *a = json_object_get(cfg, "auths");
+			json_object_update(auths, a ? a : cfg);
+			json_decref(cfg);
+		}
+		free(raw);
+	}
+	if (json_object_size(auths)) {
+		char dir[PATH_MAX];
+		if (snprintf(dir, sizeof(dir), "%s/pull-%d", nd->dir, (int)getpid()) < (int)sizeof(dir) &&
+		    (mkdir(dir, 0700) == 0 || errno == EEXIST)) {
+			_cleanup_json_ json_t *cfg = json_pack("{s:O}", "auths", auths);
+			_cleanup_free_ char *s = json_dumps(cfg, 0);
+			_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			struct berr *e = NULL;
+			if (dfd >= 0 && s && fs_write_atomic_at(dfd, "config.json", s, strlen(s), 0600, false, &e) == 0)
+				setenv("DOCKER_CONFIG", dir, 1);
+			berr_free(e);
+		}
+	}
+	json_decref(auths);
+}
+
+static void pull_secrets_cleanup(struct node *nd)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "pull-%d", (int)getpid());
+	int dfd = open(nd->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fs_rm_rf_at(dfd, name);
+		close(dfd);
+	}
+}
+
+static void pod_dir_of(const struct node *nd, const char *ns, char *buf, size_t n)
+{
+	if (snprintf(buf, n, "%s/%s", nd->poddir, ns) >= (int)n)
+		buf[0] = 0; /* node_setup bounds poddir; a namespace is at most 63 */
+}
+
+/* In the worker: make the pod. */
+static void create_worker(struct node *nd, json_t *pod, json_t *objects, json_t *tokens)
+{
+	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
+	struct berr *e = NULL;
+	const char *ctr = NULL, *reason = NULL;
+	pull_secrets_env(nd, pod, objects);
+	int pr = pull_images(nd, pod, &ctr, &reason, &e);
+	pull_secrets_cleanup(nd);
+	if (pr < 0) {
+		result(nd, json_pack("{s:s,s:s,s:s,s:s}", "uid", uid, "reason", reason ? reason : "ErrImagePull",
+				     "container", ctr ? ctr : "", "message", e ? e->msg : "pull failed"));
+		_exit(1);
+	}
+	char pdir[PATH_MAX];
+	pod_dir_of(nd, ns, pdir, sizeof(pdir));
+	struct berr *me = NULL;
+	fs_mkdir_p(pdir, 0700, &me);
+	berr_free(me);
+	struct kube_pod_ctx c = {.root = nd->o->root, .runroot = nd->o->runroot, .ns = ns, .objects = objects,
+				 .network = nd->network, .gateway = nd->gateway, .poddir = pdir, .sa_tokens = tokens};
+	json_t *rs = NULL;
+	if (kube_podspec_resolve(&c, pod, &rs, &e) < 0) {
+		result(nd, json_pack("{s:s,s:s,s:s}", "uid", uid, "reason", "CreateContainerConfigError", "message",
+				     e ? e->msg : "error"));
+		_exit(1);
+	}
+	json_object_del(rs, "warnings");
+	json_t *obj = json_deep_copy(pod);
+	json_object_del(obj, "status");
+	json_t *meta = json_pack("{s:s,s:s,s:o}", "node", nd->name, "uid", uid, "object", obj);
+	/* kube play's views read these */
+	json_object_set(meta, "metadata", json_object_get(obj, "metadata"));
+	json_object_set(meta, "spec", json_object_get(obj, "spec"));
+	json_t *rec = json_pack("{s:o,s:o}", "spec", rs, "meta", meta);
+	int r = pod_create(nd->o->cs, nd->o->is, rec, &e);
+	json_decref(rec);
+	if (r < 0) {
+		result(nd, json_pack("{s:s,s:s,s:s}", "uid", uid, "reason", "CreateContainerError", "message",
+				     e ? e->msg : "error"));
+		kube_podspec_cleanup_dir(pdir, name);
+		_exit(1);
+	}
+	if (pod_sync(nd->o->cs, nd->o->is, ns, name, &e) < 0) {
+		/* recorded for pod_status; the main loop syncs again */
+		berr_freep(&e);
+	}
+	result(nd, json_pack("{s:s,s:b}", "uid", uid, "ok", 1));
+	_exit(0);
+}
+
+static void remove_worker(struct node *nd, const char *uid, const char *ns, const char *name, int grace)
+{
+	struct berr *e = NULL;
+	if (pod_remove(nd->o->cs, ns, name, grace, &e) < 0 && (!e || e->code != BERR_NOT_FOUND)) {
+		result(nd, json_pack("{s:s,s:s,s:s}", "uid", uid, "reason", "KillPodFailed", "message",
+				     e ? e->msg : "error"));
+		_exit(1);
+	}
+	char pdir[PATH_MAX];
+	pod_dir_of(nd, ns, pdir, sizeof(pdir));
+	kube_podspec_cleanup_dir(pdir, name);
+	result(nd, json_pack("{s:s,s:b,s:b}", "uid", uid, "ok", 1, "removed", 1));
+	_exit(0);
+}
+
+static pid_t start_worker(struct node *nd, const char *uid, const char *op)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid != 0) {
+		if (pid > 0) {
+			char k[24];
+			snprintf(k, sizeof(k), "%d", (int)pid);
+			json_object_set_new(nd->work, k, json_pack("{s:s,s:s}", "uid", uid, "op", op));
+			json_object_set_new(nd->busy, uid, json_string(k));
+		}
+		return pid;
+	}
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+	return 0;
+}
+
+/* ---- status ---- */
+
+static json_t *api_status(struct node *nd, json_t *st)
+{
+	json_t *s = json_deep_copy(st);
+	json_object_del(s, "berth");
+	json_object_set_new(s, "hostIP", json_string(nd->ip));
+	json_object_set_new(s, "hostIPs", json_pack("[{s:s}]", "ip", nd->ip));
+	return s;
+}
+
+static void post_status(struct node *nd, const json_t *pod, json_t *status)
+{
+	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
+	_cleanup_free_ char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
+	const char *last = jsonx_str(nd->posted, uid);
+	if (text && last && !strcmp(text, last))
+		return;
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0)
+		return;
+	_cleanup_json_ json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", uid, "status", status);
+	struct berr *e = NULL;
+	if (kube_patch(nd->kc, path, "application/merge-patch+json", patch, NULL, &e) < 0) {
+		if (!e || e->code != BERR_NOT_FOUND)
+			fprintf(stderr, "node %s: pod %s/%s: posting status: %s\n", nd->name, ns, name, e ? e->msg : "error");
+		berr_free(e);
+		return;
+	}
+	if (text)
+		json_object_set_new(nd->posted, uid, json_string(text));
+}
+
+/* A pod the node cannot run yet: Pending with its containers waiting. */
+static json_t *waiting_status(const json_t *pod, const char *reason, const char *message, const char *only_ctr)
+{
+	json_t *cs = json_array(), *ics = json_array();
+	const char *lists[] = {"initContainers", "containers"};
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
+			const char *cn = jsonx_str(c, "name");
+			bool this = !only_ctr || (cn && !strcmp(cn, only_ctr));
+			json_t *w = json_pack("{s:s}", "reason", this ? reason : (l == 0 ? "PodInitializing" : "ContainerCreating"));
+			if (this && message)
+				json_object_set_new(w, "message", json_string(message));
+			json_array_append_new(l == 0 ? ics : cs,
+					      json_pack("{s:s,s:s,s:s,s:b,s:b,s:i,s:{s:o}}", "name", cn ? cn : "", "image",
+							jsonx_str(c, "image") ? jsonx_str(c, "image") : "", "imageID", "",
+							"ready", 0, "started", 0, "restartCount", 0, "state", "waiting", w));
+		}
+	}
+	const json_t *old = json_object_get(pod, "status");
+	json_t *conds = json_array();
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(old, "conditions"), i, c) {
+		const char *t = jsonx_str(c, "type");
+		if (t && !strcmp(t, "PodScheduled"))
+			json_array_append(conds, c);
+	}
+	char now[40];
+	node_now(now, sizeof(now), false);
+	const char *ready_reason = "ContainersNotReady";
+	json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s}", "type", "Initialized", "status",
+					       json_array_size(ics) ? "False" : "True", "lastTransitionTime", now, "reason",
+					       json_array_size(ics) ? "ContainersNotInitialized" : ""));
+	json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s}", "type", "Ready", "status", "False",
+					       "lastTransitionTime", now, "reason", ready_reason));
+	json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s}", "type", "ContainersReady", "status", "False",
+					       "lastTransitionTime", now, "reason", ready_reason));
+	json_t *s = json_pack("{s:s,s:o,s:o}", "phase", "Pending", "conditions", conds, "containerStatuses", cs);
+	if (json_array_size(ics))
+		json_object_set_new(s, "initContainerStatuses", ics);
+	else
+		json_decref(ics);
+	const char *qos = jsonx_str(old, "qosClass");
+	if (qos)
+		json_object_set_new(s, "qosClass", json_string(qos));
+	/* drop empty reasons */
+	json_array_foreach(conds, i, c) {
+		const char *r = jsonx_str(c, "reason");
+		if (r && !*r)
+			json_object_del(c, "reason");
+	}
+	return s;
+}
+
+/* ---- the pass ---- */
+
+static void api_delete_pod(struct node *nd, const json_t *pod)
+{
+	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
+	if (json_object_get(nd->deleted, uid))
+		return;
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s", ns, name) < 0)
+		return;
+	_cleanup_json_ json_t *opts = json_pack("{s:s,s:s,s:i,s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+						"gracePeriodSeconds", 0, "preconditions", "uid", uid);
+	struct berr *e = NULL;
+	if (kube_delete(nd->kc, path, opts, NULL, &e) < 0 && e && e->code != BERR_NOT_FOUND && e->code != BERR_CONFLICT) {
+		fprintf(stderr, "node %s: pod %s/%s: deleting: %s\n", nd->name, ns, name, e->msg);
+		berr_free(e);
+		return;
+	}
+	berr_free(e);
+	json_object_set_new(nd->deleted, uid, json_true());
+}
+
+static bool terminal(const json_t *st)
+{
+	const char *ph = jsonx_str(st, "phase");
+	return ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed"));
+}
+
+/* Still moving towards steady: worth syncing and looking at soon. */
+static bool unsettled(const json_t *st)
+{
+	const char *ph = jsonx_str(st, "phase");
+	if (!ph || !strcmp(ph, "Pending"))
+		return true;
+	if (terminal(st))
+		return false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "containerStatuses"), i, c) {
+		if (!json_is_true(json_object_get(c, "ready")))
+			return true;
+	}
+	return false;
+}
+
+static void start_create(struct node *nd, json_t *pod)
+{
+	const char *uid = md_str(pod, "uid");
+	_cleanup_json_ json_t *objects = json_object(), *tokens = json_object();
+	json_t *p = json_deep_copy(pod);
+	struct berr *e = NULL;
+	int r = fetch_refs(nd, p, objects, &e);
+	if (r == 0)
+		r = fetch_tokens(nd, p, tokens, &e);
+	if (r < 0) {
+		json_t *ws = waiting_status(pod, "CreateContainerConfigError", e ? e->msg : "error", NULL);
+		post_status(nd, pod, ws);
+		json_decref(ws);
+		berr_free(e);
+		json_object_set_new(nd->retry, uid, json_pack("{s:I,s:I}", "at", (json_int_t)(node_ms() + 2000), "delay",
+								 (json_int_t)2000));
+		json_decref(p);
+		return;
+	}
+	add_service_env(nd, p);
+	pid_t pid = start_worker(nd, uid, "create");
+	if (pid == 0)
+		create_worker(nd, p, objects, tokens);
+	json_decref(p);
+	if (!json_object_get(nd->posted, uid)) {
+		json_t *ws = waiting_status(pod, "ContainerCreating", NULL, NULL);
+		post_status(nd, pod, ws);
+		json_decref(ws);
+	}
+}
+
+void node_pods_pass(struct node *nd, bool *ret_busy)
+{
+	bool busy = false;
+	long long now = node_ms();
+	_cleanup_json_ json_t *rt = pod_list_node(nd->o->cs, nd->name);
+	json_t *by_uid = json_object(), *by_name = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(rt, i, e) {
+		const char *uid = jsonx_str(json_object_get(e, "meta"), "uid");
+		char k[600];
+		snprintf(k, sizeof(k), "%s/%s", jsonx_str(e, "namespace"), jsonx_str(e, "name"));
+		if (uid)
+			json_object_set(by_uid, uid, e);
+		json_object_set(by_name, k, e);
+	}
+	const char *uid;
+	json_t *pod;
+	json_object_foreach(nd->desired, uid, pod) {
+		const char *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
+		if (json_object_get(nd->busy, uid)) {
+			busy = true;
+			continue;
+		}
+		json_t *have = json_object_get(by_uid, uid);
+		if (md_str(pod, "deletionTimestamp")) {
+			if (have) {
+				json_t *g = json_object_get(json_object_get(pod, "metadata"), "deletionGracePeriodSeconds");
+				int grace = json_is_integer(g) ? (int)json_integer_value(g) : -1;
+				pid_t pid = start_worker(nd, uid, "remove");
+				if (pid == 0)
+					remove_worker(nd, uid, ns, name, grace);
+				busy = true;
+			} else
+				api_delete_pod(nd, pod);
+			continue;
+		}
+		if (!have) {
+			if (terminal(json_object_get(pod, "status")))
+				continue; /* it ran and ended: nothing more to do */
+			char k[600];
+			snprintf(k, sizeof(k), "%s/%s", ns, name);
+			if (json_object_get(by_name, k)) {
+				busy = true; /* an older pod of that name is still going */
+				continue;
+			}
+			json_t *rty = json_object_get(nd->retry, uid);
+			if (rty && json_integer_value(json_object_get(rty, "at")) > now)
+				continue;
+			start_create(nd, pod);
+			busy = true;
+			continue;
+		}
+		struct berr *se = NULL;
+		json_t *st0 = pod_status(nd->o->cs, ns, name);
+		if (st0 && unsettled(st0)) {
+			if (pod_sync(nd->o->cs, nd->o->is, ns, name, &se) < 0)
+				berr_freep(&se);
+			json_decref(st0);
+			st0 = pod_status(nd->o->cs, ns, name);
+		}
+		if (!st0)
+			continue;
+		if (unsettled(st0))
+			busy = true;
+		json_t *st = api_status(nd, st0);
+		post_status(nd, pod, st);
+		json_decref(st);
+		json_decref(st0);
+	}
+	/* pods the API no longer has */
+	json_array_foreach(rt, i, e) {
+		const char *u = jsonx_str(json_object_get(e, "meta"), "uid");
+		if (!u || json_object_get(nd->desired, u) || json_object_get(nd->busy, u))
+			continue;
+		pid_t pid = start_worker(nd, u, "remove");
+		if (pid == 0)
+			remove_worker(nd, u, jsonx_str(e, "namespace"), jsonx_str(e, "name"), -1);
+		busy = true;
+	}
+	/* forget what belongs to pods gone from both */
+	json_t *maps[] = {nd->posted, nd->retry, nd->deleted};
+	for (size_t m = 0; m < 3; m++) {
+		void *tmp;
+		const char *k;
+		json_t *v;
+		json_object_foreach_safe(maps[m], tmp, k, v) {
+			if (!json_object_get(nd->desired, k) && !json_object_get(by_uid, k))
+				json_object_del(maps[m], k);
+		}
+	}
+	json_decref(by_uid);
+	json_decref(by_name);
+	*ret_busy = busy;
+}
+
+void node_result_line(struct node *nd, const char *line)
+{
+	_cleanup_json_ json_t *r = json_loads(line, 0, NULL);
+	const char *uid = jsonx_str(r, "uid");
+	if (!uid)
+		return;
+	json_t *pod = json_object_get(nd->desired, uid);
+	if (json_is_true(json_object_get(r, "ok"))) {
+		json_object_del(nd->retry, uid);
+		if (json_is_true(json_object_get(r, "removed")) && pod && md_str(pod, "deletionTimestamp"))
+			api_delete_pod(nd, pod);
+		return;
+	}
+	const char *reason = jsonx_str(r, "reason"), *msg = jsonx_str(r, "message"), *ctr = jsonx_str(r, "container");
+	if (!pod)
+		return;
+	fprintf(stderr, "node %s: pod %s/%s: %s: %s\n", nd->name, md_str(pod, "namespace"), md_str(pod, "name"),
+		reason ? reason : "error", msg ? msg : "");
+	json_t *rty = json_object_get(nd->retry, uid);
+	long long delay = rty ? json_integer_value(json_object_get(rty, "delay")) * 2 : RETRY_MIN_MS;
+	if (delay > RETRY_MAX_MS)
+		delay = RETRY_MAX_MS;
+	json_object_set_new(nd->retry, uid, json_pack("{s:I,s:I}", "at", (json_int_t)(node_ms() + delay), "delay",
+						     (json_int_t)delay));
+	json_t *ws = waiting_status(pod, reason ? reason : "CreateContainerError", msg, ctr && *ctr ? ctr : NULL);
+	post_status(nd, pod, ws);
+	json_decref(ws);
+}
+
+void node_worker_done(struct node *nd, pid_t pid, int status)
+{
+	(void)status;
+	char k[24];
+	snprintf(k, sizeof(k), "%d", (int)pid);
+	json_t *w = json_object_get(nd->work, k);
+	if (!w)
+		return;
+	const char *uid = jsonx_str(w, "uid");
+	if (uid)
+		json_object_del(nd->busy, uid);
+	json_object_del(nd->work, k);
+}
