@@ -492,8 +492,6 @@ static int node_setup(struct node *nd, const struct kube_node_opts *o, struct be
 	if (snprintf(nd->dir, sizeof(nd->dir), "%s/kube-node/%s", o->root, nd->name) >= (int)sizeof(nd->dir) ||
 	    snprintf(nd->poddir, sizeof(nd->poddir), "%s/pods", nd->dir) >= (int)sizeof(nd->poddir))
 		return berr_setc(err, BERR_INVALID, "the store's path is too long: %s", o->root);
-	if (fs_mkdir_p(nd->poddir, 0700, err) < 0)
-		return -1;
 	nd->desired = json_object();
 	nd->work = json_object();
 	nd->busy = json_object();
@@ -584,7 +582,8 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 	int ev_rd = -1;
 	if (open_client(&nd, &nd.kc, err) < 0)
 		goto out;
-	if (register_node(&nd, err) < 0 || write_node_json(&nd, err) < 0)
+	/* nothing is made on this store before the API server answered */
+	if (register_node(&nd, err) < 0 || fs_mkdir_p(nd.poddir, 0700, err) < 0 || write_node_json(&nd, err) < 0)
 		goto out;
 	if (post_node_status(&nd, true, err) < 0) {
 		berr_wrap(err, "node %s: posting its status", nd.name);
@@ -702,8 +701,21 @@ out:
 		struct timespec ts = {0, 100 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	node_release(&nd);
+	/* a run that made nothing leaves nothing, not even its lock */
+	struct stat sb;
+	bool made = stat(nd.dir, &sb) == 0;
 	close(lockfd);
+	if (rc < 0 && !made) {
+		char d[PATH_MAX];
+		if (snprintf(d, sizeof(d), "%s/kube-node", o->runroot) < (int)sizeof(d)) {
+			int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fs_rm_rf_at(dfd, nd.name);
+				close(dfd);
+			}
+		}
+	}
+	node_release(&nd);
 	return rc;
 }
 
