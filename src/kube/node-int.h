@@ -29,6 +29,7 @@ struct node {
 	long long svc_at;      /* the last Services sync (ms) */
 	bool svc_failing;
 	char *svc_text;        /* what it applied */
+	bool pods_changed;     /* a pass posted a changed status: sync the Services now */
 };
 
 /* node-info.c: what the Node reports about this machine */

@@ -433,7 +433,8 @@ static pid_t start_worker(struct node *nd, const char *uid, const char *op)
 		if (pid > 0) {
 			char k[24];
 			snprintf(k, sizeof(k), "%d", (int)pid);
-			json_object_set_new(nd->work, k, json_pack("{s:s,s:s}", "uid", uid, "op", op));
+			json_object_set_new(nd->work, k, json_pack("{s:s,s:s,s:I}", "uid", uid, "op", op, "t0",
+								  (json_int_t)node_ms()));
 			json_object_set_new(nd->busy, uid, json_string(k));
 		}
 		return pid;
@@ -454,26 +455,28 @@ static json_t *api_status(struct node *nd, json_t *st)
 	return s;
 }
 
-static void post_status(struct node *nd, const json_t *pod, json_t *status)
+/* Post the pod's status when it changed; true when it was posted. */
+static bool post_status(struct node *nd, const json_t *pod, json_t *status)
 {
 	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
 	_cleanup_free_ char *text = json_dumps(status, JSON_COMPACT | JSON_SORT_KEYS);
 	const char *last = jsonx_str(nd->posted, uid);
 	if (text && last && !strcmp(text, last))
-		return;
+		return false;
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0)
-		return;
+		return false;
 	_cleanup_json_ json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", uid, "status", status);
 	struct berr *e = NULL;
 	if (kube_patch(nd->kc, path, "application/merge-patch+json", patch, NULL, &e) < 0) {
 		if (!e || e->code != BERR_NOT_FOUND)
 			fprintf(stderr, "node %s: pod %s/%s: posting status: %s\n", nd->name, ns, name, e ? e->msg : "error");
 		berr_free(e);
-		return;
+		return false;
 	}
 	if (text)
 		json_object_set_new(nd->posted, uid, json_string(text));
+	return true;
 }
 
 /* A pod the node cannot run yet: Pending with its containers waiting. */
@@ -587,12 +590,22 @@ static void start_create(struct node *nd, json_t *pod)
 	if (r == 0)
 		r = fetch_tokens(nd, p, tokens, &e);
 	if (r < 0) {
-		json_t *ws = waiting_status(pod, "CreateContainerConfigError", e ? e->msg : "error", NULL);
-		post_status(nd, pod, ws);
-		json_decref(ws);
+		/* Right after the pod is bound, the API server's node authorizer
+		 * may not know yet that this node may read the pod's ConfigMaps
+		 * and Secrets (its graph follows the pods asynchronously): try
+		 * again soon, and show the error once it lasts. */
+		json_t *rty = json_object_get(nd->retry, uid);
+		long long delay = rty ? json_integer_value(json_object_get(rty, "delay")) * 2 : 50;
+		if (delay > 10000)
+			delay = 10000;
+		if (delay >= 800) {
+			json_t *ws = waiting_status(pod, "CreateContainerConfigError", e ? e->msg : "error", NULL);
+			post_status(nd, pod, ws);
+			json_decref(ws);
+		}
 		berr_free(e);
-		json_object_set_new(nd->retry, uid, json_pack("{s:I,s:I}", "at", (json_int_t)(node_ms() + 2000), "delay",
-								 (json_int_t)2000));
+		json_object_set_new(nd->retry, uid, json_pack("{s:I,s:I}", "at", (json_int_t)(node_ms() + delay), "delay",
+								 (json_int_t)delay));
 		json_decref(p);
 		return;
 	}
@@ -655,8 +668,11 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 				continue;
 			}
 			json_t *rty = json_object_get(nd->retry, uid);
-			if (rty && json_integer_value(json_object_get(rty, "at")) > now)
+			if (rty && json_integer_value(json_object_get(rty, "at")) > now) {
+				if (json_integer_value(json_object_get(rty, "at")) - now < 1000)
+					busy = true; /* soon: keep the short poll */
 				continue;
+			}
 			start_create(nd, pod);
 			busy = true;
 			continue;
@@ -674,7 +690,8 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 		if (unsettled(st0))
 			busy = true;
 		json_t *st = api_status(nd, st0);
-		post_status(nd, pod, st);
+		if (post_status(nd, pod, st))
+			nd->pods_changed = true; /* the Services' endpoints may have too */
 		json_decref(st);
 		json_decref(st0);
 	}
@@ -724,6 +741,8 @@ void node_result_line(struct node *nd, const char *line)
 		reason ? reason : "error", msg ? msg : "");
 	json_t *rty = json_object_get(nd->retry, uid);
 	long long delay = rty ? json_integer_value(json_object_get(rty, "delay")) * 2 : RETRY_MIN_MS;
+	if (delay < RETRY_MIN_MS)
+		delay = RETRY_MIN_MS;
 	if (delay > RETRY_MAX_MS)
 		delay = RETRY_MAX_MS;
 	json_object_set_new(nd->retry, uid, json_pack("{s:I,s:I}", "at", (json_int_t)(node_ms() + delay), "delay",
@@ -735,13 +754,17 @@ void node_result_line(struct node *nd, const char *line)
 
 void node_worker_done(struct node *nd, pid_t pid, int status)
 {
-	(void)status;
 	char k[24];
 	snprintf(k, sizeof(k), "%d", (int)pid);
 	json_t *w = json_object_get(nd->work, k);
 	if (!w)
 		return;
-	const char *uid = jsonx_str(w, "uid");
+	const char *uid = jsonx_str(w, "uid"), *op = jsonx_str(w, "op");
+	json_t *pod = uid ? json_object_get(nd->desired, uid) : NULL;
+	if (pod && !nd->o->quiet && WIFEXITED(status) && WEXITSTATUS(status) == 0 && op && strcmp(op, "sync"))
+		fprintf(stderr, "node %s: pod %s/%s: %s in %lld ms\n", nd->name, md_str(pod, "namespace"),
+			md_str(pod, "name"), !strcmp(op, "create") ? "started" : "stopped",
+			node_ms() - (long long)json_integer_value(json_object_get(w, "t0")));
 	if (uid)
 		json_object_del(nd->busy, uid);
 	json_object_del(nd->work, k);

@@ -84,7 +84,7 @@ void node_services_sync(struct node *nd, bool force)
 		free(mine);
 	}
 	_cleanup_free_ char *text = json_dumps(svcs, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!force && text && nd->svc_text && !strcmp(text, nd->svc_text)) {
+	if (text && nd->svc_text && !strcmp(text, nd->svc_text)) {
 		json_decref(svcs);
 		goto out;
 	}

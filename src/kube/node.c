@@ -622,7 +622,7 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 	while (!stop_flag) {
 		struct pollfd pf[2] = {{.fd = ev_rd, .events = POLLIN}, {.fd = nd.res_rd, .events = POLLIN}};
 		long long now = node_ms();
-		int timeout = busy ? 100 : 1000;
+		int timeout = busy ? 50 : 1000;
 		long long wait = last_pass + timeout - now;
 		bool events = false;
 		if (wait > 0 && poll(pf, 2, (int)wait) > 0)
@@ -671,8 +671,9 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 		now = node_ms();
 		if (events || now - last_pass >= timeout) {
 			if (nd.synced) {
+				nd.pods_changed = false;
 				node_pods_pass(&nd, &busy);
-				node_services_sync(&nd, false);
+				node_services_sync(&nd, nd.pods_changed);
 			}
 			last_pass = now;
 		}
