@@ -23,6 +23,7 @@
 #include "util/strbuf.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -255,8 +256,8 @@ static bool image_present(struct image_store *is, const char *img)
 }
 
 /* Pull what the pod's pull policies ask for. On failure *ret_ctr names the container. */
-static int pull_images(struct node *nd, const json_t *pod, const char **ret_ctr, const char **ret_reason,
-		       struct berr **err)
+static int pull_images(struct node *nd, const json_t *pod, json_t *events, const char **ret_ctr,
+		       const char **ret_reason, struct berr **err)
 {
 	const char *lists[] = {"initContainers", "containers"};
 	for (int l = 0; l < 2; l++) {
@@ -276,8 +277,18 @@ static int pull_images(struct node *nd, const json_t *pod, const char **ret_ctr,
 				}
 				continue;
 			}
-			if (have && !(pol && !strcmp(pol, "Always")))
+			if (have && !(pol && !strcmp(pol, "Always"))) {
+				json_array_append_new(events, json_pack("{s:s,s:s,s:s}", "ctr", *ret_ctr, "reason", "Pulled",
+									"message", ""));
+				json_object_set_new(json_array_get(events, json_array_size(events) - 1), "message",
+						    json_sprintf("Container image \"%s\" already present on machine", img));
 				continue;
+			}
+			json_array_append_new(events, json_pack("{s:s,s:s,s:s}", "ctr", *ret_ctr, "reason", "Pulling",
+								"message", ""));
+			json_object_set_new(json_array_get(events, json_array_size(events) - 1), "message",
+					    json_sprintf("Pulling image \"%s\"", img));
+			long long t0 = node_ms();
 			struct reg_pull_result pr = {0};
 			struct berr *e = NULL;
 			if (reg_pull(nd->o->is, img, NULL, &pr, &e) < 0) {
@@ -291,6 +302,10 @@ static int pull_images(struct node *nd, const json_t *pod, const char **ret_ctr,
 				return -1;
 			}
 			reg_pull_result_release(&pr);
+			json_t *ev = json_pack("{s:s,s:s}", "ctr", *ret_ctr, "reason", "Pulled");
+			json_object_set_new(ev, "message", json_sprintf("Successfully pulled image \"%s\" in %lldms", img,
+									node_ms() - t0));
+			json_array_append_new(events, ev);
 		}
 	}
 	return 0;
@@ -365,12 +380,13 @@ static void create_worker(struct node *nd, json_t *pod, json_t *objects, json_t 
 	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace"), *name = md_str(pod, "name");
 	struct berr *e = NULL;
 	const char *ctr = NULL, *reason = NULL;
+	json_t *events = json_array();
 	pull_secrets_env(nd, pod, objects);
-	int pr = pull_images(nd, pod, &ctr, &reason, &e);
+	int pr = pull_images(nd, pod, events, &ctr, &reason, &e);
 	pull_secrets_cleanup(nd);
 	if (pr < 0) {
-		result(nd, json_pack("{s:s,s:s,s:s,s:s}", "uid", uid, "reason", reason ? reason : "ErrImagePull",
-				     "container", ctr ? ctr : "", "message", e ? e->msg : "pull failed"));
+		result(nd, json_pack("{s:s,s:s,s:s,s:s,s:o}", "uid", uid, "reason", reason ? reason : "ErrImagePull",
+				     "container", ctr ? ctr : "", "message", e ? e->msg : "pull failed", "events", events));
 		_exit(1);
 	}
 	char pdir[PATH_MAX];
@@ -406,7 +422,7 @@ static void create_worker(struct node *nd, json_t *pod, json_t *objects, json_t 
 		/* recorded for pod_status; the main loop syncs again */
 		berr_freep(&e);
 	}
-	result(nd, json_pack("{s:s,s:b}", "uid", uid, "ok", 1));
+	result(nd, json_pack("{s:s,s:b,s:o}", "uid", uid, "ok", 1, "events", events));
 	_exit(0);
 }
 
@@ -535,6 +551,54 @@ static json_t *waiting_status(const json_t *pod, const char *reason, const char 
 	return s;
 }
 
+/* ---- events (kubectl describe pod), as the kubelet reports them ---- */
+
+static void pod_event(struct node *nd, const json_t *pod, const char *ctr, const char *type, const char *reason,
+		      const char *message)
+{
+	const char *ns = md_str(pod, "namespace"), *name = md_str(pod, "name"), *uid = md_str(pod, "uid");
+	if (!ns || !name)
+		return;
+	char now[48], ev[400], fp[300] = "";
+	node_now(now, sizeof(now), false);
+	unsigned long long rnd = ((unsigned long long)node_ms() << 20) ^ ((unsigned long long)getpid() << 8) ^
+				 (unsigned long long)(uintptr_t)message;
+	snprintf(ev, sizeof(ev), "%.240s.%016llx", name, rnd);
+	if (ctr && *ctr) {
+		bool init = false;
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(json_object_get(pod, "spec"), "initContainers"), i, c)
+			if (!strcmp(jsonx_str(c, "name") ? jsonx_str(c, "name") : "", ctr))
+				init = true;
+		snprintf(fp, sizeof(fp), "spec.%s{%.250s}", init ? "initContainers" : "containers", ctr);
+	}
+	json_t *io = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kind", "Pod", "namespace", ns, "name", name, "uid",
+			       uid ? uid : "", "apiVersion", "v1");
+	if (*fp)
+		json_object_set_new(io, "fieldPath", json_string(fp));
+	_cleanup_json_ json_t *e = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:i,s:s,s:s,s:s}",
+					      "apiVersion", "v1", "kind", "Event", "metadata", "name", ev, "namespace", ns,
+					      "involvedObject", io, "reason", reason, "message", message, "source",
+					      "component", "kubelet", "host", nd->name, "firstTimestamp", now,
+					      "lastTimestamp", now, "count", 1, "type", type, "reportingComponent",
+					      "kubelet", "reportingInstance", nd->name);
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "/api/v1/namespaces/%s/events", ns) < 0)
+		return;
+	struct berr *er = NULL;
+	if (kube_post(nd->kc, path, e, NULL, &er) < 0)
+		berr_free(er); /* events are best effort, as the kubelet's */
+}
+
+static void worker_events(struct node *nd, const json_t *pod, const json_t *events)
+{
+	size_t i;
+	json_t *ev;
+	json_array_foreach(events, i, ev) pod_event(nd, pod, jsonx_str(ev, "ctr"), "Normal", jsonx_str(ev, "reason"),
+						     jsonx_str(ev, "message"));
+}
+
 /* ---- the pass ---- */
 
 static void api_delete_pod(struct node *nd, const json_t *pod)
@@ -648,6 +712,14 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 		json_t *have = json_object_get(by_uid, uid);
 		if (md_str(pod, "deletionTimestamp")) {
 			if (have) {
+				size_t ci;
+				json_t *cc;
+				json_array_foreach(json_object_get(json_object_get(pod, "spec"), "containers"), ci, cc) {
+					char m[320];
+					snprintf(m, sizeof(m), "Stopping container %.250s",
+						 jsonx_str(cc, "name") ? jsonx_str(cc, "name") : "");
+					pod_event(nd, pod, jsonx_str(cc, "name"), "Normal", "Killing", m);
+				}
 				json_t *g = json_object_get(json_object_get(pod, "metadata"), "deletionGracePeriodSeconds");
 				int grace = json_is_integer(g) ? (int)json_integer_value(g) : -1;
 				pid_t pid = start_worker(nd, uid, "remove");
@@ -728,8 +800,30 @@ void node_result_line(struct node *nd, const char *line)
 	if (!uid)
 		return;
 	json_t *pod = json_object_get(nd->desired, uid);
+	if (pod)
+		worker_events(nd, pod, json_object_get(r, "events"));
 	if (json_is_true(json_object_get(r, "ok"))) {
 		json_object_del(nd->retry, uid);
+		if (pod && !json_is_true(json_object_get(r, "removed"))) {
+			/* the containers the pod runtime made: the first init container
+			 * or every app container */
+			json_t *spec = json_object_get(pod, "spec");
+			json_t *list = json_array_size(json_object_get(spec, "initContainers"))
+					       ? json_object_get(spec, "initContainers")
+					       : json_object_get(spec, "containers");
+			size_t i;
+			json_t *c;
+			json_array_foreach(list, i, c) {
+				const char *cn = jsonx_str(c, "name");
+				char m[320];
+				snprintf(m, sizeof(m), "Created container: %.250s", cn ? cn : "");
+				pod_event(nd, pod, cn, "Normal", "Created", m);
+				snprintf(m, sizeof(m), "Started container %.250s", cn ? cn : "");
+				pod_event(nd, pod, cn, "Normal", "Started", m);
+				if (list == json_object_get(spec, "initContainers"))
+					break;
+			}
+		}
 		if (json_is_true(json_object_get(r, "removed")) && pod && md_str(pod, "deletionTimestamp"))
 			api_delete_pod(nd, pod);
 		return;
@@ -750,6 +844,9 @@ void node_result_line(struct node *nd, const char *line)
 	json_t *ws = waiting_status(pod, reason ? reason : "CreateContainerError", msg, ctr && *ctr ? ctr : NULL);
 	post_status(nd, pod, ws);
 	json_decref(ws);
+	char m[1200];
+	snprintf(m, sizeof(m), "%s%.1100s", reason && strstr(reason, "Pull") ? "" : "Error: ", msg ? msg : "");
+	pod_event(nd, pod, ctr, "Warning", "Failed", m);
 }
 
 void node_worker_done(struct node *nd, pid_t pid, int status)
