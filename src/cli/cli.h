@@ -149,6 +149,7 @@ CMD(debug_svc_sync);
 CMD(debug_svc_check);
 CMD(debug_svc_rm);
 CMD(debug_pod);
+CMD(debug_kubelet_api);
 CMD(compose);
 CMD(kube_convert);
 CMD(kube_generate);

@@ -531,6 +531,7 @@ static const struct cli_command commands[] = {
 	{"debug svc-check", cmd_debug_svc_check, NULL, NULL},
 	{"debug svc-rm", cmd_debug_svc_rm, NULL, NULL},
 	{"debug pod", cmd_debug_pod, NULL, NULL}, /* the pod runtime (runtime/pod.h) */
+	{"debug kubelet-api", cmd_debug_kubelet_api, NULL, NULL}, /* the kubelet API (kube/kubelet-api.h) */
 };
 
 /* Commands that later issues add: say so instead of "unknown command". */
