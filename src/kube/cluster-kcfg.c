@@ -189,10 +189,12 @@ static int edit_file(const char *path, bool create, int (*change)(json_t *doc, v
 		     struct berr **err)
 {
 	char base[NAME_MAX + 1];
+	struct stat st;
+	if (!create && stat(path, &st) < 0 && errno == ENOENT)
+		return 0;
 	_cleanup_close_ int dfd = open_parent(path, create, base, sizeof(base), err);
 	if (dfd < 0)
 		return -1;
-	struct stat st;
 	bool exists = fstatat(dfd, base, &st, 0) == 0;
 	if (!exists && !create)
 		return 0;

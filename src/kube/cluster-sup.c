@@ -120,12 +120,13 @@ static void write_state(struct sup *u)
 static void logline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logline(const char *fmt, ...)
 {
-	time_t t = time(NULL);
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
 	struct tm tm;
-	gmtime_r(&t, &tm);
+	gmtime_r(&now.tv_sec, &tm);
 	char ts[32];
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s ", ts);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ ", ts, now.tv_nsec / 1000000);
 	va_list ap;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -153,8 +154,11 @@ static void start(struct sup *u, int i)
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		setpgid(0, 0);
-		/* the supervisor gone (even by SIGKILL): this goes too */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* the supervisor gone (even by SIGKILL): this goes too, at once.
+		 * Not SIGTERM: the apiserver's graceful stop waits for etcd,
+		 * which got its SIGTERM at the same moment and left (~60 s). All
+		 * of them are safe to kill: etcd's WAL, the node's pods run on. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != sup_pid)
 			_exit(1);
 		int lfd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -448,7 +452,51 @@ int kc_sup_start(const struct kc_sup *s, pid_t *ret_pid, struct berr **err)
 	return 0;
 }
 
-void kc_sup_stop(const char *rundir, int timeout_ms)
+/* SIGKILL every process of the groups (their leaders' pids) that started
+ * no earlier than its leader and whose command line holds match (so a
+ * reused pid is left alone). Returns how many were alive. */
+static int kill_groups(const pid_t *groups, const unsigned long long *starts, int n, const char *match)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	if (!d || n == 0)
+		return 0;
+	int alive = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		pid_t pg = getpgid(pid);
+		int g = 0;
+		while (g < n && groups[g] != pg)
+			g++;
+		if (g == n)
+			continue;
+		unsigned long long t = proc_start_time(pid);
+		if (t == 0 || t < starts[g])
+			continue;
+		char path[64], cmd[8192];
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		for (ssize_t i = 0; i < len; i++)
+			if (!cmd[i])
+				cmd[i] = ' ';
+		cmd[len] = 0;
+		if (!strstr(cmd, match))
+			continue;
+		kill(pid, SIGKILL);
+		alive++;
+	}
+	return alive;
+}
+
+void kc_sup_stop(const char *rundir, const char *match, int timeout_ms)
 {
 	pid_t pid = kc_sup_pid(rundir);
 	if (pid > 0) {
@@ -465,7 +513,9 @@ void kc_sup_stop(const char *rundir, int timeout_ms)
 			nanosleep(&ts, NULL);
 		}
 	}
-	/* components a dead supervisor left (their PDEATHSIG asked them to go) */
+	/* components a dead supervisor left (their PDEATHSIG asked them to
+	 * go), and what they forked (the node agent's helpers, which keep
+	 * its process group and command line) */
 	_cleanup_close_ int dfd = open(rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return;
@@ -476,25 +526,20 @@ void kc_sup_stop(const char *rundir, int timeout_ms)
 		return;
 	const char *k;
 	json_t *c;
-	pid_t left[KC_NCOMP];
+	pid_t groups[KC_NCOMP];
 	unsigned long long starts[KC_NCOMP];
 	int n = 0;
 	json_object_foreach(json_object_get(st, "components"), k, c) {
 		pid_t p = (pid_t)json_integer_value(json_object_get(c, "pid"));
 		unsigned long long t = (unsigned long long)json_integer_value(json_object_get(c, "startTime"));
-		if (p > 0 && n < KC_NCOMP && proc_alive(p, t)) {
-			kill(-p, SIGKILL);
-			kill(p, SIGKILL);
-			left[n] = p;
+		if (p > 0 && t > 0 && n < KC_NCOMP) {
+			groups[n] = p;
 			starts[n++] = t;
 		}
 	}
 	json_decref(st);
-	for (int i = 0; i < 300; i++) {
-		bool any = false;
-		for (int j = 0; j < n; j++)
-			any |= proc_alive(left[j], starts[j]);
-		if (!any)
+	for (int round = 0; round < 300; round++) {
+		if (kill_groups(groups, starts, n, match) == 0)
 			break;
 		struct timespec ts = {0, 10 * 1000000L};
 		nanosleep(&ts, NULL);

@@ -251,7 +251,33 @@ static void kc_from_doc(struct kc *k)
 
 /* ---- the host: name, addresses, free ports, a free service range ---- */
 
-static void node_name(char *buf, size_t n)
+/* Whether another cluster of this store has a node of that name. */
+static bool node_taken(const struct kc *k, const char *node)
+{
+	char d[PATH_MAX];
+	pathf(d, sizeof(d), "%s/" CLUSTERS_DIR, k->root);
+	_cleanup_closedir_ DIR *dir = opendir(d);
+	if (!dir)
+		return false;
+	struct dirent *de;
+	bool hit = false;
+	while (!hit && (de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, k->name))
+			continue;
+		char f[PATH_MAX + 300];
+		snprintf(f, sizeof(f), "%s/%s/cluster.json", d, de->d_name);
+		json_t *j = json_load_file(f, 0, NULL);
+		hit = jsonx_str(j, "node") && !strcmp(jsonx_str(j, "node"), node);
+		json_decref(j);
+	}
+	return hit;
+}
+
+/* The node's name: the hostname lowercased (as the kubelet does), made a
+ * DNS-1123 subdomain; HOST-CLUSTER when another cluster of this store has
+ * that node already (a node agent's state and lock are per store and
+ * node name). */
+static void node_name(const struct kc *k, char *buf, size_t n)
 {
 	char hn[256] = "";
 	if (gethostname(hn, sizeof(hn) - 1) < 0)
@@ -273,6 +299,12 @@ static void node_name(char *buf, size_t n)
 	memmove(buf, buf + s, o - s + 1);
 	if (!*buf)
 		snprintf(buf, n, "berth-node");
+	if (node_taken(k, buf)) {
+		size_t l = strlen(buf);
+		if (l > 253 - 1 - strlen(k->name))
+			l = 253 - 1 - strlen(k->name);
+		snprintf(buf + l, n - l, "-%s", k->name);
+	}
 }
 
 /* The source address of the default route, else the first global IPv4
@@ -771,6 +803,11 @@ static char **etcd_argv(const struct kc *k)
 	av_addf(&a, "--peer-trusted-ca-file=%s", ca);
 	av_addf(&a, "--peer-client-cert-auth=true");
 	av_addf(&a, "--snapshot-count=10000");
+	/* one member: the election after start waits a random 1-10 ticks once
+	 * etcd fast-forwards its clock (100-1000 ms at the default 100 ms
+	 * tick); 10 ms ticks make it 10-100 ms. No peer to miss heartbeats. */
+	av_addf(&a, "--heartbeat-interval=10");
+	av_addf(&a, "--election-timeout=100");
 	return a.v;
 }
 
@@ -892,9 +929,11 @@ static size_t hc_write(char *p, size_t sz, size_t n, void *ud)
 	return sz * n;
 }
 
-/* GET url; ca NULL: no verification (the controller-manager's and
- * scheduler's self-signed serving certs). 0 when an answer came. */
-static int hc_get(struct hc *c, const char *url, const char *ca, const char *cert, const char *key, int timeout_ms)
+/* GET url, or POST body (JSON) when body is not NULL; ca NULL: no
+ * verification (the controller-manager's and scheduler's self-signed
+ * serving certs). 0 when an answer came. */
+static int hc_req(struct hc *c, const char *url, const char *body, const char *ca, const char *cert, const char *key,
+		  int timeout_ms)
 {
 	if (!c->h && !(c->h = curl_easy_init()))
 		return -1;
@@ -924,7 +963,18 @@ static int hc_get(struct hc *c, const char *url, const char *ca, const char *cer
 		curl_easy_setopt(h, CURLOPT_SSLCERT, cert);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, key);
 	}
+	struct curl_slist *hdr = NULL;
+	if (body) {
+		hdr = curl_slist_append(NULL, "Content-Type: application/json");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	} else {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	}
 	CURLcode rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
 		if (!c->errbuf[0])
 			snprintf(c->errbuf, sizeof(c->errbuf), "%s", curl_easy_strerror(rc));
@@ -932,6 +982,11 @@ static int hc_get(struct hc *c, const char *url, const char *ca, const char *cer
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
 	return 0;
+}
+
+static int hc_get(struct hc *c, const char *url, const char *ca, const char *cert, const char *key, int timeout_ms)
+{
+	return hc_req(c, url, NULL, ca, cert, key, timeout_ms);
 }
 
 static void hc_release(struct hc *c)
@@ -1075,10 +1130,21 @@ static bool node_ready(struct checks *c, int tmo, char *why, size_t wn)
 	return ok;
 }
 
+/* The ServiceAccount "default" of namespace default: without it pods are
+ * refused. The controller-manager's serviceaccount controller makes it
+ * once its ~40 controllers have started, ~1 s after the apiserver is
+ * ready; up makes the same object right away (the controller only makes
+ * the ones that are missing), so `kubectl run` works the moment up
+ * returns. */
 static bool default_sa(struct checks *c, int tmo)
 {
-	return api_get(c, "/api/v1/namespaces/default/serviceaccounts/default", tmo, NULL, 0) == 0 &&
-	       c->api.status == 200;
+	if (api_get(c, "/api/v1/namespaces/default/serviceaccounts/default", tmo, NULL, 0) == 0 && c->api.status == 200)
+		return true;
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v1/namespaces/default/serviceaccounts", c->k->ports[P_API]);
+	return hc_req(&c->api, url, "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"default\"}}",
+		      c->ca, c->acrt, c->akey, tmo) == 0 &&
+	       (c->api.status == 201 || c->api.status == 409);
 }
 
 /* ---- logs ---- */
@@ -1251,7 +1317,9 @@ static double secs(long long ms)
  * node's pods, (with all) the cluster dir; always the run dir. */
 static void teardown(struct kc *k, bool all, struct sbuf *errs)
 {
-	kc_sup_stop(k->rundir, GRACE_MS * 2 + 2000);
+	char match[PATH_MAX + 1];
+	pathf(match, sizeof(match), "%s/", k->dir);
+	kc_sup_stop(k->rundir, match, GRACE_MS * 2 + 2000);
 	struct berr *e = NULL;
 	if (node_cleanup(k, &e) < 0) {
 		sbuf_addf(errs, "%s%s", errs->len ? "; " : "", e->msg);
@@ -1307,7 +1375,7 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 				progress(o, "kube-controller-manager healthy (%.2f s)", secs(now_ms() - t0));
 			if (!sched_ok && (sched_ok = https_healthz(&c.sched, k->ports[P_SCHED], 1000, why, sizeof(why))))
 				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
-			if (cm_ok && !sa_ok && (sa_ok = default_sa(&c, 1000)))
+			if (!sa_ok && (sa_ok = default_sa(&c, 1000)))
 				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
 			if (!node_ok && (node_ok = node_ready(&c, 1000, why, sizeof(why))))
 				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
@@ -1409,6 +1477,12 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 		kc_release(&k);
 		return r;
 	}
+	/* what a supervisor killed with -9 may have left */
+	{
+		char match[PATH_MAX + 1];
+		pathf(match, sizeof(match), "%s/", k.dir);
+		kc_sup_stop(k.rundir, match, 0);
+	}
 	k.existed = k.doc != NULL;
 	if (k.existed) {
 		kc_from_doc(&k);
@@ -1418,7 +1492,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	}
 	snprintf(k.bin, sizeof(k.bin), "%s", bin);
 	if (!*k.node)
-		node_name(k.node, sizeof(k.node));
+		node_name(&k, k.node, sizeof(k.node));
 	host_ip(k.node_ip, sizeof(k.node_ip));
 	host_ips(k.ips);
 	k.node_avail = node_agent_available(&k);

@@ -23,7 +23,8 @@
  * restarts a component that exits (back-off 0.5 s doubling to 30 s); on
  * SIGTERM stops them (node and control plane, then etcd: SIGTERM, SIGKILL
  * of the process group after a grace period) and leaves. Components get
- * PR_SET_PDEATHSIG, so a supervisor killed with -9 takes them along. */
+ * PR_SET_PDEATHSIG (SIGKILL), so a supervisor killed with -9 takes them
+ * along; the next up or down removes what they forked. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
