@@ -6,6 +6,7 @@
 #include "util/timefmt.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,13 @@ static void print_line(void *ud, const char *line)
 	(void)ud;
 	printf("%s\n", line);
 	fflush(stdout);
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
 }
 
 static int status_cmd(struct kube_cluster_opts *o)
@@ -97,6 +105,12 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 	if (!up && (bin_set || wait_set || port_set))
 		return cli_usage_error(c, "%s is an option of up only", bin_set ? "--k8s-bin" : wait_set ? "--wait" : "--api-port");
 	if (up) {
+		/* ^C while up waits: everything it started is stopped and removed */
+		struct sigaction sa = {.sa_handler = on_interrupt};
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		o.interrupted = &interrupted;
 		bool running = false;
 		if (kube_cluster_up(&o, &running, &e) < 0)
 			return cli_fail(e);

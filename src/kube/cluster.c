@@ -1333,6 +1333,9 @@ static void teardown(struct kc *k, bool all, struct sbuf *errs)
 	}
 	/* op.lock stays held by the caller through its fd: removing the name is fine */
 	rm_tree(k->rundir);
+	char parent[PATH_MAX];
+	pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k->runroot);
+	rmdir(parent);
 }
 
 static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0, int *ports_lock, struct berr **err)
@@ -1347,6 +1350,10 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 	int r = -1;
 	for (;;) {
 		long long it = now_ms();
+		if (o->interrupted && *o->interrupted) {
+			berr_set(err, 0, "interrupted: stopping what was started");
+			goto out;
+		}
 		json_t *st = run_state(k);
 		for (int i = 0; i < KC_NCOMP; i++) {
 			json_t *cs = comp_state(st, i);
@@ -1629,8 +1636,6 @@ int kube_cluster_down(const struct kube_cluster_opts *o, struct berr **err)
 		/* an empty kube-clusters/ goes too */
 		char parent[PATH_MAX];
 		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k.root);
-		rmdir(parent);
-		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k.runroot);
 		rmdir(parent);
 	}
 	sbuf_release(&errs);

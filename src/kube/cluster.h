@@ -27,6 +27,7 @@
  * along; the next up or down removes what they forked. */
 #pragma once
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include "util/err.h"
@@ -43,6 +44,9 @@ struct kube_cluster_opts {
 	int wait_ms;             /* how long up waits for a Ready cluster (0: 2 min) */
 	int api_port;            /* --api-port (0: 6443 when free, else a free one) */
 	const char *kubeconfig;  /* where up merges (NULL: $KUBECONFIG's first file, else ~/.kube/config) */
+	/* set (by a signal handler) to give up: up stops and removes what it
+	 * started as on any failure (may be NULL) */
+	volatile sig_atomic_t *interrupted;
 	/* up's progress lines (may be NULL) */
 	void (*progress)(void *ud, const char *line);
 	void *ud;

@@ -109,6 +109,12 @@ like "the other context is kept" "$("$KUBECTL" config get-contexts -o name 2>&1)
 like "the other user is kept" "$("$KUBECTL" config view -o jsonpath='{.users[*].name}' 2>&1)" 'other'
 is "the admin may do anything" "$("$KUBECTL" auth can-i '*' '*' 2>&1)" "yes"
 is "/readyz" "$("$KUBECTL" get --raw /readyz 2>&1)" "ok"
+if [ -n "$NODE" ] && ! grep -q "kubelet API.*not available" "$CL/$N/logs/node.log"; then
+	# apiserver -> kubelet API: its client cert, the node's serving cert checked against the CA
+	is "the node's kubelet API through the apiserver" "$("$KUBECTL" get --raw "/api/v1/nodes/$NODE/proxy/healthz" 2>&1)" "ok"
+else
+	skip "the node has no kubelet API yet: apiserver -> kubelet"
+fi
 check "the default ServiceAccount is there" "$KUBECTL" get serviceaccount default -o name
 check "api-resources" "$KUBECTL" api-resources -o name
 for r in pods services deployments.apps statefulsets.apps jobs.batch cronjobs.batch ingresses.networking.k8s.io \
@@ -180,6 +186,16 @@ is "... no process left" "$(cluster_pids | while read -r p; do tr '\0' ' ' <"/pr
 unlike "... no kubeconfig entry" "$(cat "$KUBECONFIG")" "berth-${N}c"
 fails "a wait too short" "timed out after 0\.3 s waiting for (etcd|kube-apiserver)" b kube cluster up --name ${N}d --wait 300ms
 is "... no cluster dir left" "$(ls "$CL")" "$N"
+# (berth itself in the background, so that $! is its pid, as ^C reaches it)
+"$BERTH" --root "$ROOT" --runroot "$RUNROOT" kube cluster up --name ${N}d >"$T_DIR/int.out" 2>&1 &
+UPPID=$!
+for i in $(seq 1 100); do grep -q "^etcd healthy" "$T_DIR/int.out" && break; sleep 0.05; done
+kill -INT $UPPID
+wait $UPPID
+is "an interrupted up fails" "$?" "1"
+like "... says so" "$(cat "$T_DIR/int.out")" "interrupted: stopping what was started"
+is "... no cluster dir left" "$(ls "$CL")" "$N"
+is "... no process left" "$(cluster_pids | while read -r p; do tr '\0' ' ' <"/proc/$p/cmdline" | grep -c -- "/${N}d/"; done | grep -vc '^0$')" "0"
 is "... and the first still runs" "$(b kube cluster status --name $N >/dev/null 2>&1; echo $?)" "0"
 
 # ---- a second cluster beside the first ----
