@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "image/store.h"
@@ -95,6 +96,29 @@ int cli_pull_for_run(struct cli *c, const char *image, const char *policy, const
 /* --disable-content-trust[=BOOL] of pull and push: 0 to go on, else the
  * exit code (a bad bool, or =false: Notary verification berth lacks). */
 int cli_content_trust_flag(const char *v);
+
+/* ---- Kubernetes API commands (kube apply, delete, diff, rollout, deploy;
+ * cmd-kube-apply.c): kubectl's connection flags ---- */
+struct kube_client_opts;
+struct kube_client;
+enum {
+	CLI_KOPT_KUBECONFIG = 0x4000, CLI_KOPT_CONTEXT, CLI_KOPT_CLUSTER, CLI_KOPT_USER, CLI_KOPT_SERVER,
+	CLI_KOPT_TOKEN, CLI_KOPT_NAMESPACE, CLI_KOPT_INSECURE, CLI_KOPT_REQUEST_TIMEOUT,
+};
+/* struct option entries (getopt_long); -n and -s are the command's short options */
+#define CLI_KUBE_CONN_LONGOPTS                                                                                  \
+	{"kubeconfig", required_argument, 0, CLI_KOPT_KUBECONFIG},                                                 \
+	{"context", required_argument, 0, CLI_KOPT_CONTEXT}, {"cluster", required_argument, 0, CLI_KOPT_CLUSTER},  \
+	{"user", required_argument, 0, CLI_KOPT_USER}, {"server", required_argument, 0, CLI_KOPT_SERVER},         \
+	{"token", required_argument, 0, CLI_KOPT_TOKEN}, {"namespace", required_argument, 0, CLI_KOPT_NAMESPACE},  \
+	{"insecure-skip-tls-verify", optional_argument, 0, CLI_KOPT_INSECURE},                                     \
+	{"request-timeout", required_argument, 0, CLI_KOPT_REQUEST_TIMEOUT}
+/* 1: code was a connection flag (stored in o), 0: not one, -1: a bad value (printed) */
+int cli_kube_conn_opt(struct kube_client_opts *o, int code, const char *arg);
+/* kube_client_open with the error printed ("error: ..."), Warning headers printed to stderr */
+int cli_kube_open(const struct kube_client_opts *o, struct kube_client **ret);
+/* a --timeout's duration (Go syntax, or bare seconds) in ms; -1 after printing the error */
+int cli_kube_duration(const char *flag, const char *arg, int64_t *ret_ms);
 
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);

@@ -480,13 +480,82 @@ static const struct cli_command commands[] = {
 	 "  -f, --force           Do not prompt for confirmation\n"},
 	/* issue 14: real Kubernetes (kube/client.h, kube/cluster.h, kube/node.h) */
 	{"kube apply", cmd_kube_apply, "Apply manifests to a Kubernetes cluster (server-side apply)",
-	 "berth kube apply -f FILE|DIR|- [OPTIONS]\n"},
+	 "berth kube apply -f FILE|DIR|- [OPTIONS]\n\n"
+	 "Apply a configuration to resources by file name or stdin, with server-side apply (PATCH\n"
+	 "application/apply-patch+yaml, field manager \"berth\"). Any kind the server serves works, custom\n"
+	 "resources included (a CustomResourceDefinition in the same files is applied and established\n"
+	 "first). Every object is first applied with dryRun=All: when one is refused (invalid, a conflict,\n"
+	 "no right), nothing is changed.\n\n"
+	 "Examples:\n"
+	 "  # Apply the objects of web.yaml, then wait for their rollouts\n"
+	 "  berth kube apply -f web.yaml --wait\n\n"
+	 "  # Apply a directory, deleting what an earlier apply made with label app=web and it no longer holds\n"
+	 "  berth kube apply -f manifests/ --prune -l app=web\n\n"
+	 "Options:\n"
+	 "      --all=false                  With --prune: every object berth applied, not only those of -l\n"
+	 "      --dry-run='none'             server: the server checks and answers, nothing is persisted\n"
+	 "      --field-manager='berth'      Name of the manager used to track field ownership\n"
+	 "  -f, --filename=[]                A file, directory (*.yaml, *.yml, *.json) or - (stdin); repeatable\n"
+	 "      --force-conflicts=false      Take over fields that other managers own\n"
+	 "      --prune=false                Delete objects berth applied before (its managedFields) that match\n"
+	 "                                   -l, are of the applied kinds or kubectl's default prune list, are in\n"
+	 "                                   the namespaces used, and are no longer in the files\n"
+	 "      --prune-allowlist=[]         GROUP/VERSION/KIND (core/v1/ConfigMap) to prune instead of the\n"
+	 "                                   applied kinds and the default list\n"
+	 "  -R, --recursive=false            Read the subdirectories of -f directories too\n"
+	 "  -l, --selector=''                Label selector of --prune (a=b, a!=b, a in (x,y), a, !a)\n"
+	 "      --server-side=true           Accepted; berth always applies server-side\n"
+	 "      --timeout=5m                 How long --wait waits (0: no limit)\n"
+	 "      --validate='strict'          strict: unknown or duplicate fields are errors; warn; ignore\n"
+	 "      --wait=false                 Wait for the rollouts of Deployments, StatefulSets, DaemonSets and\n"
+	 "                                   Jobs, printing what kubectl rollout status prints\n"
+	 "  -n, --namespace=''               Namespace of objects that name none (default: the context's)\n"
+	 "      --context='' --cluster='' --user='' --kubeconfig='' -s, --server='' --token=''\n"
+	 "      --insecure-skip-tls-verify=false --request-timeout='30s'   as kubectl's\n"},
 	{"kube delete", cmd_kube_delete, "Delete objects of manifests from a Kubernetes cluster",
-	 "berth kube delete -f FILE|DIR|- [OPTIONS]\n       berth kube delete TYPE NAME... [OPTIONS]\n"},
+	 "berth kube delete -f FILE|DIR|- [OPTIONS]\n"
+	 "       berth kube delete TYPE NAME... | TYPE/NAME... | TYPE[,TYPE] (-l SEL | --all) [OPTIONS]\n\n"
+	 "Delete resources by file names, stdin, resources and names, or by resources and label selector,\n"
+	 "and wait until they are gone. TYPE is what kubectl takes (deploy, pods, deployments.apps, ...),\n"
+	 "found through the server's discovery.\n\n"
+	 "Options:\n"
+	 "      --all=false                  Every object of TYPE in the namespace\n"
+	 "      --cascade='background'       background, foreground or orphan (the dependents)\n"
+	 "      --dry-run='none'             server: the server checks, nothing is deleted\n"
+	 "  -f, --filename=[]                A file, directory or - (stdin); repeatable\n"
+	 "      --force=false                With --grace-period=0: delete at once and do not wait\n"
+	 "      --grace-period=-1            Seconds the pods get to stop (-1: their own)\n"
+	 "      --ignore-not-found=false     An object that is not there is not an error\n"
+	 "      --now=false                  --grace-period=1\n"
+	 "  -R, --recursive=false            Read the subdirectories of -f directories too\n"
+	 "  -l, --selector=''                Label selector (with TYPE)\n"
+	 "      --timeout=0s                 How long --wait waits (0: no limit)\n"
+	 "      --wait=true                  Wait until the objects are gone\n"
+	 "  -n, --namespace='' --context='' --kubeconfig='' ... as kube apply's\n"},
 	{"kube diff", cmd_kube_diff, "Show what kube apply would change on a Kubernetes cluster",
-	 "berth kube diff -f FILE|DIR|- [OPTIONS]\n"},
+	 "berth kube diff -f FILE|DIR|- [OPTIONS]\n\n"
+	 "Diff the live objects against what server-side apply would make of the files (a dryRun=All\n"
+	 "apply), as kubectl diff does: both are written as YAML to LIVE-* and MERGED-* temporary\n"
+	 "directories and compared with \"diff -u -N\" (or $KUBECTL_EXTERNAL_DIFF). managedFields and the\n"
+	 "server's bookkeeping (resourceVersion, generation, creationTimestamp, uid) are left out;\n"
+	 "Secret values are masked.\n\n"
+	 "Exit status: 0 no differences, 1 differences, >1 berth or diff failed.\n\n"
+	 "Options:\n"
+	 "      --field-manager='berth'      Name of the manager used to track field ownership\n"
+	 "  -f, --filename=[]                A file, directory or - (stdin); repeatable\n"
+	 "      --force-conflicts=false      Diff as if fields other managers own were taken over\n"
+	 "  -R, --recursive=false            Read the subdirectories of -f directories too\n"
+	 "      --server-side=true           Accepted; the diff is always server-side\n"
+	 "  -n, --namespace='' --context='' --kubeconfig='' ... as kube apply's\n"},
 	{"kube rollout", cmd_kube_rollout, "Follow a rollout on a Kubernetes cluster (rollout status)",
-	 "berth kube rollout status TYPE/NAME [OPTIONS]\n"},
+	 "berth kube rollout status (TYPE NAME | TYPE/NAME) [OPTIONS]\n\n"
+	 "Show the status of the rollout and watch it until it is done, as kubectl rollout status does:\n"
+	 "deployments, daemonsets and statefulsets (kubectl's conditions and lines; a line each time the\n"
+	 "status changes), and jobs (until Complete; Failed is an error).\n\n"
+	 "Options:\n"
+	 "      --timeout=0s                 How long to wait before giving up (0: no limit)\n"
+	 "  -w, --watch=true                 Watch until done; -w=false prints the status once\n"
+	 "  -n, --namespace='' --context='' --kubeconfig='' ... as kube apply's\n"},
 	{"kube deploy", cmd_kube_deploy, "Deploy a compose project to a Kubernetes cluster",
 	 "berth kube deploy [-f compose.yaml] [OPTIONS]\n"},
 	{"kube cluster", cmd_kube_cluster, "Run a local Kubernetes cluster on upstream binaries",

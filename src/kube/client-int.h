@@ -49,8 +49,6 @@ char *kube_base64_decode(const char *s, size_t *ret_len);
  * "apps/v1" into group and version; -1 when malformed. */
 int kube_split_api_version(const char *api_version, char *group, size_t gn, char *version, size_t vn);
 
-/* Percent-encode s as one path segment (RFC 3986 unreserved kept). */
-char *kube_escape_segment(const char *s);
 
 /* The text kube_status_error gives for an answer, without the BERR code
  * (tests). malloc'd. */

@@ -1167,8 +1167,8 @@ static int disc_get(struct kube_client *c, const char *path, json_t **ret, struc
 	if (request(c, "GET", path, ACCEPT_DISCOVERY, NULL, NULL, 0, &r, err) < 0)
 		return berr_wrap(err, "API discovery");
 	if (r.status < 200 || r.status > 299 || !r.json) {
-		char pfx[300];
-		snprintf(pfx, sizeof pfx, "API discovery: GET %s", path);
+		char pfx[600];
+		snprintf(pfx, sizeof pfx, "API discovery: GET %s%s", c->cfg.server, path);
 		if (r.status >= 200 && r.status <= 299)
 			berr_set(err, 0, "%s: the answer is not JSON", pfx);
 		else

@@ -133,3 +133,6 @@ void kube_client_set_warning_handler(struct kube_client *c, void (*fn)(void *ud,
 /* Forget the discovery cache (kube_discover refreshes it on a miss anyway;
  * this is for a caller that knows the server's types just changed). */
 void kube_discovery_reset(struct kube_client *c);
+/* Percent-encode s as one path segment or query value (RFC 3986's
+ * unreserved characters kept): names, namespaces, label selectors. malloc'd. */
+char *kube_escape_segment(const char *s);
