@@ -780,13 +780,3 @@ int kube_node_cleanup(const char *root, const char *runroot, struct ctr_store *c
 	close(lockfd);
 	return rc;
 }
-
-/* The kubelet API (kube/kubelet-api.h) is not in this build yet: the
- * child says so and ends; the node works without it (no kubectl logs,
- * exec or port-forward). */
-void node_kubelet_api_main(struct node *nd)
-{
-	fprintf(stderr, "node %s: the kubelet API (kubectl logs, exec, port-forward) is not available in this version "
-		"of berth yet\n", nd->name);
-	_exit(0);
-}
