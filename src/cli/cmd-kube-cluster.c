@@ -75,7 +75,8 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 		case O_WAIT: {
 			int64_t ns = 0;
 			if (time_parse_duration(optarg, true, &ns) < 0 || ns <= 0)
-				return cli_usage_error(c, "invalid --wait \"%s\": a duration such as 90s or 2m", optarg);
+				return cli_usage_error(c, "invalid --wait \"%s\": a duration such as 90s or 2m",
+						       optarg);
 			o.wait_ms = ns / 1000000 > 0 ? (int)(ns / 1000000 > 86400000 ? 86400000 : ns / 1000000) : 1;
 			wait_set = true;
 			break;
@@ -103,7 +104,8 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 		return cli_fail(e);
 	bool up = !strcmp(sub, "up");
 	if (!up && (bin_set || wait_set || port_set))
-		return cli_usage_error(c, "%s is an option of up only", bin_set ? "--k8s-bin" : wait_set ? "--wait" : "--api-port");
+		return cli_usage_error(c, "%s is an option of up only",
+				       bin_set ? "--k8s-bin" : wait_set ? "--wait" : "--api-port");
 	if (up) {
 		/* ^C while up waits: everything it started is stopped and removed */
 		struct sigaction sa = {.sa_handler = on_interrupt};

@@ -80,7 +80,8 @@ int kube_kubeconfig_merge(json_t *doc, const json_t *add, const char *name, stru
 			return berr_setc(err, BERR_INVALID, "not a kubeconfig: %s is not a list", keys[k]);
 		const json_t *entry = named(json_object_get(add, keys[k]), name);
 		if (!entry)
-			return berr_setc(err, BERR_INVALID, "the cluster's kubeconfig has no %s entry %s", keys[k], name);
+			return berr_setc(err, BERR_INVALID, "the cluster's kubeconfig has no %s entry %s", keys[k],
+					 name);
 	}
 	if (!json_object_get(doc, "apiVersion"))
 		json_object_set_new(doc, "apiVersion", json_string("v1"));

@@ -95,15 +95,15 @@ static void write_state(struct sup *u)
 	json_t *comps = json_object();
 	for (int i = 0; i < KC_NCOMP; i++) {
 		struct comp *c = &u->c[i];
-		const char *state = c->disabled		   ? "disabled"
-				    : c->pid > 0	   ? "running"
-				    : c->restart_at	   ? "waiting"
+		const char *state = c->disabled ? "disabled"
+				    : c->pid > 0 ? "running"
+				    : c->restart_at ? "waiting"
 				    : u->stopping || c->starts ? "stopped"
-							   : "pending";
+				    : "pending";
 		json_object_set_new(comps, kc_comp_names[i],
 				    json_pack("{s:i,s:I,s:i,s:i,s:s,s:s}", "pid", (int)c->pid, "startTime",
-					      (json_int_t)c->start_time, "starts", c->starts, "exits", c->exits, "lastExit",
-					      c->last_exit, "state", state));
+					      (json_int_t)c->start_time, "starts", c->starts, "exits", c->exits,
+					      "lastExit", c->last_exit, "state", state));
 	}
 	json_t *doc = json_pack("{s:i,s:i,s:b,s:o}", "supervisor", (int)getpid(), "phase", u->phase, "stopping",
 				u->stopping, "components", comps);
@@ -169,7 +169,8 @@ static void start(struct sup *u, int i)
 		dup2(lfd, 1);
 		dup2(lfd, 2);
 		if (c->starts > 0)
-			dprintf(2, "---- berth: %s started again (exit before: %s) ----\n", kc_comp_names[i], c->last_exit);
+			dprintf(2, "---- berth: %s started again (exit before: %s) ----\n", kc_comp_names[i],
+				c->last_exit);
 		execv(p->argv[0], p->argv);
 		dprintf(2, "berth: cannot run %s: %s\n", p->argv[0], strerror(errno));
 		_exit(127);
@@ -312,7 +313,8 @@ static void supervise(const struct kc_sup *s, int rdfd)
 			start(&u, KC_APISERVER);
 			u.phase = 1;
 			changed = true;
-		} else if (u.phase == 1 && u.c[KC_APISERVER].pid > 0 && kc_port_listening(s->procs[KC_APISERVER].port)) {
+		} else if (u.phase == 1 && u.c[KC_APISERVER].pid > 0 &&
+			   kc_port_listening(s->procs[KC_APISERVER].port)) {
 			/* all three at once: they wait for the apiserver's readiness
 			 * themselves, and their start-up overlaps its post-start hooks */
 			for (int i = KC_CM; i < KC_NCOMP; i++)
@@ -325,7 +327,8 @@ static void supervise(const struct kc_sup *s, int rdfd)
 		for (int i = 0; i < KC_NCOMP; i++) {
 			struct comp *c = &u.c[i];
 			/* components of a later phase are started by the phase change */
-			if (c->restart_at && c->restart_at <= t && (i == KC_ETCD || (i == KC_APISERVER ? u.phase >= 1 : u.phase >= 2))) {
+			bool phase_ok = i == KC_ETCD || (i == KC_APISERVER ? u.phase >= 1 : u.phase >= 2);
+			if (c->restart_at && c->restart_at <= t && phase_ok) {
 				start(&u, i);
 				changed = true;
 			}

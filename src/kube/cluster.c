@@ -102,7 +102,8 @@ int kube_cluster_bin_dir(const char *opt, char *buf, size_t n, struct berr **err
 			return berr_set(err, errno, "%s %s", what, dir);
 		missing_bins(real, miss, sizeof(miss));
 		if (*miss)
-			return berr_setc(err, BERR_NOT_FOUND, "%s %s: no %s there (or not executable)", what, dir, miss);
+			return berr_setc(err, BERR_NOT_FOUND, "%s %s: no %s there (or not executable)", what, dir,
+					 miss);
 		snprintf(buf, n, "%s", real);
 		return 0;
 	}
@@ -167,8 +168,7 @@ static const char *kp(const struct kc *k, const char *rel, char *buf, size_t n)
 	return buf;
 }
 
-/* A path under the cluster dir, in one of a few rotating buffers (argv
- * building). */
+/* A path under the cluster dir, malloc'd (argv building). */
 static char *P(const struct kc *k, const char *rel)
 {
 	char b[PATH_MAX];
@@ -176,7 +176,7 @@ static char *P(const struct kc *k, const char *rel)
 	return strdup(b);
 }
 
-static int kc_init(struct kc *k, const struct kube_cluster_opts *o, struct berr **err)
+static int kc_init(struct kc *k, const struct kube_cluster_opts *o, bool create, struct berr **err)
 {
 	memset(k, 0, sizeof(*k));
 	const char *name = o->name && *o->name ? o->name : KUBE_CLUSTER_DEFAULT_NAME;
@@ -185,12 +185,19 @@ static int kc_init(struct kc *k, const struct kube_cluster_opts *o, struct berr 
 	snprintf(k->name, sizeof(k->name), "%s", name);
 	snprintf(k->ctx, sizeof(k->ctx), "berth-%s", name);
 	/* absolute: the supervisor and the components outlive the CLI's cwd */
-	if (fs_mkdir_p(o->root, 0700, err) < 0 || fs_mkdir_p(o->runroot, 0700, err) < 0)
+	if (create && (fs_mkdir_p(o->root, 0700, err) < 0 || fs_mkdir_p(o->runroot, 0700, err) < 0))
 		return -1;
-	if (!realpath(o->root, k->root))
+	if (!realpath(o->root, k->root)) {
+		if (errno == ENOENT)
+			return berr_setc(err, BERR_NOT_FOUND, "no cluster \"%s\" (no store %s)", name, o->root);
 		return berr_set(err, errno, "resolving %s", o->root);
-	if (!realpath(o->runroot, k->runroot))
-		return berr_set(err, errno, "resolving %s", o->runroot);
+	}
+	if (!realpath(o->runroot, k->runroot)) {
+		if (errno != ENOENT)
+			return berr_set(err, errno, "resolving %s", o->runroot);
+		/* no run root yet: nothing runs */
+		snprintf(k->runroot, sizeof(k->runroot), "%s", o->runroot);
+	}
 	if (strlen(k->root) > PATH_MAX - 512 || strlen(k->runroot) > PATH_MAX - 512)
 		return berr_setc(err, BERR_INVALID, "--root or --runroot: the path is too long");
 	pathf(k->dir, sizeof(k->dir), "%s/" CLUSTERS_DIR "/%s", k->root, name);
@@ -389,7 +396,8 @@ static bool port_free(int port)
 	if (fd >= 0) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port), .sin6_addr = in6addr_any};
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+					 .sin6_addr = in6addr_any};
 		ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 		close(fd);
 		if (!ok || port == 0)
@@ -494,38 +502,37 @@ static bool range_taken_by_clusters(const struct kc *k, uint32_t net)
 	return false;
 }
 
-/* A /16 of SERVICE_POOL that no host route (the default route aside) and
- * no other cluster of this store uses. */
+/* Whether a route of the host (the default route aside) overlaps net/16. */
+static bool route_overlaps(uint32_t net)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
+	char line[256];
+	if (!f || !fgets(line, sizeof(line), f))
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char ifn[64];
+		unsigned dst, gw, flags, refc, use, metric, mask;
+		if (sscanf(line, "%63s %x %x %x %u %u %u %x", ifn, &dst, &gw, &flags, &refc, &use, &metric, &mask) != 8)
+			continue;
+		int ml = __builtin_popcount(mask);
+		if (ml > 0 && cidr_overlap(net, 16, ntohl(dst), ml))
+			return true;
+	}
+	return false;
+}
+
+/* A /16 of SERVICE_POOL that no host route and no other cluster of this
+ * store uses. */
 static int pick_service_range(struct kc *k, struct berr **err)
 {
-	if (!*k->svc_cidr) {
-		for (uint32_t i = 0; i < 16 && !*k->svc_cidr; i++) {
-			uint32_t net = (10u << 24) | ((96u + i) << 16);
-			bool used = range_taken_by_clusters(k, net);
-			_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
-			char line[256];
-			if (f && fgets(line, sizeof(line), f)) {
-				while (!used && fgets(line, sizeof(line), f)) {
-					char ifn[64];
-					unsigned dst, gw, flags, refc, use, metric, mask;
-					if (sscanf(line, "%63s %x %x %x %u %u %u %x", ifn, &dst, &gw, &flags, &refc, &use, &metric,
-						   &mask) != 8)
-						continue;
-					dst = ntohl(dst);
-					mask = ntohl(mask);
-					int ml = __builtin_popcount(mask);
-					if (ml == 0)
-						continue;
-					used = cidr_overlap(net, 16, dst, ml);
-				}
-			}
-			if (!used)
-				snprintf(k->svc_cidr, sizeof(k->svc_cidr), "10.%u.0.0/16", 96u + i);
-		}
-		if (!*k->svc_cidr)
-			return berr_setc(err, BERR_CONFLICT,
-					 "no free service range in " SERVICE_POOL " (host routes or other clusters use every /16)");
+	for (uint32_t i = 0; i < 16 && !*k->svc_cidr; i++) {
+		uint32_t net = (10u << 24) | ((96u + i) << 16);
+		if (!range_taken_by_clusters(k, net) && !route_overlaps(net))
+			snprintf(k->svc_cidr, sizeof(k->svc_cidr), "10.%u.0.0/16", 96u + i);
 	}
+	if (!*k->svc_cidr)
+		return berr_setc(err, BERR_CONFLICT, "no free service range in " SERVICE_POOL
+						     " (host routes or other clusters use every /16)");
 	unsigned a, b, c, d;
 	if (sscanf(k->svc_cidr, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
 		return berr_setc(err, BERR_INVALID, "cluster.json: serviceCIDR %s", k->svc_cidr);
@@ -660,15 +667,18 @@ static int make_pki(struct kc *k, struct berr **err)
 		const char *file;
 		struct pki_spec s;
 	} certs[] = {
-		{"etcd-server", {.cn = "etcd-server", .dns = localhost_dns, .ips = loop_ips, .usage = PKI_SERVER | PKI_CLIENT}},
+		{"etcd-server",
+		 {.cn = "etcd-server", .dns = localhost_dns, .ips = loop_ips, .usage = PKI_SERVER | PKI_CLIENT}},
 		{"apiserver-etcd-client", {.cn = "kube-apiserver-etcd-client", .usage = PKI_CLIENT}},
 		{"apiserver", {.cn = "kube-apiserver", .dns = api_dns, .ips = api_ips, .usage = PKI_SERVER}},
-		{"apiserver-kubelet-client", {.cn = "kube-apiserver-kubelet-client", .orgs = masters, .usage = PKI_CLIENT}},
+		{"apiserver-kubelet-client",
+		 {.cn = "kube-apiserver-kubelet-client", .orgs = masters, .usage = PKI_CLIENT}},
 		{"admin", {.cn = "kubernetes-admin", .orgs = masters, .usage = PKI_CLIENT}},
 		{"controller-manager", {.cn = "system:kube-controller-manager", .usage = PKI_CLIENT}},
 		{"scheduler", {.cn = "system:kube-scheduler", .usage = PKI_CLIENT}},
 		{"node", {.cn = node_cn, .orgs = nodes, .usage = PKI_CLIENT}},
-		{"node-serving", {.cn = node_cn, .orgs = nodes, .dns = node_dns, .ips = api_ips + 1, .usage = PKI_SERVER}},
+		{"node-serving",
+		 {.cn = node_cn, .orgs = nodes, .dns = node_dns, .ips = api_ips + 1, .usage = PKI_SERVER}},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(certs); i++) {
 		char crel[128], krel[128];
@@ -1076,7 +1086,8 @@ static bool api_ready(struct checks *c, int tmo, char *why, size_t wn)
 				size_t n = e ? (size_t)(e - l) : strlen(l);
 				if (!strncmp(l, "[-]", 3)) {
 					const char *sp = memchr(l, ' ', n);
-					sbuf_addf(&f, "%s%.*s", f.len ? ", " : "", (int)((sp ? sp : l + n) - l - 3), l + 3);
+					int w = (int)((sp ? sp : l + n) - l - 3);
+					sbuf_addf(&f, "%s%.*s", f.len ? ", " : "", w, l + 3);
 				}
 				l += n + (e ? 1 : 0);
 			}
@@ -1141,9 +1152,11 @@ static bool default_sa(struct checks *c, int tmo)
 	if (api_get(c, "/api/v1/namespaces/default/serviceaccounts/default", tmo, NULL, 0) == 0 && c->api.status == 200)
 		return true;
 	char url[128];
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v1/namespaces/default/serviceaccounts", c->k->ports[P_API]);
-	return hc_req(&c->api, url, "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"default\"}}",
-		      c->ca, c->acrt, c->akey, tmo) == 0 &&
+	static const char sa[] =
+		"{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"default\"}}";
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/api/v1/namespaces/default/serviceaccounts",
+		 c->k->ports[P_API]);
+	return hc_req(&c->api, url, sa, c->ca, c->acrt, c->akey, tmo) == 0 &&
 	       (c->api.status == 201 || c->api.status == 409);
 }
 
@@ -1346,12 +1359,18 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 	checks_init(&c, k);
 	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false;
 	bool node_ok = !k->node_avail;
-	char why[512] = "";
+	/* why each part is not there yet: etcd, apiserver, cm, scheduler, node */
+	char why[KC_NCOMP][512] = {""};
 	int r = -1;
 	for (;;) {
 		long long it = now_ms();
 		if (o->interrupted && *o->interrupted) {
 			berr_set(err, 0, "interrupted: stopping what was started");
+			goto out;
+		}
+		if (kc_sup_pid(k->rundir) == 0) {
+			_cleanup_free_ char *tail = log_tail(k, "supervisor", 12);
+			berr_set(err, 0, "the supervisor of cluster %s exited%s", k->name, tail);
 			goto out;
 		}
 		json_t *st = run_state(k);
@@ -1361,48 +1380,45 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 				_cleanup_free_ char *tail = log_tail(k, kc_comp_names[i], 12);
 				const char *how = jsonx_str(cs, "lastExit");
 				const char *hint = strstr(tail, "address already in use") ? " (a port conflict)" : "";
-				berr_set(err, 0, "%s failed to start: it exited (%s)%s%s", kc_comp_names[i], how ? how : "?",
-					 hint, tail);
+				berr_set(err, 0, "%s failed to start: it exited (%s)%s%s", kc_comp_names[i],
+					 how ? how : "?", hint, tail);
 				json_decref(st);
 				goto out;
 			}
 		}
 		json_decref(st);
-		if (!etcd_ok && (etcd_ok = etcd_healthy(&c, 1000, why, sizeof(why))))
+		if (!etcd_ok && (etcd_ok = etcd_healthy(&c, 1000, why[KC_ETCD], sizeof(why[0]))))
 			progress(o, "etcd healthy on 127.0.0.1:%d (%.2f s)", k->ports[P_ETCD], secs(now_ms() - t0));
 		if (*ports_lock >= 0 && kc_port_listening(k->ports[P_API])) {
 			close(*ports_lock);
 			*ports_lock = -1;
 		}
-		if (etcd_ok && !api_ok && (api_ok = api_ready(&c, 1000, why, sizeof(why))))
+		if (etcd_ok && !api_ok && (api_ok = api_ready(&c, 1000, why[KC_APISERVER], sizeof(why[0]))))
 			progress(o, "kube-apiserver ready at https://127.0.0.1:%d (%.2f s)", k->ports[P_API],
 				 secs(now_ms() - t0));
 		if (api_ok) {
-			if (!cm_ok && (cm_ok = https_healthz(&c.cm, k->ports[P_CM], 1000, why, sizeof(why))))
+			if (!cm_ok && (cm_ok = https_healthz(&c.cm, k->ports[P_CM], 1000, why[KC_CM], sizeof(why[0]))))
 				progress(o, "kube-controller-manager healthy (%.2f s)", secs(now_ms() - t0));
-			if (!sched_ok && (sched_ok = https_healthz(&c.sched, k->ports[P_SCHED], 1000, why, sizeof(why))))
+			if (!sched_ok && (sched_ok = https_healthz(&c.sched, k->ports[P_SCHED], 1000, why[KC_SCHED],
+								   sizeof(why[0]))))
 				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
 			if (!sa_ok && (sa_ok = default_sa(&c, 1000)))
 				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
-			if (!node_ok && (node_ok = node_ready(&c, 1000, why, sizeof(why))))
+			if (!node_ok && (node_ok = node_ready(&c, 1000, why[KC_NODE], sizeof(why[0]))))
 				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
 		}
 		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && node_ok)
 			break;
 		long long t = now_ms();
 		if (t >= deadline) {
-			const char *comp = !etcd_ok ? kc_comp_names[KC_ETCD]
-					   : !api_ok ? kc_comp_names[KC_APISERVER]
-					   : !cm_ok  ? kc_comp_names[KC_CM]
-					   : !sched_ok ? kc_comp_names[KC_SCHED]
-					   : !sa_ok    ? kc_comp_names[KC_CM]
-						       : "node";
-			const char *what = !sa_ok && cm_ok ? "the default ServiceAccount" : comp;
-			if (!strcmp(comp, "node"))
-				what = k->node;
-			_cleanup_free_ char *tail = log_tail(k, comp, 12);
-			berr_set(err, 0, "timed out after %.1f s waiting for %s%s%s%s%s", secs(wait_ms), what, *why ? " (" : "",
-				 why, *why ? ")" : "", tail);
+			int ci = !etcd_ok ? KC_ETCD : !api_ok ? KC_APISERVER : !cm_ok ? KC_CM : !sched_ok ? KC_SCHED
+			       : !sa_ok ? KC_CM : KC_NODE;
+			const char *what = ci == KC_NODE ? k->node : !sa_ok && cm_ok ? "the default ServiceAccount"
+										 : kc_comp_names[ci];
+			const char *w = why[ci];
+			_cleanup_free_ char *tail = log_tail(k, kc_comp_names[ci], 12);
+			berr_set(err, 0, "timed out after %.1f s waiting for %s%s%s%s%s", secs(wait_ms), what,
+				 *w ? " (" : "", w, *w ? ")" : "", tail);
 			goto out;
 		}
 		long long spent = now_ms() - it;
@@ -1449,7 +1465,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	*ret_running = false;
 	long long t0 = now_ms();
 	struct kc k;
-	if (kc_init(&k, o, err) < 0)
+	if (kc_init(&k, o, true, err) < 0)
 		return -1;
 	char bin[PATH_MAX];
 	if (kube_cluster_bin_dir(o->bin_dir, bin, sizeof(bin), err) < 0)
@@ -1472,8 +1488,8 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	if (kc_sup_pid(k.rundir) != 0) {
 		if (!k.doc) {
 			kc_release(&k);
-			return berr_setc(err, BERR_CONFLICT, "cluster %s: a supervisor runs but %s/cluster.json is gone", k.name,
-					 k.dir);
+			return berr_setc(err, BERR_CONFLICT,
+					 "cluster %s: a supervisor runs but %s/cluster.json is gone", k.name, k.dir);
 		}
 		kc_from_doc(&k);
 		*ret_running = true;
@@ -1609,7 +1625,7 @@ done:
 int kube_cluster_down(const struct kube_cluster_opts *o, struct berr **err)
 {
 	struct kc k;
-	if (kc_init(&k, o, err) < 0)
+	if (kc_init(&k, o, false, err) < 0)
 		return -1;
 	struct stat st;
 	if (stat(k.dir, &st) < 0 && kc_sup_pid(k.rundir) == 0)
@@ -1646,7 +1662,7 @@ int kube_cluster_down(const struct kube_cluster_opts *o, struct berr **err)
 int kube_cluster_kubeconfig(const struct kube_cluster_opts *o, char **ret, struct berr **err)
 {
 	struct kc k;
-	if (kc_init(&k, o, err) < 0)
+	if (kc_init(&k, o, false, err) < 0)
 		return -1;
 	k.doc = load_doc(&k, err);
 	if (!k.doc)
@@ -1663,7 +1679,7 @@ int kube_cluster_kubeconfig(const struct kube_cluster_opts *o, char **ret, struc
 int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct berr **err)
 {
 	struct kc k;
-	if (kc_init(&k, o, err) < 0)
+	if (kc_init(&k, o, false, err) < 0)
 		return -1;
 	k.doc = load_doc(&k, err);
 	if (!k.doc)
@@ -1692,9 +1708,11 @@ int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct 
 		if (i == KC_NODE && !k.node_avail) {
 			snprintf(why, sizeof(why), "not available in this berth");
 		} else if (!alive) {
-			snprintf(why, sizeof(why), "%s", !sup ? "not running" : state && !strcmp(state, "waiting") ? "exited, restarting" : "not running");
+			bool waiting = sup && state && !strcmp(state, "waiting");
+			snprintf(why, sizeof(why), "%s", waiting ? "exited, restarting" : "not running");
 			if (jsonx_str(cs, "lastExit") && *jsonx_str(cs, "lastExit"))
-				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (last: %s)", jsonx_str(cs, "lastExit"));
+				snprintf(why + strlen(why), sizeof(why) - strlen(why), " (last: %s)",
+					 jsonx_str(cs, "lastExit"));
 		} else {
 			switch (i) {
 			case KC_ETCD: ok = etcd_healthy(&c, 2000, why, sizeof(why)); break;
@@ -1711,8 +1729,8 @@ int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct 
 		else
 			snprintf(name, sizeof(name), "%s", kc_comp_names[i]);
 		all &= ok;
-		json_array_append_new(comps, json_pack("{s:s,s:i,s:b,s:s}", "name", name, "pid", alive ? pid : 0, "healthy",
-						       ok, "status", status));
+		json_array_append_new(comps, json_pack("{s:s,s:i,s:b,s:s}", "name", name, "pid", alive ? pid : 0,
+						       "healthy", ok, "status", status));
 	}
 	checks_release(&c);
 	json_decref(st);

@@ -111,7 +111,12 @@ is "the admin may do anything" "$("$KUBECTL" auth can-i '*' '*' 2>&1)" "yes"
 is "/readyz" "$("$KUBECTL" get --raw /readyz 2>&1)" "ok"
 if [ -n "$NODE" ] && ! grep -q "kubelet API.*not available" "$CL/$N/logs/node.log"; then
 	# apiserver -> kubelet API: its client cert, the node's serving cert checked against the CA
-	is "the node's kubelet API through the apiserver" "$("$KUBECTL" get --raw "/api/v1/nodes/$NODE/proxy/healthz" 2>&1)" "ok"
+	# (the node agent may start serving it a moment after its Node is Ready)
+	for i in $(seq 1 50); do
+		h=$("$KUBECTL" get --raw "/api/v1/nodes/$NODE/proxy/healthz" 2>&1) && break
+		sleep 0.1
+	done
+	is "the node's kubelet API through the apiserver" "$h" "ok"
 else
 	skip "the node has no kubelet API yet: apiserver -> kubelet"
 fi

@@ -19,8 +19,8 @@ static json_t *kcfg(const char *name, const char *server)
 	return json_pack("{s:s,s:s,s:[{s:s,s:{s:s,s:s}}],s:[{s:s,s:{s:s,s:s}}],s:[{s:s,s:{s:s,s:s}}],s:s}",
 			 "apiVersion", "v1", "kind", "Config", "clusters", "name", name, "cluster", "server", server,
 			 "certificate-authority-data", "Q0E=", "users", "name", name, "user", "client-certificate-data",
-			 "Q0VSVA==", "client-key-data", "S0VZ", "contexts", "name", name, "context", "cluster", name, "user",
-			 name, "current-context", name);
+			 "Q0VSVA==", "client-key-data", "S0VZ", "contexts", "name", name, "context", "cluster", name,
+			 "user", name, "current-context", name);
 }
 
 static const char *name_at(json_t *doc, const char *list, size_t i)
@@ -51,7 +51,8 @@ int main(void)
 	const char *bad[] = {"", "-a", "a-", "Dev", "a_b", "a.b",
 			     "a234567890123456789012345678901234567890123456789012345678901234", NULL};
 	for (int i = 0; bad[i]; i++) {
-		CHECK(kube_cluster_name_check(bad[i], &e) < 0 && e && e->code == BERR_INVALID && strstr(e->msg, "DNS label"),
+		CHECK(kube_cluster_name_check(bad[i], &e) < 0 && e && e->code == BERR_INVALID &&
+			      strstr(e->msg, "DNS label"),
 		      "\"%s\" is refused", bad[i]);
 		berr_freep(&e);
 	}
@@ -64,7 +65,8 @@ int main(void)
 	}
 	char buf[4096], p[4200];
 	CHECK(kube_cluster_bin_dir(dir, buf, sizeof(buf), &e) < 0, "an empty --k8s-bin is refused");
-	CHECK(e && strstr(e->msg, "--k8s-bin") && strstr(e->msg, "etcd, kube-apiserver, kube-controller-manager, kube-scheduler"),
+	CHECK(e && strstr(e->msg, "--k8s-bin") &&
+		      strstr(e->msg, "etcd, kube-apiserver, kube-controller-manager, kube-scheduler"),
 	      "... naming every missing binary: %s", e ? e->msg : "");
 	berr_freep(&e);
 	const char *bins[] = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"};
@@ -75,7 +77,8 @@ int main(void)
 		fclose(f);
 		chmod(p, i == 2 ? 0644 : 0755);
 	}
-	CHECK(kube_cluster_bin_dir(dir, buf, sizeof(buf), &e) < 0 && e && strstr(e->msg, "no kube-controller-manager there"),
+	CHECK(kube_cluster_bin_dir(dir, buf, sizeof(buf), &e) < 0 && e &&
+		      strstr(e->msg, "no kube-controller-manager there"),
 	      "a binary that is not executable is named: %s", e ? e->msg : "");
 	berr_freep(&e);
 	snprintf(p, sizeof(p), "%s/kube-controller-manager", dir);
@@ -84,7 +87,8 @@ int main(void)
 	setenv("BERTH_K8S_BIN", dir, 1);
 	CHECK(kube_cluster_bin_dir(NULL, buf, sizeof(buf), &e) == 0 && !strcmp(buf, dir), "BERTH_K8S_BIN is used");
 	setenv("BERTH_K8S_BIN", "/nonexistent/k8s", 1);
-	CHECK(kube_cluster_bin_dir(NULL, buf, sizeof(buf), &e) < 0 && e && strstr(e->msg, "BERTH_K8S_BIN /nonexistent/k8s"),
+	CHECK(kube_cluster_bin_dir(NULL, buf, sizeof(buf), &e) < 0 && e &&
+		      strstr(e->msg, "BERTH_K8S_BIN /nonexistent/k8s"),
 	      "a bad BERTH_K8S_BIN is named: %s", e ? e->msg : "");
 	berr_freep(&e);
 	unsetenv("BERTH_K8S_BIN");
@@ -102,7 +106,8 @@ int main(void)
 	json_t *other = kcfg("prod", "https://prod:443");
 	json_object_set_new(other, "preferences", json_pack("{s:b}", "colors", 1));
 	CHECK(kube_kubeconfig_merge(other, ours, "berth-dev", &e) == 0, "merge beside another cluster");
-	CHECK(json_array_size(json_object_get(other, "clusters")) == 2 && !strcmp(name_at(other, "clusters", 0), "prod") &&
+	CHECK(json_array_size(json_object_get(other, "clusters")) == 2 &&
+		      !strcmp(name_at(other, "clusters", 0), "prod") &&
 		      !strcmp(name_at(other, "clusters", 1), "berth-dev"),
 	      "... the other first, ours appended");
 	json_t *ours2 = kcfg("berth-dev", "https://127.0.0.1:7443");
@@ -115,7 +120,8 @@ int main(void)
 
 	/* unmerge: ours go, the other stays; current-context emptied */
 	CHECK(kube_kubeconfig_unmerge(other, "berth-dev"), "unmerge");
-	CHECK(json_array_size(json_object_get(other, "clusters")) == 1 && !strcmp(name_at(other, "clusters", 0), "prod") &&
+	CHECK(json_array_size(json_object_get(other, "clusters")) == 1 &&
+		      !strcmp(name_at(other, "clusters", 0), "prod") &&
 		      json_array_size(json_object_get(other, "users")) == 1 &&
 		      json_array_size(json_object_get(other, "contexts")) == 1,
 	      "... only ours removed");

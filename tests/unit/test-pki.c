@@ -94,7 +94,8 @@ int main(void)
 	berr_freep(&e);
 	CHECK(pki_verify(p("ca.crt"), p("apiserver.crt"), PKI_SERVER, "10.112.0.2", &e) < 0, "not for another IP");
 	berr_freep(&e);
-	CHECK(pki_verify(p("ca.crt"), p("apiserver.crt"), PKI_CLIENT, NULL, &e) < 0, "a serving cert is no client cert");
+	CHECK(pki_verify(p("ca.crt"), p("apiserver.crt"), PKI_CLIENT, NULL, &e) < 0,
+	      "a serving cert is no client cert");
 	berr_freep(&e);
 
 	/* a client certificate with organizations (Kubernetes groups) */
@@ -108,8 +109,8 @@ int main(void)
 	CHECK_STR(nx ? subject(nx) : NULL, "/O=system:nodes/CN=system:node:host1", "subject O then CN");
 	CHECK(nx && X509_check_ca(nx) == 0, "a leaf is no CA");
 	CHECK(nx && (X509_get_key_usage(nx) & KU_DIGITAL_SIGNATURE), "keyUsage digitalSignature");
-	CHECK(nx && (X509_get_extended_key_usage(nx) & XKU_SSL_CLIENT) && !(X509_get_extended_key_usage(nx) & XKU_SSL_SERVER),
-	      "extendedKeyUsage clientAuth only");
+	uint32_t xku = nx ? X509_get_extended_key_usage(nx) : 0;
+	CHECK((xku & XKU_SSL_CLIENT) && !(xku & XKU_SSL_SERVER), "extendedKeyUsage clientAuth only");
 	CHECK(nx && X509_get0_authority_key_id(nx) != NULL, "authorityKeyIdentifier");
 	const ASN1_INTEGER *sn = nx ? X509_get0_serialNumber(nx) : NULL;
 	CHECK(sn && sn->length == 16, "a 128-bit serial number");
@@ -123,8 +124,8 @@ int main(void)
 		      pki_verify(p("ca.crt"), p("both.crt"), PKI_SERVER, NULL, &e) == 0,
 	      "... verifies as client and server");
 	long long left = 0;
-	CHECK(pki_expires_in(p("both.crt"), &left, &e) == 0 && left > 86000 && left <= 86400, "expires in a day (%lld s)",
-	      left);
+	CHECK(pki_expires_in(p("both.crt"), &left, &e) == 0 && left > 86000 && left <= 86400,
+	      "expires in a day (%lld s)", left);
 
 	/* another CA does not verify it */
 	struct pki_ca *other = NULL;
