@@ -745,8 +745,10 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 					busy = true; /* soon: keep the short poll */
 				continue;
 			}
-			start_create(nd, pod);
 			busy = true;
+			if (json_object_size(nd->work) >= NODE_WORKERS)
+				continue; /* the next pass, once a worker is done */
+			start_create(nd, pod);
 			continue;
 		}
 		struct berr *se = NULL;
