@@ -193,6 +193,13 @@ static int read_path(const char *path, bool recursive, bool top, struct kube_ite
 	if (!S_ISDIR(st.st_mode)) {
 		if (!top && !manifest_name(path))
 			return 0;
+		if (!S_ISREG(st.st_mode)) {
+			/* a pipe or a device named on the command line: <(...), /dev/stdin */
+			_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return berr_set(err, errno, "%s", path);
+			return read_fd(fd, path, ret, err);
+		}
 		_cleanup_free_ char *buf = NULL;
 		size_t len = 0;
 		if (fs_read_file_at(AT_FDCWD, path, CY_MAX_BYTES, &buf, &len, err) < 0)

@@ -1,7 +1,9 @@
 /* kube/client: kubeconfig reading and merging (kubectl's rules), the
  * errors that name the file and the entry, request paths, and the text of
- * metav1.Status errors. No server: the requests are tested by
+ * metav1.Status errors; kube/apply's manifest reading, kubectl's rollout
+ * status lines and diff's cleaning. No server: the requests are tested by
  * tests/integration/t0752-kube-apply.sh against a real kube-apiserver. */
+#include "kube/apply.h"
 #include "kube/client-int.h"
 #include "unit.h"
 #include "util/cleanup.h"
@@ -444,6 +446,229 @@ static void test_status(void)
 	CHECK(code == BERR_INVALID, "422 is BERR_INVALID");
 }
 
+
+static void items_bad(const char *what, const char *yaml, const char *want)
+{
+	struct kube_items it = {0};
+	struct berr *e = NULL;
+	if (kube_items_read_buffer(yaml, strlen(yaml), "m.yaml", &it, &e) == 0)
+		CHECK(0, "%s: refused", what);
+	else
+		CHECK_STR(e->msg, want, "%s", what);
+	berr_free(e);
+	kube_items_release(&it);
+}
+
+static void test_items(void)
+{
+	const char *y = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\n"
+			"apiVersion: v1\nkind: List\nitems:\n"
+			"- apiVersion: example.com/v1\n  kind: Widget\n  metadata: {name: w, namespace: x}\n"
+			"- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: d}\n";
+	struct kube_items it = {0};
+	struct berr *e = NULL;
+	CHECK(kube_items_read_buffer(y, strlen(y), "m.yaml", &it, &e) == 0, "documents and a List read");
+	CHECK(it.n == 3, "three objects (the List's items in its place, empty documents skipped): %zu", it.n);
+	if (it.n == 3) {
+		CHECK_STR(it.v[0].name, "a", "first object");
+		CHECK_STR(it.v[0].where, "m.yaml:1", "its line");
+		CHECK_STR(it.v[1].name, "w", "a List item of any kind");
+		CHECK_STR(it.v[1].where, "m.yaml:9", "a List item's line");
+		CHECK_STR(it.v[2].where, "m.yaml:12", "the second List item's line");
+	}
+	kube_items_release(&it);
+	berr_free(e);
+	items_bad("no apiVersion", "kind: ConfigMap\nmetadata: {name: a}\n", "m.yaml:1: apiVersion not set");
+	items_bad("no kind", "apiVersion: v1\nmetadata: {name: a}\n", "m.yaml:1: kind not set");
+	items_bad("no name", "apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
+		  "m.yaml:1: ConfigMap: metadata.name is required");
+	items_bad("generateName", "apiVersion: v1\nkind: Pod\nmetadata: {generateName: p-}\n",
+		  "m.yaml:1: Pod: metadata.generateName cannot be applied: apply needs metadata.name");
+	items_bad("a scalar document", "a: 1\n---\nhello\n",
+		  "m.yaml:1: apiVersion not set");
+	items_bad("a List item that is no object", "apiVersion: v1\nkind: List\nitems: [3]\n",
+		  "m.yaml:3: not an object (a mapping with apiVersion, kind and metadata)");
+	items_bad("YAML errors", "apiVersion: v1\nkind: [\n", "m.yaml:3: yaml: did not find expected node content while parsing a flow node");
+}
+
+static json_t *J(const char *s)
+{
+	json_error_t je;
+	json_t *j = json_loads(s, 0, &je);
+	if (!j)
+		printf("# bad test JSON: %s\n", je.text);
+	return j;
+}
+
+static void rollout(const char *what, struct kube_resource *r, const char *obj, const char *want, bool want_done)
+{
+	json_t *o = J(obj);
+	char *msg = NULL;
+	bool done = false;
+	struct berr *e = NULL;
+	if (kube_rollout_status(r, o, &msg, &done, &e) < 0) {
+		CHECK_STR(e->msg, want, "%s (error)", what);
+		CHECK(!want_done, "%s: an error is not done", what);
+	} else {
+		CHECK_STR(msg, want, "%s", what);
+		CHECK(done == want_done, "%s: done=%d", what, done);
+	}
+	free(msg);
+	berr_free(e);
+	json_decref(o);
+}
+
+static void test_rollout(void)
+{
+	struct kube_resource dep = {.group = "apps", .version = "v1", .kind = "Deployment", .resource = "deployments",
+				    .namespaced = true};
+	struct kube_resource ds = {.group = "apps", .version = "v1", .kind = "DaemonSet", .resource = "daemonsets",
+				   .namespaced = true};
+	struct kube_resource sts = {.group = "apps", .version = "v1", .kind = "StatefulSet",
+				    .resource = "statefulsets", .namespaced = true};
+	struct kube_resource job = {.group = "batch", .version = "v1", .kind = "Job", .resource = "jobs",
+				    .namespaced = true};
+	struct kube_resource cm = {.version = "v1", .kind = "ConfigMap", .resource = "configmaps", .namespaced = true};
+	rollout("deployment: generation not observed", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":2},\"status\":{\"observedGeneration\":1}}",
+		"Waiting for deployment spec update to be observed...", false);
+	rollout("deployment: updating", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":2,"
+		"\"updatedReplicas\":1,\"replicas\":3}}",
+		"Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been updated...", false);
+	rollout("deployment: old replicas", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":2,"
+		"\"updatedReplicas\":3,\"replicas\":4}}",
+		"Waiting for deployment \"web\" rollout to finish: 1 old replicas are pending termination...", false);
+	rollout("deployment: availability", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":2,"
+		"\"updatedReplicas\":3,\"replicas\":3,\"availableReplicas\":2}}",
+		"Waiting for deployment \"web\" rollout to finish: 2 of 3 updated replicas are available...", false);
+	rollout("deployment: done", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":2},\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":2,"
+		"\"updatedReplicas\":3,\"replicas\":3,\"availableReplicas\":3}}",
+		"deployment \"web\" successfully rolled out", true);
+	rollout("deployment: progress deadline", &dep,
+		"{\"metadata\":{\"name\":\"web\",\"generation\":1},\"status\":{\"observedGeneration\":1,\"conditions\":[{\"type\":"
+		"\"Progressing\",\"status\":\"False\",\"reason\":\"ProgressDeadlineExceeded\"}]}}",
+		"deployment \"web\" exceeded its progress deadline", false);
+	rollout("daemon set: updating", &ds,
+		"{\"metadata\":{\"name\":\"a\",\"generation\":1},\"spec\":{\"updateStrategy\":{\"type\":\"RollingUpdate\"}},"
+		"\"status\":{\"observedGeneration\":1,\"desiredNumberScheduled\":2,\"updatedNumberScheduled\":1}}",
+		"Waiting for daemon set \"a\" rollout to finish: 1 out of 2 new pods have been updated...", false);
+	rollout("daemon set: available", &ds,
+		"{\"metadata\":{\"name\":\"a\",\"generation\":1},\"status\":{\"observedGeneration\":1,\"desiredNumberScheduled\":2,"
+		"\"updatedNumberScheduled\":2,\"numberAvailable\":1}}",
+		"Waiting for daemon set \"a\" rollout to finish: 1 of 2 updated pods are available...", false);
+	rollout("daemon set: done", &ds,
+		"{\"metadata\":{\"name\":\"a\",\"generation\":1},\"status\":{\"observedGeneration\":1,\"desiredNumberScheduled\":2,"
+		"\"updatedNumberScheduled\":2,\"numberAvailable\":2}}",
+		"daemon set \"a\" successfully rolled out", true);
+	rollout("daemon set: OnDelete", &ds,
+		"{\"metadata\":{\"name\":\"a\"},\"spec\":{\"updateStrategy\":{\"type\":\"OnDelete\"}}}",
+		"rollout status is only available for RollingUpdate strategy type", false);
+	rollout("statefulset: not observed", &sts, "{\"metadata\":{\"name\":\"db\",\"generation\":1},\"status\":{}}",
+		"Waiting for statefulset spec update to be observed...", false);
+	rollout("statefulset: ready", &sts,
+		"{\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":3},\"status\":{\"observedGeneration\":1,"
+		"\"readyReplicas\":1}}",
+		"Waiting for 2 pods to be ready...", false);
+	rollout("statefulset: partitioned", &sts,
+		"{\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":3,\"updateStrategy\":{\"type\":"
+		"\"RollingUpdate\",\"rollingUpdate\":{\"partition\":1}}},\"status\":{\"observedGeneration\":1,"
+		"\"readyReplicas\":3,\"updatedReplicas\":1}}",
+		"Waiting for partitioned roll out to finish: 1 out of 2 new pods have been updated...", false);
+	rollout("statefulset: partition 0 done", &sts,
+		"{\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":3,\"updateStrategy\":{\"type\":"
+		"\"RollingUpdate\",\"rollingUpdate\":{\"partition\":0}}},\"status\":{\"observedGeneration\":1,"
+		"\"readyReplicas\":3,\"updatedReplicas\":3}}",
+		"partitioned roll out complete: 3 new pods have been updated...", true);
+	rollout("statefulset: revisions", &sts,
+		"{\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":2},\"status\":{\"observedGeneration\":1,"
+		"\"readyReplicas\":2,\"updatedReplicas\":1,\"updateRevision\":\"db-2\",\"currentRevision\":\"db-1\"}}",
+		"waiting for statefulset rolling update to complete 1 pods at revision db-2...", false);
+	rollout("statefulset: complete", &sts,
+		"{\"metadata\":{\"name\":\"db\",\"generation\":1},\"spec\":{\"replicas\":2},\"status\":{\"observedGeneration\":1,"
+		"\"readyReplicas\":2,\"currentReplicas\":2,\"updateRevision\":\"db-1\",\"currentRevision\":\"db-1\"}}",
+		"statefulset rolling update complete 2 pods at revision db-1...", true);
+	rollout("job: running", &job, "{\"metadata\":{\"name\":\"pi\"},\"spec\":{\"completions\":3},\"status\":{\"succeeded\":1}}",
+		"Waiting for job \"pi\" to complete: 1 of 3 completions succeeded...", false);
+	rollout("job: complete", &job,
+		"{\"metadata\":{\"name\":\"pi\"},\"status\":{\"succeeded\":1,\"conditions\":[{\"type\":\"Complete\",\"status\":"
+		"\"True\"}]}}",
+		"job \"pi\" completed (1 succeeded)", true);
+	rollout("job: failed", &job,
+		"{\"metadata\":{\"name\":\"pi\"},\"status\":{\"conditions\":[{\"type\":\"Failed\",\"status\":\"True\",\"reason\":"
+		"\"BackoffLimitExceeded\",\"message\":\"Job has reached the specified backoff limit\"}]}}",
+		"job \"pi\" failed: BackoffLimitExceeded: Job has reached the specified backoff limit", false);
+	rollout("no viewer", &cm, "{\"metadata\":{\"name\":\"x\"}}", "no status viewer has been implemented for ConfigMap",
+		false);
+	CHECK(!kube_rollout_supported(&cm) && kube_rollout_supported(&dep) && kube_rollout_supported(&job),
+	      "kube_rollout_supported");
+}
+
+static void test_names(void)
+{
+	struct kube_resource dep = {.group = "apps", .version = "v1", .kind = "Deployment", .resource = "deployments",
+				    .namespaced = true};
+	struct kube_resource ns = {.version = "v1", .kind = "Namespace", .resource = "namespaces"};
+	char *s = kube_ref_name(&dep, "web");
+	CHECK_STR(s, "deployment.apps/web", "kubectl's name of a Deployment");
+	free(s);
+	s = kube_ref_name(&ns, "apps");
+	CHECK_STR(s, "namespace/apps", "a core kind has no group");
+	free(s);
+	s = kube_ref_label(&dep, "default", "web");
+	CHECK_STR(s, "Deployment default/web", "an error's label");
+	free(s);
+	s = kube_ref_label(&ns, "default", "apps");
+	CHECK_STR(s, "Namespace apps", "a cluster-scoped label has no namespace");
+	free(s);
+	s = kube_item_key(&ns, "x", "apps");
+	CHECK_STR(s, "/Namespace//apps", "a cluster-scoped key");
+	free(s);
+	json_t *sel = J("{\"matchLabels\":{\"app\":\"web\",\"tier\":\"fe\"},\"matchExpressions\":[{\"key\":\"env\","
+			"\"operator\":\"In\",\"values\":[\"a\",\"b\"]},{\"key\":\"x\",\"operator\":\"Exists\"},{\"key\":\"y\","
+			"\"operator\":\"DoesNotExist\"},{\"key\":\"z\",\"operator\":\"NotIn\",\"values\":[\"c\"]}]}");
+	s = kube_label_selector_string(sel);
+	CHECK_STR(s, "app=web,tier=fe,env in (a,b),x,!y,z notin (c)", "a LabelSelector as a labelSelector string");
+	free(s);
+	json_decref(sel);
+}
+
+static void test_diff(void)
+{
+	json_t *o = J("{\"metadata\":{\"name\":\"a\",\"uid\":\"u\",\"resourceVersion\":\"5\",\"generation\":2,"
+		      "\"creationTimestamp\":\"t\",\"managedFields\":[{}],\"labels\":{\"z\":\"1\",\"a\":\"2\"}},"
+		      "\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"data\":{\"b\":\"1\",\"a\":\"2\"}}");
+	json_t *c = kube_diff_clean(o);
+	char *s = json_dumps(c, JSON_COMPACT);
+	CHECK_STR(s,
+		  "{\"apiVersion\":\"v1\",\"data\":{\"a\":\"2\",\"b\":\"1\"},\"kind\":\"ConfigMap\",\"metadata\":{\"labels\":"
+		  "{\"a\":\"2\",\"z\":\"1\"},\"name\":\"a\"}}",
+		  "the server's bookkeeping goes, keys are sorted");
+	free(s);
+	json_decref(c);
+	json_decref(o);
+	json_t *l = J("{\"data\":{\"same\":\"eA==\",\"changed\":\"eQ==\",\"gone\":\"eg==\"}}");
+	json_t *m = J("{\"data\":{\"same\":\"eA==\",\"changed\":\"dw==\",\"new\":\"dg==\"}}");
+	kube_diff_mask_secret(l, m);
+	s = json_dumps(l, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_STR(s, "{\"data\":{\"changed\":\"*** (before)\",\"gone\":\"***\",\"same\":\"***\"}}", "live Secret masked");
+	free(s);
+	s = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_STR(s, "{\"data\":{\"changed\":\"*** (after)\",\"new\":\"***\",\"same\":\"***\"}}", "merged Secret masked");
+	free(s);
+	json_decref(l);
+	json_decref(m);
+	m = J("{\"stringData\":{\"k\":\"v\"}}");
+	kube_diff_mask_secret(NULL, m);
+	s = json_dumps(m, JSON_COMPACT);
+	CHECK_STR(s, "{\"stringData\":{\"k\":\"***\"}}", "a new Secret masked");
+	free(s);
+	json_decref(m);
+}
+
 int main(void)
 {
 	unsetenv("KUBERNETES_SERVICE_HOST");
@@ -456,6 +681,10 @@ int main(void)
 	test_merge();
 	test_bad();
 	test_status();
+	test_items();
+	test_rollout();
+	test_names();
+	test_diff();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
