@@ -40,11 +40,12 @@ int kc_sup_start(const struct kc_sup *s, pid_t *ret_pid, struct berr **err);
 /* The running supervisor's pid, or 0. */
 pid_t kc_sup_pid(const char *rundir);
 /* SIGTERM the supervisor and wait until it is gone (it stops its
- * components first); SIGKILL after timeout_ms. Then kills what is left of
+ * components first; fast: SIGUSR1, their grace period is 300 ms, for a
+ * cluster about to be removed); SIGKILL after timeout_ms. Then kills what is left of
  * the components of state.json (a supervisor killed with -9 leaves them to
  * their PDEATHSIG): the processes of their process groups whose command
  * line holds match (the cluster's directory). */
-void kc_sup_stop(const char *rundir, const char *match, int timeout_ms);
+void kc_sup_stop(const char *rundir, const char *match, bool fast, int timeout_ms);
 
 /* A TCP port of 127.0.0.1/0.0.0.0/:: in LISTEN state (/proc/net/tcp{,6}):
  * tells that a server listens without connecting to it (which would leave

@@ -22,7 +22,9 @@
  * controller-manager, scheduler and node agent once the apiserver listens;
  * restarts a component that exits (back-off 0.5 s doubling to 30 s); on
  * SIGTERM stops them (node and control plane, then etcd: SIGTERM, SIGKILL
- * of the process group after a grace period) and leaves. Components get
+ * of the process group after a grace period of 5 s; 300 ms for the first
+ * group on SIGUSR1, which down and a failed up send: the apiserver idles
+ * ~1 s after its shutdown before it exits) and leaves. Components get
  * PR_SET_PDEATHSIG (SIGKILL), so a supervisor killed with -9 takes them
  * along; the next up or down removes what they forked. */
 #pragma once
