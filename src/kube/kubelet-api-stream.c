@@ -307,6 +307,7 @@ struct xs {
 	bool exited;
 	int wstatus;
 	long long exit_at;
+	long long out_at; /* the last time output came, or waited for the peer's window */
 	/* both */
 	struct sbuf inb;
 	size_t inoff;
@@ -436,6 +437,66 @@ static void apply_size(struct xs *x)
 	x->rz_set = false;
 }
 
+/* exec_spawn from a clean process: its helper (which waits for the
+ * command and never execs) would otherwise keep a copy of every
+ * descriptor this server has open at the fork, our end of the command's
+ * stdin among them (the command would never see EOF) and other clients'
+ * sockets (which would not close). So a child first keeps only the
+ * command's stdio (at 0, 1, 2) and a pipe for the helper's message (3),
+ * then spawns, waits and passes the message and the exit status on. */
+static int spawn_clean(struct xs *x, const struct plan_proc *proc, int in, int out, int er, struct berr **err)
+{
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return berr_set(err, errno, "exec: pipe");
+	pid_t h = fork();
+	if (h < 0) {
+		close(ep[0]);
+		close(ep[1]);
+		return berr_set(err, errno, "exec: fork");
+	}
+	if (h == 0) {
+		int keep[4] = {in, out, er, ep[1]};
+		int null = open("/dev/null", O_RDWR);
+		for (int i = 0; i < 4; i++)
+			keep[i] = fcntl(keep[i] >= 0 ? keep[i] : null, F_DUPFD, 100);
+		for (int i = 0; i < 4; i++)
+			dup2(keep[i], i);
+		if (close_range(4, ~0U, 0) < 0)
+			for (int fd = 4; fd < 65536; fd++)
+				close(fd);
+		pid_t a;
+		int efd = -1;
+		struct berr *e = NULL;
+		if (exec_spawn(x->ctr_pid, x->id, proc, 0, 1, 2, &a, &efd, &e) < 0) {
+			char m[1024];
+			int n = snprintf(m, sizeof(m), "125 %s", e ? e->msg : "exec failed");
+			ssize_t w = write(3, m, (size_t)(n < (int)sizeof(m) ? n : (int)sizeof(m) - 1));
+			(void)w;
+			_exit(125);
+		}
+		/* only the command (and its helper) hold its stdio now */
+		int dn = open("/dev/null", O_RDWR);
+		dup2(dn, 0);
+		dup2(dn, 1);
+		dup2(dn, 2);
+		int st = 0;
+		while (waitpid(a, &st, 0) < 0 && errno == EINTR)
+			;
+		char m[1024];
+		ssize_t n = read(efd, m, sizeof(m));
+		if (n > 0) {
+			ssize_t w = write(3, m, (size_t)n);
+			(void)w;
+		}
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	close(ep[1]);
+	x->child = h;
+	x->efd = ep[0];
+	return 0;
+}
+
 static void start_exec(struct xs *x)
 {
 	struct kapi *a = x->s.c->api;
@@ -483,7 +544,7 @@ static void start_exec(struct xs *x)
 			set_nonblock(x->fd_err);
 		}
 	}
-	int rc = exec_spawn(x->ctr_pid, x->id, &proc, in, out, er, &x->child, &x->efd, &e);
+	int rc = spawn_clean(x, &proc, in, out, er, &e);
 	plan_proc_release(&proc);
 	if (in >= 0)
 		close(in);
@@ -585,6 +646,7 @@ static int pump_out(struct xs *x, int fd, struct spdy_stream *st)
 	if (n > 0) {
 		if (st)
 			spdy_stream_write(&x->s.sp, st, buf, (size_t)n, false);
+		x->out_at = now_ms();
 		return 1;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -724,7 +786,11 @@ static void xs_loop(struct xs *x)
 					closefd(&x->us);
 			}
 			bool ended = x->fail || (x->kind == KX_EXEC ? x->exited || x->child == 0 : x->us < 0);
-			if (ended && (x->fail || out_done(x) || (x->kind == KX_EXEC && now_ms() - x->exit_at > DRAIN_MS))) {
+			/* after the exit, output that stops coming for DRAIN_MS (not
+			 * held back by the peer's window) is from something the
+			 * command left behind holding its pipes */
+			long long quiet = now_ms() - (x->out_at > x->exit_at ? x->out_at : x->exit_at);
+			if (ended && (x->fail || out_done(x) || (x->kind == KX_EXEC && quiet > DRAIN_MS))) {
 				if (x->kind == KX_EXEC && !x->fail && x->exited)
 					start_error(x);
 				end_streams(x);
@@ -740,6 +806,8 @@ static void xs_loop(struct xs *x)
 		size_t n = 0;
 		bool room_out = x->st_out && spdy_stream_room(&s->sp, x->st_out, SESS_OUT_LIMIT);
 		bool room_err = x->st_eout && spdy_stream_room(&s->sp, x->st_eout, SESS_OUT_LIMIT);
+		if ((x->st_out && !room_out && (x->fd_out >= 0 || x->pty >= 0)) || (x->st_eout && !room_err && x->fd_err >= 0))
+			x->out_at = now_ms(); /* waiting for the peer, not for output */
 #define ADD(f, ev, w)                                                              \
 	do {                                                                       \
 		pfd[n + 1] = (struct pollfd){.fd = (f), .events = (short)(ev)};    \
@@ -863,9 +931,10 @@ void kapi_exec(struct kconn *c, const struct kreq *r, int kind, const char *ns, 
 	struct xs x = {.s = {.c = c}, .kind = kind, .pidfd = -1, .efd = -1, .fd_in = -1, .fd_out = -1, .fd_err = -1,
 		       .pty = -1, .us = -1};
 	/* remotecommand.NewOptions */
-	x.want_in = opt(r, "stdin");
-	x.want_out = opt(r, "stdout");
-	x.want_err = opt(r, "stderr");
+	/* the parameters' names are k8s.io/api's ExecStdinParam and friends */
+	x.want_in = opt(r, "input");
+	x.want_out = opt(r, "output");
+	x.want_err = opt(r, "error");
 	x.tty = opt(r, "tty");
 	if (x.tty && x.want_err)
 		x.want_err = false; /* a tty has no separate stderr */

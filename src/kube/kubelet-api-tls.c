@@ -211,8 +211,15 @@ int kapi_tls_ctx(struct kapi *a, struct berr **err)
 	if (c->cert_file) {
 		if (SSL_CTX_use_certificate_chain_file(a->ctx, c->cert_file) != 1)
 			return ssl_fail(err, "kubelet API: --tls-cert-file %s", c->cert_file);
-		if (SSL_CTX_use_PrivateKey_file(a->ctx, c->key_file, SSL_FILETYPE_PEM) != 1)
+		if (SSL_CTX_use_PrivateKey_file(a->ctx, c->key_file, SSL_FILETYPE_PEM) != 1) {
+			if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+				ERR_clear_error();
+				return berr_setc(err, BERR_INVALID,
+						 "kubelet API: --tls-private-key-file %s does not match the certificate %s",
+						 c->key_file, c->cert_file);
+			}
 			return ssl_fail(err, "kubelet API: --tls-private-key-file %s", c->key_file);
+		}
 		if (SSL_CTX_check_private_key(a->ctx) != 1)
 			return ssl_fail(err, "kubelet API: --tls-private-key-file %s does not match the certificate",
 					c->key_file);

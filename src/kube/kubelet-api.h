@@ -8,8 +8,8 @@
  *   GET /runningpods/                    the pods with a running sandbox, as the runtime sees them
  *   GET /containerLogs/NS/POD/CTR?follow=&tailLines=&timestamps=&previous=
  *       &sinceSeconds=&sinceTime=&limitBytes=&stream=   the log as text
- *   GET|POST /exec/NS/POD[/UID]/CTR?command=..&stdin=1&stdout=1&stderr=1&tty=1
- *   GET|POST /attach/NS/POD[/UID]/CTR?stdin=1&stdout=1&stderr=1&tty=1
+ *   GET|POST /exec/NS/POD[/UID]/CTR?command=..&input=1&output=1&error=1&tty=1
+ *   GET|POST /attach/NS/POD[/UID]/CTR?input=1&output=1&error=1&tty=1
  *   GET|POST /portForward/NS/POD[/UID]
  *       upgraded to SPDY/3.1 (kube/spdy.h) with X-Stream-Protocol-Version
  *       v5/v4/v3/v2.channel.k8s.io or channel.k8s.io (exec, attach) and
