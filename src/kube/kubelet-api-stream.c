@@ -366,10 +366,13 @@ static void take_streams(struct xs *x)
 			slot = &x->st_eout;
 		else if (t && !strcmp(t, "resize") && x->proto >= 3)
 			slot = &x->st_rz;
-		if (!slot || *slot) {
-			/* "unexpected stream type": the session cannot go on */
+		if (!slot || *slot || x->started) {
+			/* before the start, an "unexpected stream type" ends the
+			 * session, as the kubelet's handlers do; one more of a kind,
+			 * or any stream once it runs, is only refused */
 			spdy_stream_reject(&x->s.sp, st, &e);
-			x->bad_stream = true;
+			if (!slot && !x->started)
+				x->bad_stream = true;
 			continue;
 		}
 		spdy_stream_accept(&x->s.sp, st, &e);
