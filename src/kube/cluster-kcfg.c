@@ -266,6 +266,40 @@ static int do_unmerge(json_t *doc, void *ud, struct berr **err)
 	return kube_kubeconfig_unmerge(doc, ud) ? 1 : 0;
 }
 
+static int do_check(json_t *doc, void *ud, struct berr **err)
+{
+	static const char *const keys[] = {"clusters", "users", "contexts"};
+	(void)ud;
+	if (!json_is_object(doc))
+		return berr_setc(err, BERR_INVALID, "not a kubeconfig: the document is not a mapping");
+	for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+		json_t *v = json_object_get(doc, keys[k]);
+		if (v && !json_is_null(v) && !json_is_array(v))
+			return berr_setc(err, BERR_INVALID, "not a kubeconfig: %s is not a list", keys[k]);
+	}
+	return 0;
+}
+
+int kube_kubeconfig_check_file(const char *path, struct berr **err)
+{
+	/* the nearest directory that exists must be writable */
+	_cleanup_free_ char *d = strdup(path);
+	for (char *slash; (slash = strrchr(d, '/'));) {
+		*slash = 0;
+		const char *dir = *d ? d : "/";
+		if (access(dir, F_OK) == 0) {
+			if (access(dir, W_OK) < 0)
+				return berr_set(err, errno, "kubeconfig %s: cannot write in %s", path, dir);
+			break;
+		}
+		if (!*d)
+			break;
+	}
+	if (access(path, F_OK) == 0 && access(path, W_OK) < 0)
+		return berr_set(err, errno, "kubeconfig %s", path);
+	return edit_file(path, false, do_check, NULL, err);
+}
+
 int kube_kubeconfig_merge_file(const char *path, const json_t *add, const char *name, struct berr **err)
 {
 	struct merge_ud m = {add, name};

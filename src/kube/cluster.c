@@ -1303,7 +1303,8 @@ static void unmerge_kubeconfigs(const struct kc *k, struct sbuf *errs)
 	json_array_foreach(json_object_get(k->doc, "kubeconfigs"), i, x) {
 		struct berr *e = NULL;
 		if (json_string_value(x) && kube_kubeconfig_unmerge_file(json_string_value(x), k->ctx, &e) < 0) {
-			sbuf_addf(errs, "%s%s", errs->len ? "; " : "", e->msg);
+			sbuf_addf(errs, "%sremoving context %s (the cluster dir stays until it is gone): %s",
+				  errs->len ? "; " : "", k->ctx, e->msg);
 			berr_free(e);
 		}
 	}
@@ -1483,6 +1484,16 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 		return -1;
 	if (curl_lazy_load(err) < 0)
 		return -1;
+	/* the kubeconfig is merged last: a bad one fails before anything runs */
+	{
+		char target[PATH_MAX];
+		if (o->kubeconfig)
+			snprintf(target, sizeof(target), "%s", o->kubeconfig);
+		else if (kube_kubeconfig_target(target, sizeof(target), err) < 0)
+			return -1;
+		if (kube_kubeconfig_check_file(target, err) < 0)
+			return -1;
+	}
 	_cleanup_close_ int olock = op_lock(&k, err);
 	if (olock < 0)
 		return -1;

@@ -96,3 +96,6 @@ bool kube_kubeconfig_unmerge(json_t *doc, const char *name);
  * no error. */
 int kube_kubeconfig_merge_file(const char *path, const json_t *add, const char *name, struct berr **err);
 int kube_kubeconfig_unmerge_file(const char *path, const char *name, struct berr **err);
+/* Whether merging into path would work (it reads as a kubeconfig, its
+ * directory is writable), before up starts anything. */
+int kube_kubeconfig_check_file(const char *path, struct berr **err);

@@ -80,6 +80,9 @@ exits "status of no cluster" 1 b kube cluster status --name nosuch
 like "... says so" "$OUT" 'no cluster "nosuch"'
 fails "down of no cluster" 'no cluster "nosuch"' b kube cluster down --name nosuch
 fails "kubeconfig of no cluster" 'no cluster "nosuch"' b kube cluster kubeconfig --name nosuch
+printf 'clusters: [\n' >"$T_DIR/broken.yaml"
+fails "a broken kubeconfig is refused before anything runs" "$T_DIR/broken.yaml" env KUBECONFIG="$T_DIR/broken.yaml" \
+	"$BERTH" --root "$ROOT" --runroot "$RUNROOT" kube cluster up --name ${N}x
 is "bad input made no cluster dir" "$(ls -A "$CL" 2>/dev/null)" ""
 
 # ---- up ----

@@ -183,6 +183,16 @@ int main(void)
 	CHECK(kube_kubeconfig_merge_file(p, ours, "berth-dev", &e) < 0 && e && strstr(e->msg, p),
 	      "a broken file is refused naming it: %s", e ? e->msg : "");
 	berr_freep(&e);
+	CHECK(kube_kubeconfig_check_file(p, &e) < 0 && e && strstr(e->msg, p), "... and by the check before up");
+	berr_freep(&e);
+	f = fopen(p, "w");
+	fputs("users: 3\n", f);
+	fclose(f);
+	CHECK(kube_kubeconfig_check_file(p, &e) < 0 && e && strstr(e->msg, "users is not a list"),
+	      "a kubeconfig whose users is no list: %s", e ? e->msg : "");
+	berr_freep(&e);
+	snprintf(p, sizeof(p), "%s/new/dir/config", dir);
+	CHECK(kube_kubeconfig_check_file(p, &e) == 0 && access(p, F_OK) < 0, "a new file passes, nothing made");
 	json_decref(prod);
 	json_decref(ours);
 	json_decref(ours2);
