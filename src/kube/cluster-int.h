@@ -19,7 +19,7 @@ extern const char *const kc_comp_names[KC_NCOMP];
 
 /* What the supervisor runs: argv per component (NULL argv: not run, e.g.
  * the node agent in a berth without it), with its log file, and the port
- * whose listening socket starts the next phase. */
+ * it listens on (the apiserver's starts the last phase). */
 struct kc_proc {
 	char **argv;      /* argv[0] is the program's path */
 	const char *log;  /* absolute path, appended to */

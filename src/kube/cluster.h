@@ -18,8 +18,8 @@
  *   op.lock               flock around up and down of this cluster
  *
  * The supervisor (cluster-sup.c) is forked from `up` (setsid, no exec),
- * starts etcd, then the apiserver once etcd listens, then the
- * controller-manager, scheduler and node agent once the apiserver listens;
+ * starts etcd and the apiserver, then the controller-manager, scheduler
+ * and node agent once the apiserver listens;
  * restarts a component that exits (back-off 0.5 s doubling to 30 s); on
  * SIGTERM stops them (node and control plane, then etcd: SIGTERM, SIGKILL
  * of the process group after a grace period of 5 s; 300 ms for the first
