@@ -65,6 +65,12 @@ int exec_spawn(pid_t pid, const char *cgroup_name, const struct plan_proc *proc,
 		dup2(in >= 0 ? in : null, 0);
 		dup2(out >= 0 ? out : null, 1);
 		dup2(errfd >= 0 ? errfd : null, 2);
+		/* this helper never execs, so close-on-exec does not shed the
+		 * caller's descriptors here: a kept copy of a caller's socket or
+		 * of the command's stdin pipe would hold them open (no EOF) */
+		if (ep[1] > 3)
+			close_range(3, (unsigned)ep[1] - 1, 0);
+		close_range((unsigned)ep[1] + 1, ~0U, 0);
 		int r = join(pid, cgroup_name);
 		if (r < 0) {
 			char msg[256];
