@@ -331,6 +331,11 @@ static void mkdir_p(const char *path)
 __attribute__((noreturn)) void init_exec_proc(const struct plan_proc *p, int errfd)
 {
 	g_errfd = errfd;
+	/* exec -t: a session of its own with the pty (stdin) as its
+	 * controlling terminal, so the shell has job control and ^C reaches
+	 * the foreground job */
+	if (p->tty && isatty(0) && setsid() >= 0)
+		ioctl(0, TIOCSCTTY, 0);
 	struct userdb_user u;
 	char *msg = NULL;
 	struct berr *e = NULL;
