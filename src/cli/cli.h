@@ -119,6 +119,17 @@ int cli_kube_conn_opt(struct kube_client_opts *o, int code, const char *arg);
 int cli_kube_open(const struct kube_client_opts *o, struct kube_client **ret);
 /* a --timeout's duration (Go syntax, or bare seconds) in ms; -1 after printing the error */
 int cli_kube_duration(const char *flag, const char *arg, int64_t *ret_ms);
+struct kube_items;
+struct cli_kube_apply {
+	bool prune, all, wait, dry_run, force;
+	const char *selector, *field_manager, *validation;
+	const char *const *allow; /* --prune-allowlist */
+	size_t nallow;
+	int64_t timeout_ms;       /* --wait's */
+};
+/* kube apply's steps on items (read, not resolved): resolve, check all with
+ * dryRun=All, apply, prune, wait; prints its lines and errors. The exit code. */
+int cli_kube_apply_items(struct kube_client *kc, struct kube_items *it, const struct cli_kube_apply *f, bool ns_forced);
 
 #define CMD(name) int cmd_##name(struct cli *c, int argc, char **argv)
 CMD(version);

@@ -226,17 +226,7 @@ static void add_resource(struct kube_resource **rs, size_t *n, const struct kube
 	(*rs)[(*n)++] = *r;
 }
 
-struct apply_flags {
-	const char *files[64];
-	size_t nfiles;
-	bool recursive, prune, all, wait, dry_run, force, server_side;
-	const char *selector, *field_manager, *validation;
-	const char *allow[64];
-	size_t nallow;
-	int64_t timeout_ms;
-};
-
-static int do_prune(struct kube_client *kc, struct apply_flags *f, struct kube_items *it, const char *defns)
+static int do_prune(struct kube_client *kc, const struct cli_kube_apply *f, struct kube_items *it, const char *defns)
 {
 	struct kube_resource *rs = NULL;
 	size_t nr = 0;
@@ -330,165 +320,29 @@ out:
 	return rc;
 }
 
-int cmd_kube_apply(struct cli *c, int argc, char **argv)
+int cli_kube_apply_items(struct kube_client *kc, struct kube_items *it, const struct cli_kube_apply *f, bool ns_forced)
 {
-	enum {
-		O_PRUNE = 0x100, O_ALL, O_WAIT, O_TIMEOUT, O_DRY, O_FORCE, O_SSA, O_FM, O_VALIDATE, O_ALLOW,
-	};
-	static const struct option lo[] = {{"filename", required_argument, 0, 'f'},
-					   {"recursive", no_argument, 0, 'R'},
-					   {"selector", required_argument, 0, 'l'},
-					   {"prune", no_argument, 0, O_PRUNE},
-					   {"all", no_argument, 0, O_ALL},
-					   {"prune-allowlist", required_argument, 0, O_ALLOW},
-					   {"wait", optional_argument, 0, O_WAIT},
-					   {"timeout", required_argument, 0, O_TIMEOUT},
-					   {"dry-run", optional_argument, 0, O_DRY},
-					   {"force-conflicts", no_argument, 0, O_FORCE},
-					   {"server-side", optional_argument, 0, O_SSA},
-					   {"field-manager", required_argument, 0, O_FM},
-					   {"validate", optional_argument, 0, O_VALIDATE},
-					   {"help", no_argument, 0, 'h'},
-					   CLI_KUBE_CONN_LONGOPTS,
-					   {0}};
-	struct kube_client_opts ko = {0};
-	struct apply_flags f = {.timeout_ms = 300000, .server_side = true};
-	int o;
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "f:Rl:n:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
-		if (k < 0)
-			return 1;
-		if (k)
-			continue;
-		switch (o) {
-		case 'f':
-			if (f.nfiles == ARRAY_SIZE(f.files)) {
-				fprintf(stderr, "error: at most %zu -f\n", ARRAY_SIZE(f.files));
-				return 1;
-			}
-			f.files[f.nfiles++] = optarg;
-			break;
-		case 'R': f.recursive = true; break;
-		case 'l': f.selector = optarg; break;
-		case O_PRUNE: f.prune = true; break;
-		case O_ALL: f.all = true; break;
-		case O_ALLOW:
-			if (f.nallow < ARRAY_SIZE(f.allow))
-				f.allow[f.nallow++] = optarg;
-			break;
-		case O_WAIT:
-			if (parse_bool_flag("--wait", optarg, &f.wait) < 0)
-				return 1;
-			break;
-		case O_TIMEOUT:
-			if (cli_kube_duration("--timeout", optarg, &f.timeout_ms) < 0)
-				return 1;
-			break;
-		case O_DRY:
-			if (parse_dry_run(optarg, &f.dry_run) < 0)
-				return 1;
-			break;
-		case O_FORCE: f.force = true; break;
-		case O_SSA:
-			if (parse_bool_flag("--server-side", optarg, &f.server_side) < 0)
-				return 1;
-			if (!f.server_side) {
-				fprintf(stderr, "error: --server-side=false: berth only applies server-side (client-side "
-						"apply's last-applied annotation is kubectl's)\n");
-				return 1;
-			}
-			break;
-		case O_FM:
-			if (!*optarg) {
-				fprintf(stderr, "error: --field-manager must not be empty\n");
-				return 1;
-			}
-			f.field_manager = optarg;
-			break;
-		case O_VALIDATE: {
-			const char *v = optarg ? optarg : "strict";
-			if (!strcmp(v, "strict") || !strcmp(v, "true"))
-				f.validation = "Strict";
-			else if (!strcmp(v, "warn"))
-				f.validation = "Warn";
-			else if (!strcmp(v, "ignore") || !strcmp(v, "false"))
-				f.validation = "Ignore";
-			else {
-				fprintf(stderr, "error: invalid --validate \"%s\": strict, warn or ignore\n", v);
-				return 1;
-			}
-			break;
-		}
-		case 'h': return cli_help(c);
-		default: return cli_usage_error(c, "see --help");
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument \"%s\": manifests go with -f\n", argv[optind]);
-		return 1;
-	}
-	if (!f.nfiles) {
-		fprintf(stderr, "error: must specify one of -f and -k\n");
-		return 1;
-	}
-	if (f.prune && !f.selector && !f.all) {
-		fprintf(stderr, "error: all resources selected for prune without explicitly passing --all. To prune all "
-				"resources, pass the --all flag. If you did not mean to prune all resources, specify a "
-				"label selector\n");
-		return 1;
-	}
-	if ((f.selector || f.all || f.nallow) && !f.prune) {
-		fprintf(stderr, "error: -l, --all and --prune-allowlist go with --prune\n");
-		return 1;
-	}
-	if (f.selector) {
-		const char *why = NULL;
-		json_t *none = json_object();
-		kube_selector_string_match(f.selector, none, &why);
-		json_decref(none);
-		if (why) {
-			fprintf(stderr, "error: -l \"%s\": %s\n", f.selector, why);
-			return 1;
-		}
-	}
-	struct kube_items it;
 	struct berr *e = NULL;
-	if (kube_items_read(f.files, f.nfiles, f.recursive, &it, &e) < 0) {
-		err_line(e);
-		berr_free(e);
-		return 1;
-	}
-	if (!it.n) {
-		kube_items_release(&it);
-		fprintf(stderr, "error: no objects passed to apply\n");
-		return 1;
-	}
-	struct kube_client *kc = NULL;
-	if (cli_kube_open(&ko, &kc) < 0) {
-		kube_items_release(&it);
-		return 1;
-	}
 	int rc = 1;
 	const char *ns = kube_client_namespace(kc);
-	if (kube_items_resolve(kc, &it, ns, ko.namespace_ != NULL, &e) < 0) {
+	if (kube_items_resolve(kc, it, ns, ns_forced, &e) < 0) {
 		err_line(e);
 		berr_freep(&e);
 		goto out;
 	}
-	struct kube_apply_opts ao = {.field_manager = f.field_manager, .force = f.force, .dry_run = true,
-				     .validation = f.validation};
-	if (!f.dry_run) {
+	struct kube_apply_opts ao = {.field_manager = f->field_manager, .force = f->force, .dry_run = true,
+				     .validation = f->validation};
+	if (!f->dry_run) {
 		/* every object once with dryRun=All first: all pass, or nothing changes */
 		int bad = 0;
 		bool conflict = false;
 		warnings_quiet = true;
-		for (size_t i = 0; i < it.n; i++) {
-			struct kube_item *x = &it.v[i];
+		for (size_t i = 0; i < it->n; i++) {
+			struct kube_item *x = &it->v[i];
 			if (!x->resolved)
 				continue;
 			if (kube_apply_item(kc, x, &ao, NULL, &e) < 0) {
-				if (!(e->code == BERR_NOT_FOUND && x->ns && ns_made_before(&it, i, x->ns))) {
+				if (!(e->code == BERR_NOT_FOUND && x->ns && ns_made_before(it, i, x->ns))) {
 					err_line(e);
 					bad++;
 					conflict |= e->code == BERR_CONFLICT;
@@ -504,12 +358,12 @@ int cmd_kube_apply(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	ao.dry_run = f.dry_run;
-	int64_t deadline = f.timeout_ms ? mono_ms() + f.timeout_ms : 0;
+	ao.dry_run = f->dry_run;
+	int64_t deadline = f->timeout_ms ? mono_ms() + f->timeout_ms : 0;
 	int failed = 0;
 	bool conflict = false;
-	for (size_t i = 0; i < it.n; i++) {
-		struct kube_item *x = &it.v[i];
+	for (size_t i = 0; i < it->n; i++) {
+		struct kube_item *x = &it->v[i];
 		if (!x->resolved) {
 			/* a kind the set's CRD defines: once the CRD is established */
 			int64_t dl = mono_ms() + 60000;
@@ -519,7 +373,7 @@ int cmd_kube_apply(struct cli *c, int argc, char **argv)
 				failed++;
 				continue;
 			}
-			while (kube_item_resolve(kc, x, ns, ko.namespace_ != NULL, &e) < 0) {
+			while (kube_item_resolve(kc, x, ns, ns_forced, &e) < 0) {
 				/* discovery lags behind Established by a moment */
 				if (e->code != BERR_NOT_FOUND || mono_ms() > dl)
 					break;
@@ -542,18 +396,18 @@ int cmd_kube_apply(struct cli *c, int argc, char **argv)
 			continue;
 		}
 		_cleanup_free_ char *ref = kube_ref_name(&x->r, x->name);
-		printf("%s serverside-applied%s\n", ref, f.dry_run ? " (server dry run)" : "");
+		printf("%s serverside-applied%s\n", ref, f->dry_run ? " (server dry run)" : "");
 		fflush(stdout);
 	}
 	if (conflict)
 		fputs(CONFLICT_HINT, stderr);
 	if (failed)
 		goto out;
-	if (f.prune && do_prune(kc, &f, &it, ns) != 0)
+	if (f->prune && do_prune(kc, f, it, ns) != 0)
 		goto out;
-	if (f.wait && !f.dry_run) {
-		for (size_t i = 0; i < it.n; i++) {
-			struct kube_item *x = &it.v[i];
+	if (f->wait && !f->dry_run) {
+		for (size_t i = 0; i < it->n; i++) {
+			struct kube_item *x = &it->v[i];
 			if (!x->resolved || !kube_rollout_supported(&x->r))
 				continue;
 			int64_t left = 0;
@@ -572,6 +426,157 @@ int cmd_kube_apply(struct cli *c, int argc, char **argv)
 	}
 	rc = 0;
 out:
+	return rc;
+}
+
+
+int cmd_kube_apply(struct cli *c, int argc, char **argv)
+{
+	enum {
+		O_PRUNE = 0x100, O_ALL, O_WAIT, O_TIMEOUT, O_DRY, O_FORCE, O_SSA, O_FM, O_VALIDATE, O_ALLOW,
+	};
+	static const struct option lo[] = {{"filename", required_argument, 0, 'f'},
+					   {"recursive", no_argument, 0, 'R'},
+					   {"selector", required_argument, 0, 'l'},
+					   {"prune", no_argument, 0, O_PRUNE},
+					   {"all", no_argument, 0, O_ALL},
+					   {"prune-allowlist", required_argument, 0, O_ALLOW},
+					   {"wait", optional_argument, 0, O_WAIT},
+					   {"timeout", required_argument, 0, O_TIMEOUT},
+					   {"dry-run", optional_argument, 0, O_DRY},
+					   {"force-conflicts", no_argument, 0, O_FORCE},
+					   {"server-side", optional_argument, 0, O_SSA},
+					   {"field-manager", required_argument, 0, O_FM},
+					   {"validate", optional_argument, 0, O_VALIDATE},
+					   {"help", no_argument, 0, 'h'},
+					   CLI_KUBE_CONN_LONGOPTS,
+					   {0}};
+	struct kube_client_opts ko = {0};
+	struct {
+		const char *files[64];
+		size_t nfiles;
+		bool recursive, server_side;
+		const char *allow[64];
+		struct cli_kube_apply a;
+	} f = {.server_side = true, .a = {.timeout_ms = 300000}};
+	int o;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "f:Rl:n:s:h", lo, NULL)) != -1) {
+		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		if (k < 0)
+			return 1;
+		if (k)
+			continue;
+		switch (o) {
+		case 'f':
+			if (f.nfiles == ARRAY_SIZE(f.files)) {
+				fprintf(stderr, "error: at most %zu -f\n", ARRAY_SIZE(f.files));
+				return 1;
+			}
+			f.files[f.nfiles++] = optarg;
+			break;
+		case 'R': f.recursive = true; break;
+		case 'l': f.a.selector = optarg; break;
+		case O_PRUNE: f.a.prune = true; break;
+		case O_ALL: f.a.all = true; break;
+		case O_ALLOW:
+			if (f.a.nallow < ARRAY_SIZE(f.allow))
+				f.allow[f.a.nallow++] = optarg;
+			f.a.allow = f.allow;
+			break;
+		case O_WAIT:
+			if (parse_bool_flag("--wait", optarg, &f.a.wait) < 0)
+				return 1;
+			break;
+		case O_TIMEOUT:
+			if (cli_kube_duration("--timeout", optarg, &f.a.timeout_ms) < 0)
+				return 1;
+			break;
+		case O_DRY:
+			if (parse_dry_run(optarg, &f.a.dry_run) < 0)
+				return 1;
+			break;
+		case O_FORCE: f.a.force = true; break;
+		case O_SSA:
+			if (parse_bool_flag("--server-side", optarg, &f.server_side) < 0)
+				return 1;
+			if (!f.server_side) {
+				fprintf(stderr, "error: --server-side=false: berth only applies server-side (client-side "
+						"apply's last-applied annotation is kubectl's)\n");
+				return 1;
+			}
+			break;
+		case O_FM:
+			if (!*optarg) {
+				fprintf(stderr, "error: --field-manager must not be empty\n");
+				return 1;
+			}
+			f.a.field_manager = optarg;
+			break;
+		case O_VALIDATE: {
+			const char *v = optarg ? optarg : "strict";
+			if (!strcmp(v, "strict") || !strcmp(v, "true"))
+				f.a.validation = "Strict";
+			else if (!strcmp(v, "warn"))
+				f.a.validation = "Warn";
+			else if (!strcmp(v, "ignore") || !strcmp(v, "false"))
+				f.a.validation = "Ignore";
+			else {
+				fprintf(stderr, "error: invalid --validate \"%s\": strict, warn or ignore\n", v);
+				return 1;
+			}
+			break;
+		}
+		case 'h': return cli_help(c);
+		default: return cli_usage_error(c, "see --help");
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument \"%s\": manifests go with -f\n", argv[optind]);
+		return 1;
+	}
+	if (!f.nfiles) {
+		fprintf(stderr, "error: must specify one of -f and -k\n");
+		return 1;
+	}
+	if (f.a.prune && !f.a.selector && !f.a.all) {
+		fprintf(stderr, "error: all resources selected for prune without explicitly passing --all. To prune all "
+				"resources, pass the --all flag. If you did not mean to prune all resources, specify a "
+				"label selector\n");
+		return 1;
+	}
+	if ((f.a.selector || f.a.all || f.a.nallow) && !f.a.prune) {
+		fprintf(stderr, "error: -l, --all and --prune-allowlist go with --prune\n");
+		return 1;
+	}
+	if (f.a.selector) {
+		const char *why = NULL;
+		json_t *none = json_object();
+		kube_selector_string_match(f.a.selector, none, &why);
+		json_decref(none);
+		if (why) {
+			fprintf(stderr, "error: -l \"%s\": %s\n", f.a.selector, why);
+			return 1;
+		}
+	}
+	struct kube_items it;
+	struct berr *e = NULL;
+	if (kube_items_read(f.files, f.nfiles, f.recursive, &it, &e) < 0) {
+		err_line(e);
+		berr_free(e);
+		return 1;
+	}
+	if (!it.n) {
+		kube_items_release(&it);
+		fprintf(stderr, "error: no objects passed to apply\n");
+		return 1;
+	}
+	struct kube_client *kc = NULL;
+	if (cli_kube_open(&ko, &kc) < 0) {
+		kube_items_release(&it);
+		return 1;
+	}
+	int rc = cli_kube_apply_items(kc, &it, &f.a, ko.namespace_ != NULL);
 	kube_items_release(&it);
 	kube_client_free(kc);
 	return rc;

@@ -264,6 +264,21 @@ int kube_items_read(const char *const *paths, size_t npaths, bool recursive, str
 	return 0;
 }
 
+int kube_items_from_objects(json_t *objects, const char *label, struct kube_items *ret, struct berr **err)
+{
+	memset(ret, 0, sizeof(*ret));
+	size_t i;
+	json_t *o;
+	json_array_foreach(objects, i, o) {
+		if (check_obj(o, label, err) < 0) {
+			kube_items_release(ret);
+			return -1;
+		}
+		items_add(ret, o, label);
+	}
+	return 0;
+}
+
 void kube_items_release(struct kube_items *it)
 {
 	for (size_t i = 0; i < it->n; i++) {

@@ -36,6 +36,9 @@ int kube_items_read(const char *const *paths, size_t npaths, bool recursive, str
 /* The same from a buffer; label names it ("<stdin>", "web.yaml"). */
 int kube_items_read_buffer(const char *buf, size_t len, const char *label, struct kube_items *ret,
 			   struct berr **err);
+/* Objects made in memory (kube convert's): each checked as a read one;
+ * label names them in errors ("compose.yaml"). */
+int kube_items_from_objects(json_t *objects, const char *label, struct kube_items *ret, struct berr **err);
 void kube_items_release(struct kube_items *it);
 
 /* Resolve every item through discovery. Namespaced objects get their own

@@ -9,9 +9,11 @@
 # wrong and an expired token, an expired client certificate, a 403 from
 # RBAC, an invalid object (its field named), an unknown field or kind, a
 # conflict without --force-conflicts, an exec credential plugin that fails;
-# none of them changes anything. The seeds' manifest, when its image can be
-# built here.
+# none of them changes anything. kube deploy of a compose project through a
+# local registry (docker-registry). The seeds' manifest, when its image can
+# be built here.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/lib-registry.sh"
 need_fixtures
 KBIN=${BERTH_K8S_BIN:-/var/cache/berth/k8s/v1.36.3}
 for x in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl; do
@@ -24,6 +26,7 @@ kc() { "$KBIN/kubectl" --request-timeout=20s "$@"; }
 CL=t0752
 apply_cleanup() {
 	b kube cluster down --name "$CL" >/dev/null 2>&1
+	reg_cleanup
 	t_cleanup
 }
 trap apply_cleanup EXIT
@@ -475,6 +478,53 @@ check "delete a namespace (cluster-scoped)" b kube delete ns t0752-ns --timeout 
 is "... kubectl's line" "$OUT" 'namespace "t0752-ns" deleted'
 check "delete -f of the app (with its Job and Service)" b kube delete -f "$W/app.yaml"
 exits "... the Deployment is gone" 1 kc get deploy web
+
+# ---- kube deploy: a compose project, its image through a registry ----
+if command -v docker-registry >/dev/null 2>&1; then
+	export DOCKER_CONFIG=$T_DIR/docker-config
+	reg_start deploy
+	P=$T_DIR/t0752proj
+	mkdir -p "$P/app"
+	printf 'FROM busybox:1.36\nRUN echo built-by-t0752-deploy > /index.html\nCMD ["sh", "-c", "mkdir -p /www && cp /index.html /www/ && exec httpd -f -p 80 -h /www"]\n' >"$P/app/Dockerfile"
+	cat >"$P/compose.yaml" <<'EOF'
+services:
+  site:
+    build: app
+    ports: ["18754:80"]
+  helper:
+    image: busybox:1.36
+    command: ["sleep", "3600"]
+EOF
+	fails "deploy of a build: service without --registry" 'service "site" is built here \(build:\), and the cluster.s nodes pull its image from a registry: pass --registry' \
+		b kube deploy -f "$P/compose.yaml"
+	fails "deploy to a cluster that does not answer: before building" "https://127.0.0.1:1: connection refused" \
+		b kube deploy -f "$P/compose.yaml" --registry "$REG" --server https://127.0.0.1:1 --insecure-skip-tls-verify
+	unlike "... nothing built" "$OUT" "Building"
+	check "deploy --dry-run=server" b kube deploy -f "$P/compose.yaml" --registry "$REG" --dry-run=server
+	like "... nothing built or pushed" "$OUT" "the 1 build: service is not built or pushed"
+	like "... its lines" "$OUT" 'deployment.apps/site serverside-applied \(server dry run\)'
+	t0=$(date +%s%N)
+	check "deploy --registry" b kube deploy -f "$P/compose.yaml" --registry "$REG" --timeout 90s
+	echo "# kube deploy: $((($(date +%s%N) - t0) / 1000000)) ms"
+	like "... built and pushed" "$OUT" "Service site  Pushed $REG/t0752proj-site:latest@sha256:"
+	like "... applied" "$OUT" '^deployment.apps/site serverside-applied$'
+	like "... rolled out" "$OUT" 'deployment "site" successfully rolled out'
+	is "... the image is in the registry" "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/t0752proj-site/manifests/latest")" 200
+	is "... the pod runs the pushed image" "$(kc get pods -l io.kompose.service=site -o jsonpath='{.items[0].spec.containers[0].image}')" "$REG/t0752proj-site"
+	page=""
+	for _ in $(seq 1 100); do page=$(curl -sf -m 2 http://127.0.0.1:18754/index.html 2>/dev/null) && break; sleep 0.1; done
+	is "... the page through the LoadBalancer Service" "$page" built-by-t0752-deploy
+	is "... objects labelled with the project" "$(kc get deploy site -o jsonpath='{.metadata.labels.app\.kubernetes\.io/part-of}')" t0752proj
+	sed '/^  helper:/,$d' "$P/compose.yaml" >"$P/compose2.yaml"
+	check "deploy --prune after a service left the file" b kube deploy -f "$P/compose2.yaml" -p t0752proj --registry "$REG" --prune --timeout 90s
+	like "... its Deployment pruned" "$OUT" '^deployment.apps/helper pruned$'
+	like "... its Service pruned" "$OUT" '^service/helper pruned$'
+	exits "... gone" 1 kc get deploy helper
+	check "... site stays" kc get deploy site
+	check "delete what deploy made" b kube delete deploy,svc -l app.kubernetes.io/part-of=t0752proj
+else
+	skip "kube deploy (docker-registry is not installed)"
+fi
 
 # ---- the seeds' manifest, when its image can be built here ----
 if [ -f /var/cache/berth/debian-bookworm.tar ]; then
