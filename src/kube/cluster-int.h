@@ -51,3 +51,5 @@ void kc_sup_stop(const char *rundir, const char *match, bool fast, int timeout_m
  * tells that a server listens without connecting to it (which would leave
  * a TLS handshake error in its log). */
 bool kc_port_listening(int port);
+/* How many of ports[0..n) (n <= 64) listen, in one read of those files. */
+int kc_ports_listening(const int *ports, int n);

@@ -41,9 +41,10 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool kc_port_listening(int port)
+int kc_ports_listening(const int *ports, int n)
 {
 	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	unsigned long long seen = 0; /* bit i: ports[i] listens (n <= 64) */
 	for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
 		_cleanup_fclose_ FILE *fp = fopen(files[f], "re");
 		if (!fp)
@@ -64,13 +65,19 @@ bool kc_port_listening(int port)
 				continue;
 			unsigned lport = 0, st = 0;
 			char rem[128];
-			if (sscanf(pc + 1, "%x %127s %x", &lport, rem, &st) != 3)
+			if (sscanf(pc + 1, "%x %127s %x", &lport, rem, &st) != 3 || st != 0x0A)
 				continue;
-			if ((int)lport == port && st == 0x0A)
-				return true;
+			for (int i = 0; i < n && i < 64; i++)
+				if ((int)lport == ports[i])
+					seen |= 1ull << i;
 		}
 	}
-	return false;
+	return __builtin_popcountll(seen);
+}
+
+bool kc_port_listening(int port)
+{
+	return kc_ports_listening(&port, 1) == 1;
 }
 
 struct comp {

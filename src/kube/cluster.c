@@ -31,14 +31,20 @@
 #include "util/cleanup.h"
 #include "util/curl-lazy.h"
 #include "util/fs.h"
+#include "util/hash.h"
 #include "util/jsonx.h"
 #include "util/proc.h"
 #include "util/strbuf.h"
 
 #define CLUSTERS_DIR "kube-clusters"
-/* held from the choice of ports until the apiserver listens, so that two
- * clusters coming up at once do not pick the same free port */
-#define PORTS_LOCK "/run/berth-kube-ports.lock"
+/* Host-wide, beside NET_HOST_LOCK: one file per cluster of any store
+ * that is up or coming up, with its ports and service range, so that
+ * clusters of other stores (tests, a user's own) pick others; written
+ * under HOST_DIR/.lock, removed by down and a failed up, ignored once
+ * neither its supervisor nor the up that wrote it lives (/run goes at a
+ * reboot anyway). */
+#define HOST_DIR "/run/berth-kube-clusters"
+#define HOST_MAX 64 /* entries read */
 #define GRACE_MS 5000
 #define POLL_MS 20
 #define SERVICE_POOL "10.96.0.0/12" /* /16s from it; berth's own pools are 10.80.0.0/14 and 10.84.0.0/14 */
@@ -418,8 +424,12 @@ static bool port_free(int port)
 	return ok;
 }
 
-/* A port the kernel hands out as free (bind to 0), not one of taken. */
-static int any_free_port(const int *taken, int ntaken)
+struct host_taken;
+static bool taken_port(const struct host_taken *t, int port);
+
+/* A port the kernel hands out as free (bind to 0), not one of taken nor
+ * another cluster's. */
+static int any_free_port(const int *taken, int ntaken, const struct host_taken *t)
 {
 	for (int tries = 0; tries < 50; tries++) {
 		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -437,13 +447,157 @@ static int any_free_port(const int *taken, int ntaken)
 		bool dup = false;
 		for (int i = 0; i < ntaken; i++)
 			dup |= taken[i] == port;
-		if (!dup && port_free(port))
+		if (!dup && !taken_port(t, port) && port_free(port))
 			return port;
 	}
 	return -1;
 }
 
-static int pick_ports(struct kc *k, int api_port, struct berr **err)
+/* ---- the host's registry of clusters (HOST_DIR) ---- */
+
+struct host_taken {
+	int ports[HOST_MAX * P_N];
+	int nports;
+	uint32_t nets[HOST_MAX];
+	int nnets;
+};
+
+static void host_entry(const struct kc *k, char *buf, size_t n)
+{
+	struct sha256 h;
+	char hex[65];
+	sha256_init(&h);
+	sha256_update(&h, k->root, strlen(k->root) + 1);
+	sha256_update(&h, k->name, strlen(k->name));
+	sha256_final_hex(&h, hex);
+	sha256_free(&h);
+	snprintf(buf, n, "%.16s.json", hex);
+}
+
+/* HOST_DIR, locked (flock on the directory itself, so that the last
+ * cluster's down can remove it: a lock taken on a directory removed
+ * meanwhile is let go and taken again on the new one). */
+static int host_dir_lock(struct berr **err)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		if (fs_mkdir_p(HOST_DIR, 0700, err) < 0)
+			return -1;
+		int fd = open(HOST_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			return berr_set(err, errno, "opening " HOST_DIR);
+		}
+		if (flock(fd, LOCK_EX) < 0) {
+			close(fd);
+			return berr_set(err, errno, "locking " HOST_DIR);
+		}
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(HOST_DIR, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+	return berr_set(err, 0, "locking " HOST_DIR ": it keeps going away");
+}
+
+static bool entry_alive(json_t *j)
+{
+	pid_t sup = (pid_t)json_integer_value(json_object_get(j, "supervisor"));
+	pid_t up = (pid_t)json_integer_value(json_object_get(j, "upPid"));
+	unsigned long long sup_t = (unsigned long long)json_integer_value(json_object_get(j, "supervisorStart"));
+	unsigned long long up_t = (unsigned long long)json_integer_value(json_object_get(j, "upStart"));
+	return (sup > 0 && proc_alive(sup, sup_t)) || (up > 0 && proc_alive(up, up_t));
+}
+
+/* The ports and ranges of the other live clusters; stale entries go. */
+static void host_scan(const struct kc *k, int dfd, struct host_taken *t)
+{
+	memset(t, 0, sizeof(*t));
+	char mine[64];
+	host_entry(k, mine, sizeof(mine));
+	int d2 = dup(dfd);
+	DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+	if (!d) {
+		if (d2 >= 0)
+			close(d2);
+		return;
+	}
+	struct dirent *de;
+	int seen = 0;
+	while ((de = readdir(d)) && seen < HOST_MAX) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json") || !strcmp(de->d_name, mine))
+			continue;
+		struct berr *e = NULL;
+		json_t *j = jsonx_load_at(dfd, de->d_name, 1 << 16, &e);
+		berr_free(e);
+		if (!j || !entry_alive(j)) {
+			unlinkat(dfd, de->d_name, 0);
+			json_decref(j);
+			continue;
+		}
+		seen++;
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(j, "ports"), i, p) if (t->nports < (int)ARRAY_SIZE(t->ports))
+			t->ports[t->nports++] = (int)json_integer_value(p);
+		struct in_addr a;
+		char b[32];
+		const char *c = jsonx_str(j, "serviceCIDR");
+		if (c && sscanf(c, "%31[0-9.]", b) == 1 && inet_pton(AF_INET, b, &a) == 1 && t->nnets < HOST_MAX)
+			t->nets[t->nnets++] = ntohl(a.s_addr);
+		json_decref(j);
+	}
+	closedir(d);
+}
+
+/* Our entry: ports and range, the up running now, the supervisor once
+ * there is one. */
+static int host_register(const struct kc *k, int dfd, pid_t sup, struct berr **err)
+{
+	char name[64];
+	host_entry(k, name, sizeof(name));
+	json_t *ports = json_array();
+	for (int i = 0; i < P_N; i++)
+		json_array_append_new(ports, json_integer(k->ports[i]));
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:i,s:I,s:i,s:I}", "root", k->root, "name", k->name, "serviceCIDR",
+			      k->svc_cidr, "ports", ports, "upPid", (int)getpid(), "upStart",
+			      (json_int_t)proc_start_time(getpid()), "supervisor", (int)sup, "supervisorStart",
+			      (json_int_t)(sup > 0 ? proc_start_time(sup) : 0));
+	char *txt = jsonx_dumps(j, 0);
+	json_decref(j);
+	int r = fs_write_atomic_at(dfd, name, txt, strlen(txt), 0600, false, err);
+	free(txt);
+	return r < 0 ? berr_wrap(err, "registering cluster %s in " HOST_DIR, k->name) : 0;
+}
+
+/* Our entry goes, and the directory with the last one. */
+static void host_unregister(const struct kc *k)
+{
+	char name[64];
+	host_entry(k, name, sizeof(name));
+	struct stat st;
+	if (stat(HOST_DIR, &st) < 0)
+		return;
+	struct berr *e = NULL;
+	int dfd = host_dir_lock(&e);
+	berr_free(e);
+	if (dfd < 0)
+		return;
+	unlinkat(dfd, name, 0);
+	rmdir(HOST_DIR); /* fails while other entries are there */
+	close(dfd);
+}
+
+static bool taken_port(const struct host_taken *t, int port)
+{
+	for (int i = 0; t && i < t->nports; i++)
+		if (t->ports[i] == port)
+			return true;
+	return false;
+}
+
+static int pick_ports(struct kc *k, int api_port, const struct host_taken *t, struct berr **err)
 {
 	/* preferred: an explicit --api-port, the ones recorded by an earlier
 	 * run of this cluster, then the usual 6443 and 10250 */
@@ -454,7 +608,7 @@ static int pick_ports(struct kc *k, int api_port, struct berr **err)
 	if (!want[P_KUBELET])
 		want[P_KUBELET] = 10250;
 	if (api_port) {
-		if (!port_free(api_port))
+		if (!port_free(api_port) || taken_port(t, api_port))
 			return berr_setc(err, BERR_CONFLICT, "--api-port %d: the port is in use", api_port);
 		want[P_API] = api_port;
 	}
@@ -463,9 +617,9 @@ static int pick_ports(struct kc *k, int api_port, struct berr **err)
 		bool dup = false;
 		for (int j = 0; j < i; j++)
 			dup |= got[j] == want[i];
-		if (want[i] > 0 && !dup && port_free(want[i]))
+		if (want[i] > 0 && !dup && !taken_port(t, want[i]) && port_free(want[i]))
 			got[i] = want[i];
-		else if ((got[i] = any_free_port(got, i)) < 0)
+		else if ((got[i] = any_free_port(got, i, t)) < 0)
 			return berr_set(err, errno, "no free port for %s", port_keys[i]);
 	}
 	memcpy(k->ports, got, sizeof(got));
@@ -526,13 +680,16 @@ static bool route_overlaps(uint32_t net)
 	return false;
 }
 
-/* A /16 of SERVICE_POOL that no host route and no other cluster of this
- * store uses. */
-static int pick_service_range(struct kc *k, struct berr **err)
+/* A /16 of SERVICE_POOL that no host route and no other cluster (of this
+ * store, or up on this host) uses. */
+static int pick_service_range(struct kc *k, const struct host_taken *t, struct berr **err)
 {
 	for (uint32_t i = 0; i < 16 && !*k->svc_cidr; i++) {
 		uint32_t net = (10u << 24) | ((96u + i) << 16);
-		if (!range_taken_by_clusters(k, net) && !route_overlaps(net))
+		bool other = false;
+		for (int j = 0; j < t->nnets; j++)
+			other |= t->nets[j] == net;
+		if (!other && !range_taken_by_clusters(k, net) && !route_overlaps(net))
 			snprintf(k->svc_cidr, sizeof(k->svc_cidr), "10.%u.0.0/16", 96u + i);
 	}
 	if (!*k->svc_cidr)
@@ -1353,6 +1510,7 @@ static void teardown(struct kc *k, bool all, struct sbuf *errs)
 		pathf(parent, sizeof(parent), "%s/" CLUSTERS_DIR, k->root);
 		rmdir(parent);
 	}
+	host_unregister(k);
 	/* op.lock stays held by the caller through its fd: removing the name is fine */
 	rm_tree(k->rundir);
 	char parent[PATH_MAX];
@@ -1360,7 +1518,7 @@ static void teardown(struct kc *k, bool all, struct sbuf *errs)
 	rmdir(parent);
 }
 
-static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0, int *ports_lock, struct berr **err)
+static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0, struct berr **err)
 {
 	int wait_ms = o->wait_ms > 0 ? o->wait_ms : 120000;
 	long long deadline = t0 + wait_ms;
@@ -1398,10 +1556,6 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 		json_decref(st);
 		if (!etcd_ok && (etcd_ok = etcd_healthy(&c, 1000, why[KC_ETCD], sizeof(why[0]))))
 			progress(o, "etcd healthy on 127.0.0.1:%d (%.2f s)", k->ports[P_ETCD], secs(now_ms() - t0));
-		if (*ports_lock >= 0 && kc_port_listening(k->ports[P_API])) {
-			close(*ports_lock);
-			*ports_lock = -1;
-		}
 		/* (the failing checks of /readyz?verbose only for the timeout's message) */
 		if (etcd_ok && !api_ok && (api_ok = api_ready(&c, 1000, NULL, 0)))
 			progress(o, "kube-apiserver ready at https://127.0.0.1:%d (%.2f s)", k->ports[P_API],
@@ -1543,8 +1697,13 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	k.node_avail = node_agent_available(&k);
 	int r = -1;
 	struct sbuf errs = SBUF_INIT;
-	_cleanup_close_ int plock = -1;
-	if (pick_service_range(&k, err) < 0)
+	/* the choice of ports and range, and our entry, under the host's lock */
+	_cleanup_close_ int hdir = host_dir_lock(err);
+	struct host_taken taken;
+	if (hdir < 0)
+		goto fail;
+	host_scan(&k, hdir, &taken);
+	if (pick_service_range(&k, &taken, err) < 0)
 		goto fail;
 	{
 		char logs[PATH_MAX];
@@ -1555,13 +1714,9 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 		if (fs_mkdir_p(logs, 0700, err) < 0)
 			goto fail;
 	}
-	plock = open(PORTS_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (plock >= 0 && flock(plock, LOCK_EX) < 0) {
-		close(plock);
-		plock = -1;
-	}
-	if (pick_ports(&k, o->api_port, err) < 0)
+	if (pick_ports(&k, o->api_port, &taken, err) < 0 || host_register(&k, hdir, 0, err) < 0)
 		goto fail;
+	flock(hdir, LOCK_UN);
 	long long t_pki = now_ms();
 	if (make_pki(&k, err) < 0 || write_kubeconfigs(&k, err) < 0)
 		goto fail;
@@ -1617,12 +1772,15 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	int sr = kc_sup_start(&s, &sup, err);
 	for (int i = 0; i < KC_NCOMP; i++)
 		av_free(s.procs[i].argv);
-	if (sr < 0)
+	/* (our own entry: no lock needed to replace it) */
+	if (sr < 0 || host_register(&k, hdir, sup, err) < 0)
 		goto fail;
+	close(hdir);
+	hdir = -1;
 	if (!k.node_avail)
 		progress(o, "warning: this berth has no node agent ('berth kube node' is not available): "
 			    "the control plane runs without a node");
-	if (up_wait(&k, o, t0, &plock, err) < 0)
+	if (up_wait(&k, o, t0, err) < 0)
 		goto fail;
 	record_pids(&k);
 	char where[PATH_MAX];
@@ -1635,6 +1793,11 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	r = 0;
 	goto done;
 fail:
+	if (hdir >= 0) {
+		/* (its lock: teardown takes it again) */
+		close(hdir);
+		hdir = -1;
+	}
 	teardown(&k, !k.existed, &errs);
 	if (errs.len)
 		err_append(err, "\n  cleaning up: %s", errs.s);

@@ -137,6 +137,7 @@ check "the serving cert is for localhost" "$KUBECTL" --server "https://localhost
 check "... and the node's address $NODEIP" "$KUBECTL" --server "https://$NODEIP:$PORT" get ns default -o name
 check "... and kubernetes.default.svc (tls-server-name)" "$KUBECTL" --tls-server-name kubernetes.default.svc get ns default -o name
 is "private keys are 0600" "$(stat -c %a "$CL/$N"/pki/*.key | sort -u)" "600"
+like "the host's registry has its ports" "$(cat /run/berth-kube-clusters/*.json 2>&1)" "\"root\":\"$ROOT\",\"name\":\"$N\""
 like "cluster.json records ports, versions and pids" "$(cat "$JSON")" '"etcdClient": [0-9]+'
 like "... versions" "$(cat "$JSON")" '"kubernetes": "v1.36.3"'
 like "... pids" "$(cat "$JSON")" '"kube-apiserver": [0-9]+'
@@ -266,6 +267,7 @@ if [ -n "$BR" ]; then
 	fails "... the node's bridge $BR is gone" "does not exist|not found|Cannot find" ip link show "$BR"
 	is "... no rule of it" "$(iptables-save 2>&1 | grep -c -- "$BR")" "0"
 fi
+is "... no entry in the host's registry" "$(grep -l -- "\"root\":\"$ROOT\"" /run/berth-kube-clusters/*.json 2>&1 | grep -v 'No such')" ""
 unlike "... the node's network is gone" "$(b network ls 2>&1)" "kube-node-"
 exits "status after down" 1 b kube cluster status --name $N
 fails "down again" "no cluster \"$N\"" b kube cluster down --name $N

@@ -216,6 +216,8 @@ int main(void)
 	CHECK(!kc_port_listening(port), "a bound port is not listening yet");
 	listen(fd, 1);
 	CHECK(kc_port_listening(port), "a listening port is seen (%d)", port);
+	int two[] = {port, 1};
+	CHECK(kc_ports_listening(two, 2) == 1, "... one of two");
 	close(fd);
 	CHECK(!kc_port_listening(port), "... and gone once closed");
 
