@@ -50,6 +50,7 @@ struct kube_client {
 	struct kube_config cfg;
 	int timeout_ms;
 	char *url_base;               /* the server, with tls-server-name as its host when set */
+	char *no_proxy;               /* $no_proxy plus loopback names, as Go's ProxyFromEnvironment */
 	struct curl_slist *connect_to; /* tls-server-name:port -> the server's host:port */
 
 	pthread_mutex_t pool_mu;
@@ -194,6 +195,15 @@ int kube_client_open(const struct kube_client_opts *o, struct kube_client **ret,
 		kube_client_free(c);
 		return -1;
 	}
+	/* $https_proxy & co apply (libcurl reads them), but never to loopback
+	 * servers: Go's ProxyFromEnvironment, which kubectl uses, skips those */
+	const char *np = getenv("no_proxy");
+	if (!np || !*np)
+		np = getenv("NO_PROXY");
+	if (np && !strcmp(np, "*"))
+		c->no_proxy = strdup("*");
+	else if (asprintf(&c->no_proxy, "%s%slocalhost,127.0.0.1,::1", np && *np ? np : "", np && *np ? "," : "") < 0)
+		c->no_proxy = NULL;
 	*ret = c;
 	return 0;
 }
@@ -208,6 +218,7 @@ void kube_client_free(struct kube_client *c)
 		curl_share_cleanup(c->share);
 	curl_slist_free_all(c->connect_to);
 	free(c->url_base);
+	free(c->no_proxy);
 	free(c->file_token);
 	free(c->exec_token);
 	free(c->exec_cert);
@@ -627,6 +638,8 @@ static void common_opts(struct kube_client *c, CURL *h, struct xfer *x, char *eb
 		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
 	if (c->cfg.proxy_url)
 		curl_easy_setopt(h, CURLOPT_PROXY, c->cfg.proxy_url);
+	else if (c->no_proxy)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, c->no_proxy);
 }
 
 static void add_impersonation(struct kube_client *c, struct curl_slist **hdrs)
