@@ -137,7 +137,7 @@ check "--chart writes a chart" K -f "$EX/compose.yaml" --chart "$T_DIR/chart" -o
 K -f "$EX/compose.yaml" --chart "$T_DIR/chart2" >"$T_DIR/chart2.stdout"
 [ -f "$T_DIR/chart/Chart.yaml" ] && [ -f "$T_DIR/chart2/Chart.yaml" ] && [ ! -s "$T_DIR/chart2.stdout" ] &&
 	ok "Chart.yaml there; without -o nothing on stdout" || notok "--chart: $(ls -A "$T_DIR/chart2"), printed: $(head -c 200 "$T_DIR/chart2.stdout")"
-fails "kube apply is not there yet and says so" "'kube apply' is not available in this version of berth yet" b kube apply x.yaml
+fails "kube apply (issue 14) of a file that is not there names it" 'nope\.yaml: No such file' b kube apply -f "$T_DIR/nope.yaml"
 
 # the awesome-compose corpus: every sample converts
 AC=$SHARED/conformance/awesome-compose
