@@ -202,6 +202,7 @@ CMD(kube_rollout);
 CMD(kube_deploy);
 CMD(kube_cluster);
 CMD(kube_node);
+CMD(kube_provisioner);
 CMD(build);
 CMD(builder_prune);
 

@@ -627,6 +627,11 @@ static const struct cli_command commands[] = {
 	{"debug svc-check", cmd_debug_svc_check, NULL, NULL},
 	{"debug svc-rm", cmd_debug_svc_rm, NULL, NULL},
 	{"debug pod", cmd_debug_pod, NULL, NULL}, /* the pod runtime (runtime/pod.h) */
+	/* kube cluster's storage provisioner (kube/provisioner.h) */
+	{"kube provisioner", cmd_kube_provisioner, NULL,
+	 "berth kube provisioner --kubeconfig FILE [--once]\n\n"
+	 "The default StorageClass \"standard\" and local PersistentVolumes on berth volumes for its\n"
+	 "claims (kube cluster runs it)\n"},
 	{"debug kubelet-api", cmd_debug_kubelet_api, NULL, NULL}, /* the kubelet API (kube/kubelet-api.h) */
 };
 
