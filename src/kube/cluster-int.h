@@ -11,6 +11,7 @@ enum kc_comp {
 	KC_CM,
 	KC_SCHED,
 	KC_NODE,
+	KC_PROV, /* the storage provisioner (kube/provisioner.h) */
 	KC_NCOMP,
 };
 

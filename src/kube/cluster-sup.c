@@ -27,7 +27,7 @@
 #include "util/proc.h"
 
 const char *const kc_comp_names[KC_NCOMP] = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-					     "node"};
+					     "node", "provisioner"};
 
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -351,7 +351,7 @@ static void supervise(const struct kc_sup *s, int rdfd)
 	}
 	logline("cluster %s: stopping", s->name);
 	write_state(&u);
-	static const int first[] = {KC_NODE, KC_SCHED, KC_CM, KC_APISERVER};
+	static const int first[] = {KC_PROV, KC_NODE, KC_SCHED, KC_CM, KC_APISERVER};
 	static const int last[] = {KC_ETCD};
 	/* fast: the cluster is being removed; the apiserver has done all that
 	 * matters ~50 ms after SIGTERM and then idles ~1 s before it exits */

@@ -1086,6 +1086,20 @@ static char **node_argv(const struct kc *k)
 	return a.v;
 }
 
+/* The storage provisioner: `berth kube provisioner` with the admin
+ * credentials (it makes StorageClasses and PersistentVolumes). */
+static char **prov_argv(const struct kc *k)
+{
+	struct argv a = {0};
+	av_addf(&a, "%s", k->self);
+	av_addf(&a, "--root=%s", k->root);
+	av_addf(&a, "--runroot=%s", k->runroot);
+	av_addf(&a, "kube");
+	av_addf(&a, "provisioner");
+	av_addf(&a, "--kubeconfig=%s/admin.kubeconfig", k->dir);
+	return a.v;
+}
+
 /* ---- health checks over HTTPS (libcurl; one handle per server, so the
  * connection and its TLS session are reused between polls) ---- */
 
@@ -1325,6 +1339,24 @@ static bool default_sa(struct checks *c, int tmo)
 	       (c->api.status == 201 || c->api.status == 409);
 }
 
+/* The default StorageClass "standard" of the provisioner: up makes it
+ * itself, as the ServiceAccount, so that a claim made the moment up
+ * returns gets the class (the DefaultStorageClass admission plugin sets
+ * it only at the claim's creation). */
+static bool default_sc(struct checks *c, int tmo)
+{
+	if (api_get(c, "/apis/storage.k8s.io/v1/storageclasses/standard", tmo, NULL, 0) == 0 && c->api.status == 200)
+		return true;
+	char url[128];
+	static const char sc[] =
+		"{\"apiVersion\":\"storage.k8s.io/v1\",\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"standard\","
+		"\"annotations\":{\"storageclass.kubernetes.io/is-default-class\":\"true\"}},\"provisioner\":\"berth.io/local\","
+		"\"reclaimPolicy\":\"Delete\",\"volumeBindingMode\":\"WaitForFirstConsumer\"}";
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/apis/storage.k8s.io/v1/storageclasses", c->k->ports[P_API]);
+	return hc_req(&c->api, url, sc, c->ca, c->acrt, c->akey, tmo) == 0 &&
+	       (c->api.status == 201 || c->api.status == 409);
+}
+
 /* ---- logs ---- */
 
 /* The last lines of a component's log, indented. */
@@ -1524,7 +1556,7 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 	long long deadline = t0 + wait_ms;
 	struct checks c;
 	checks_init(&c, k);
-	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false;
+	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false, sc_ok = false;
 	bool node_ok = !k->node_avail;
 	/* why each part is not there yet: etcd, apiserver, cm, scheduler, node */
 	char why[KC_NCOMP][512] = {""};
@@ -1568,18 +1600,21 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
 			if (!sa_ok && (sa_ok = default_sa(&c, 1000)))
 				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
+			if (!sc_ok && k->node_avail && (sc_ok = default_sc(&c, 1000)))
+				progress(o, "default StorageClass standard made (%.2f s)", secs(now_ms() - t0));
 			if (!node_ok && (node_ok = node_ready(&c, 1000, why[KC_NODE], sizeof(why[0]))))
 				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
 		}
-		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && node_ok)
+		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && node_ok && (sc_ok || !k->node_avail))
 			break;
 		long long t = now_ms();
 		if (t >= deadline) {
 			if (etcd_ok && !api_ok)
 				api_ready(&c, 1000, why[KC_APISERVER], sizeof(why[0]));
 			int ci = !etcd_ok ? KC_ETCD : !api_ok ? KC_APISERVER : !cm_ok ? KC_CM : !sched_ok ? KC_SCHED
-			       : !sa_ok ? KC_CM : KC_NODE;
+			       : !sa_ok ? KC_CM : !node_ok ? KC_NODE : KC_PROV;
 			const char *what = ci == KC_NODE ? k->node : !sa_ok && cm_ok ? "the default ServiceAccount"
+								   : ci == KC_PROV ? "the default StorageClass"
 										 : kc_comp_names[ci];
 			const char *w = why[ci];
 			_cleanup_free_ char *tail = log_tail(k, kc_comp_names[ci], 12);
@@ -1768,6 +1803,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	s.procs[KC_CM].argv = cm_argv(&k);
 	s.procs[KC_SCHED].argv = sched_argv(&k);
 	s.procs[KC_NODE].argv = k.node_avail ? node_argv(&k) : NULL;
+	s.procs[KC_PROV].argv = k.node_avail ? prov_argv(&k) : NULL;
 	pid_t sup = 0;
 	int sr = kc_sup_start(&s, &sup, err);
 	for (int i = 0; i < KC_NCOMP; i++)
@@ -1890,7 +1926,7 @@ int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct 
 		char why[512] = "";
 		bool ok = false;
 		const char *state = jsonx_str(cs, "state");
-		if (i == KC_NODE && !k.node_avail) {
+		if ((i == KC_NODE || i == KC_PROV) && !k.node_avail) {
 			snprintf(why, sizeof(why), "not available in this berth");
 		} else if (!alive) {
 			bool waiting = sup && state && !strcmp(state, "waiting");
@@ -1905,6 +1941,7 @@ int kube_cluster_status(const struct kube_cluster_opts *o, json_t **ret, struct 
 			case KC_CM: ok = https_healthz(&c.cm, k.ports[P_CM], 2000, why, sizeof(why)); break;
 			case KC_SCHED: ok = https_healthz(&c.sched, k.ports[P_SCHED], 2000, why, sizeof(why)); break;
 			case KC_NODE: ok = node_ready(&c, 2000, why, sizeof(why)); break;
+			case KC_PROV: ok = true; break; /* no health endpoint: running is healthy */
 			}
 		}
 		const char *status = ok ? (i == KC_NODE ? "Ready" : "healthy") : why;

@@ -210,6 +210,36 @@ check "apply a Job" kc apply -f "$T_DIR/job.yaml"
 check "the Job completes" kc wait --for=condition=Complete job/count --timeout=60s
 is "its pods Succeeded" "$(kc get pods -l job-name=count -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort -u)" Succeeded
 
+# ---- a claim: the cluster's provisioner and the node's berth volume ----
+cat >"$T_DIR/pvc.yaml" <<'EOF'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: writer}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: ["sh", "-c", "echo kept > /data/f; exec sleep 1000"]
+    volumeMounts: [{name: d, mountPath: /data}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+EOF
+check "apply a claim and a pod that uses it" kc apply -f "$T_DIR/pvc.yaml"
+check "the pod runs" kc wait --for=condition=Ready pod/writer --timeout=60s
+is "the claim is Bound, class standard" "$(kc get pvc data -o jsonpath='{.status.phase} {.spec.storageClassName}')" "Bound standard"
+like "a local PersistentVolume on the node" "$(kc get pv -o jsonpath='{.items[0].spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0]} {.items[0].spec.local.path}')" "^$NODE .*/volumes/kube_default_data/_data\$"
+is "the data is in the berth volume" "$(cat "$ROOT/volumes/kube_default_data/_data/f" 2>&1)" kept
+check "delete the pod and the claim" kc delete -f "$T_DIR/pvc.yaml" --wait=true --timeout=60s
+pv_gone() { [ -z "$(kc get pv -o name)" ] && [ ! -d "$ROOT/volumes/kube_default_data" ]; }
+wait_for 30 pv_gone && ok "the volume is reclaimed (PersistentVolume and berth volume)" || notok "the volume is reclaimed: $(kc get pv -o name) $(ls "$ROOT/volumes")"
+
 # ---- pods the node cannot run ----
 cat >"$T_DIR/bad.yaml" <<'EOF'
 apiVersion: v1
