@@ -406,7 +406,12 @@ static int one_service(struct conv *cv, const char *svc, json_t *s, struct berr 
 		if (port > 0)
 			snprintf(script, sizeof(script), "until nc -z -w 2 %s %lld; do echo waiting for %s; sleep 2; done", dn, (long long)port, dn);
 		else
-			snprintf(script, sizeof(script), "until nslookup %s >/dev/null 2>&1; do echo waiting for %s; sleep 2; done", dn, dn);
+			/* busybox's nslookup walks the whole search list and exits 1
+			 * when its last name (NAME.cluster.local) is unknown, even
+			 * after NAME.NS.svc.cluster.local answered: an answer is a
+			 * Name: line */
+			snprintf(script, sizeof(script),
+				 "until nslookup %s 2>/dev/null | grep -q '^Name:'; do echo waiting for %s; sleep 2; done", dn, dn);
 		snprintf(cname, sizeof(cname), "wait-for-%s", dn);
 		json_array_append_new(inits, json_pack("{s:s, s:s, s:[s,s,s]}", "name", cname, "image", cv->o->wait_image,
 							"command", "sh", "-c", script));
