@@ -39,7 +39,7 @@ reg_start visits
 P=$T_DIR/visits
 cp -r "$TOP/examples/visits" "$P"
 rm -rf "$P/data"
-sed -i 's/"8080:80"/"18754:80"/' "$P/compose.yaml"
+sed -i 's/"8080:80"/"18756:80"/' "$P/compose.yaml"
 b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox:1.36 >/dev/null || { notok "import busybox"; t_done; }
 check "import the Debian base" bash "$TOP/scripts/debian-base.sh" --cached --root "$ROOT"
 
@@ -55,7 +55,7 @@ done
 like "the node pulled it from the registry" "$(kc get pod -l io.kompose.service=web -o jsonpath='{.items[0].status.containerStatuses[0].image}')" "^$REG/visits-web"
 is "db's claim is Bound" "$(kc get pvc -o jsonpath='{.items[0].status.phase}')" Bound
 is "4 deployments available" "$(kc get deploy -o jsonpath='{range .items[*]}{.status.availableReplicas}{"\n"}{end}' | grep -c '^1$')" 4
-page() { curl -sf -m 3 http://127.0.0.1:18754/; }
+page() { curl -sf -m 3 http://127.0.0.1:18756/; }
 wait_page() { OUT=$(page) && grep -q 'seen <strong>' <<<"$OUT"; }
 n=0
 until wait_page || [ $n -ge 100 ]; do sleep 0.2; n=$((n + 1)); done
