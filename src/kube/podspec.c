@@ -1008,20 +1008,24 @@ static int container_mounts(const json_t *ctr, const char *cname, const json_t *
 		bool ro = json_is_true(json_object_get(vm, "readOnly")) || json_is_true(json_object_get(v, "readOnly"));
 		if (json_is_true(json_object_get(v, "projected")))
 			ro = true; /* configMap/secret/downwardAPI volumes are read-only mounts */
+		if (sub && *sub && !subpath_ok(sub))
+			return berr_setc(err, BERR_INVALID, "container %s: volumeMounts[%zu]: subPath \"%s\" must be a "
+					 "relative path without '..'", cname, i, sub);
 		json_t *m = json_object();
 		if (sub && *sub) {
-			if (!subpath_ok(sub))
-				return berr_setc(err, BERR_INVALID, "container %s: volumeMounts[%zu]: subPath \"%s\" must be a "
-						 "relative path without '..'", cname, i, sub);
 			_cleanup_free_ char *base = NULL;
 			if (jsonx_str(v, "volume")) {
-				if (asprintf(&base, "%s/volumes/%s/_data", root, jsonx_str(v, "volume")) < 0)
+				if (asprintf(&base, "%s/volumes/%s/_data", root, jsonx_str(v, "volume")) < 0) {
+					json_decref(m);
 					return berr_set(err, ENOMEM, "out of memory");
+				}
 			} else
 				base = strdup(jsonx_str(v, "source"));
 			_cleanup_free_ char *src = NULL;
-			if (asprintf(&src, "%s/%s", base, sub) < 0)
+			if (asprintf(&src, "%s/%s", base, sub) < 0) {
+				json_decref(m);
 				return berr_set(err, ENOMEM, "out of memory");
+			}
 			/* the subPath is resolved inside the volume: no symlink may lead out */
 			int bfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (bfd < 0) {

@@ -82,7 +82,7 @@ static void test_headers(void)
 	} bad[] = {
 		{"a name past the end", "\0\0\0\1\0\0\0\50ab", 10, "runs past"},
 		{"an empty name", "\0\0\0\1\0\0\0\0\0\0\0\1x", 13, "empty"},
-		{"a name twice", "\0\0\0\2\0\0\0\1a\0\0\0\1x\0\0\0\1A\0\0\0\1y", 28, "twice"},
+		{"a name twice", "\0\0\0\2\0\0\0\1a\0\0\0\1x\0\0\0\1A\0\0\0\1y", 24, "twice"},
 		{"too many pairs", "\0\1\0\0", 4, "pairs"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
