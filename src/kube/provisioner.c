@@ -8,9 +8,11 @@
  * made at the pod's first start). A Released volume of this provisioner
  * (its claim deleted, reclaim policy Delete) is deleted, with the berth
  * volume when no container uses it. What external-provisioner and
- * local-path-provisioner do, in one loop over the API. */
+ * local-path-provisioner do, in one loop over the API. The same loop
+ * fills LoadBalancer Services' status (kube/lbstatus.h). */
 #include "kube/provisioner.h"
 #include "kube/client.h"
+#include "kube/lbstatus.h"
 #include "kube/podspec.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
@@ -145,6 +147,7 @@ int kube_provisioner_run(const struct kube_provisioner_opts *o, volatile int *st
 				json_t *x;
 				json_array_foreach(json_object_get(pvcs, "items"), i, x) provision(kc, o->root, x, log);
 				json_array_foreach(json_object_get(pvs, "items"), i, x) reclaim(kc, o->root, x, log);
+				kube_lbstatus_pass(kc, log);
 				if (failing)
 					fprintf(log, "provisioner: the API answers again\n");
 				failing = false;

@@ -123,6 +123,10 @@ like "conditions as the kubelet's" "$(kc get pod "$P" -o jsonpath='{.status.cond
 is "the init container terminated with 0" "$(kc get pod "$P" -o jsonpath='{.status.initContainerStatuses[0].state.terminated.exitCode}')" 0
 like "kubectl get pods: 1/1 Running" "$(kc get pods)" "$P +1/1 +Running"
 like "kubectl get services" "$(kc get svc web)" 'web +LoadBalancer +[0-9.]+ +.* 18751:3[0-9]+/TCP'
+NODEIP=$(kc get node "$NODE" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+lb_ip() { [ "$(kc get svc web -o jsonpath='{.status.loadBalancer.ingress[0].ip}')" = "$NODEIP" ]; }
+wait_for 20 lb_ip && ok "the LoadBalancer's ingress is the node's address ($NODEIP)" || notok "the LoadBalancer's ingress: $(kc get svc web -o jsonpath='{.status}')"
+like "kubectl get services: EXTERNAL-IP" "$(kc get svc web)" "web +LoadBalancer +[0-9.]+ +$NODEIP +18751"
 PAGE=$(curl -s -m 2 http://127.0.0.1:18751/index.html)
 is "the ConfigMap's page" "$PAGE" "page from the configmap"
 CID=$(kc get pod "$P" -o jsonpath='{.status.containerStatuses[0].containerID}')
