@@ -113,8 +113,11 @@ enum {
 	{"token", required_argument, 0, CLI_KOPT_TOKEN}, {"namespace", required_argument, 0, CLI_KOPT_NAMESPACE},  \
 	{"insecure-skip-tls-verify", optional_argument, 0, CLI_KOPT_INSECURE},                                     \
 	{"request-timeout", required_argument, 0, CLI_KOPT_REQUEST_TIMEOUT}
-/* 1: code was a connection flag (stored in o), 0: not one, -1: a bad value (printed) */
+/* 1: code was a connection flag (stored in o; also the short -n and -s), 0: not one,
+ * -1: a bad value (printed) */
 int cli_kube_conn_opt(struct kube_client_opts *o, int code, const char *arg);
+/* -f FILE into files[cap]; -1 after printing "at most N -f" */
+int cli_kube_file_opt(const char **files, size_t *n, size_t cap, const char *arg);
 /* kube_client_open with the error printed ("error: ..."), Warning headers printed to stderr */
 int cli_kube_open(const struct kube_client_opts *o, struct kube_client **ret);
 /* a --timeout's duration (Go syntax, or bare seconds) in ms; -1 after printing the error */

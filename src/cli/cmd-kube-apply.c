@@ -58,8 +58,22 @@ static void print_warning(void *ud, const char *msg)
 		fprintf(stderr, "Warning: %s\n", msg);
 }
 
+int cli_kube_file_opt(const char **files, size_t *n, size_t cap, const char *arg)
+{
+	if (*n == cap) {
+		fprintf(stderr, "error: at most %zu -f\n", cap);
+		return -1;
+	}
+	files[(*n)++] = arg;
+	return 0;
+}
+
 int cli_kube_conn_opt(struct kube_client_opts *o, int code, const char *arg)
 {
+	if (code == 'n')
+		code = CLI_KOPT_NAMESPACE;
+	else if (code == 's')
+		code = CLI_KOPT_SERVER;
 	switch (code) {
 	case CLI_KOPT_KUBECONFIG: o->kubeconfig = arg; return 1;
 	case CLI_KOPT_CONTEXT: o->context = arg; return 1;
@@ -462,18 +476,15 @@ int cmd_kube_apply(struct cli *c, int argc, char **argv)
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:Rl:n:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		int k = cli_kube_conn_opt(&ko, o, optarg);
 		if (k < 0)
 			return 1;
 		if (k)
 			continue;
 		switch (o) {
 		case 'f':
-			if (f.nfiles == ARRAY_SIZE(f.files)) {
-				fprintf(stderr, "error: at most %zu -f\n", ARRAY_SIZE(f.files));
+			if (cli_kube_file_opt(f.files, &f.nfiles, ARRAY_SIZE(f.files), optarg) < 0)
 				return 1;
-			}
-			f.files[f.nfiles++] = optarg;
 			break;
 		case 'R': f.recursive = true; break;
 		case 'l': f.a.selector = optarg; break;
@@ -631,18 +642,15 @@ int cmd_kube_delete(struct cli *c, int argc, char **argv)
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:Rl:n:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		int k = cli_kube_conn_opt(&ko, o, optarg);
 		if (k < 0)
 			return 1;
 		if (k)
 			continue;
 		switch (o) {
 		case 'f':
-			if (nfiles == ARRAY_SIZE(files)) {
-				fprintf(stderr, "error: at most %zu -f\n", ARRAY_SIZE(files));
+			if (cli_kube_file_opt(files, &nfiles, ARRAY_SIZE(files), optarg) < 0)
 				return 1;
-			}
-			files[nfiles++] = optarg;
 			break;
 		case 'R': recursive = true; break;
 		case 'l': selector = optarg; break;
@@ -959,18 +967,15 @@ int cmd_kube_diff(struct cli *c, int argc, char **argv)
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:Rn:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		int k = cli_kube_conn_opt(&ko, o, optarg);
 		if (k < 0)
 			return 2;
 		if (k)
 			continue;
 		switch (o) {
 		case 'f':
-			if (nfiles == ARRAY_SIZE(files)) {
-				fprintf(stderr, "error: at most %zu -f\n", ARRAY_SIZE(files));
+			if (cli_kube_file_opt(files, &nfiles, ARRAY_SIZE(files), optarg) < 0)
 				return 2;
-			}
-			files[nfiles++] = optarg;
 			break;
 		case 'R': recursive = true; break;
 		case O_FORCE: force = true; break;

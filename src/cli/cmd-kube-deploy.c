@@ -88,7 +88,7 @@ int cmd_kube_deploy(struct cli *c, int argc, char **argv)
 	char selector[512];
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "f:p:n:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		int k = cli_kube_conn_opt(&ko, o, optarg);
 		if (k < 0)
 			goto done;
 		if (k)

@@ -44,7 +44,7 @@ int cmd_kube_rollout(struct cli *c, int argc, char **argv)
 	int o;
 	optind = 0;
 	while ((o = getopt_long(argc, argv, "w::n:s:h", lo, NULL)) != -1) {
-		int k = cli_kube_conn_opt(&ko, o == 'n' ? CLI_KOPT_NAMESPACE : o == 's' ? CLI_KOPT_SERVER : o, optarg);
+		int k = cli_kube_conn_opt(&ko, o, optarg);
 		if (k < 0)
 			return 1;
 		if (k)

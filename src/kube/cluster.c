@@ -1015,22 +1015,30 @@ static char **apiserver_argv(const struct kc *k)
 	return a.v;
 }
 
+/* What the controller-manager and the scheduler share: their kubeconfig
+ * for the API, authentication and authorization, and their health
+ * endpoint on 127.0.0.1:port. Client certs are checked against our CA
+ * without reading the extension-apiserver-authentication ConfigMap, which
+ * RBAC lets them read only once the apiserver's bootstrap roles exist
+ * (they would exit when started right as the apiserver listens). */
+static void control_argv(struct argv *a, const struct kc *k, const char *prog, const char *kubeconfig, int port)
+{
+	av_addf(a, "%s/%s", k->bin, prog);
+	av_addf(a, "--kubeconfig=%s/%s", k->dir, kubeconfig);
+	av_addf(a, "--authentication-kubeconfig=%s/%s", k->dir, kubeconfig);
+	av_addf(a, "--authorization-kubeconfig=%s/%s", k->dir, kubeconfig);
+	av_addf(a, "--client-ca-file=%s/pki/ca.crt", k->dir);
+	av_addf(a, "--authentication-skip-lookup=true");
+	av_addf(a, "--bind-address=127.0.0.1");
+	av_addf(a, "--secure-port=%d", port);
+	av_addf(a, "--leader-elect=false");
+	av_addf(a, "--profiling=false");
+}
+
 static char **cm_argv(const struct kc *k)
 {
 	struct argv a = {0};
-	av_addf(&a, "%s/kube-controller-manager", k->bin);
-	av_addf(&a, "--kubeconfig=%s/controller-manager.kubeconfig", k->dir);
-	av_addf(&a, "--authentication-kubeconfig=%s/controller-manager.kubeconfig", k->dir);
-	av_addf(&a, "--authorization-kubeconfig=%s/controller-manager.kubeconfig", k->dir);
-	/* client certs checked against our CA without reading the
-	 * extension-apiserver-authentication ConfigMap, which RBAC lets them
-	 * read only once the apiserver's bootstrap roles exist (they would
-	 * exit when started right as the apiserver listens) */
-	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
-	av_addf(&a, "--authentication-skip-lookup=true");
-	av_addf(&a, "--bind-address=127.0.0.1");
-	av_addf(&a, "--secure-port=%d", k->ports[P_CM]);
-	av_addf(&a, "--leader-elect=false");
+	control_argv(&a, k, "kube-controller-manager", "controller-manager.kubeconfig", k->ports[P_CM]);
 	av_addf(&a, "--use-service-account-credentials=true");
 	av_addf(&a, "--root-ca-file=%s/pki/ca.crt", k->dir);
 	av_addf(&a, "--service-account-private-key-file=%s/pki/sa.key", k->dir);
@@ -1044,38 +1052,30 @@ static char **cm_argv(const struct kc *k)
 	 * start, which the default (20/s, burst 30) spreads over ~5 s */
 	av_addf(&a, "--kube-api-qps=200");
 	av_addf(&a, "--kube-api-burst=400");
-	av_addf(&a, "--profiling=false");
 	return a.v;
 }
 
 static char **sched_argv(const struct kc *k)
 {
 	struct argv a = {0};
-	av_addf(&a, "%s/kube-scheduler", k->bin);
-	av_addf(&a, "--kubeconfig=%s/scheduler.kubeconfig", k->dir);
-	av_addf(&a, "--authentication-kubeconfig=%s/scheduler.kubeconfig", k->dir);
-	av_addf(&a, "--authorization-kubeconfig=%s/scheduler.kubeconfig", k->dir);
-	/* client certs checked against our CA without reading the
-	 * extension-apiserver-authentication ConfigMap, which RBAC lets them
-	 * read only once the apiserver's bootstrap roles exist (they would
-	 * exit when started right as the apiserver listens) */
-	av_addf(&a, "--client-ca-file=%s/pki/ca.crt", k->dir);
-	av_addf(&a, "--authentication-skip-lookup=true");
-	av_addf(&a, "--bind-address=127.0.0.1");
-	av_addf(&a, "--secure-port=%d", k->ports[P_SCHED]);
-	av_addf(&a, "--leader-elect=false");
-	av_addf(&a, "--profiling=false");
+	control_argv(&a, k, "kube-scheduler", "scheduler.kubeconfig", k->ports[P_SCHED]);
 	return a.v;
+}
+
+/* berth itself, on the cluster's store: `berth --root R --runroot RR kube SUB` */
+static void berth_argv(struct argv *a, const struct kc *k, const char *sub)
+{
+	av_addf(a, "%s", k->self);
+	av_addf(a, "--root=%s", k->root);
+	av_addf(a, "--runroot=%s", k->runroot);
+	av_addf(a, "kube");
+	av_addf(a, "%s", sub);
 }
 
 static char **node_argv(const struct kc *k)
 {
 	struct argv a = {0};
-	av_addf(&a, "%s", k->self);
-	av_addf(&a, "--root=%s", k->root);
-	av_addf(&a, "--runroot=%s", k->runroot);
-	av_addf(&a, "kube");
-	av_addf(&a, "node");
+	berth_argv(&a, k, "node");
 	av_addf(&a, "--kubeconfig=%s/node.kubeconfig", k->dir);
 	av_addf(&a, "--name=%s", k->node);
 	av_addf(&a, "--node-ip=%s", k->node_ip);
@@ -1091,11 +1091,7 @@ static char **node_argv(const struct kc *k)
 static char **prov_argv(const struct kc *k)
 {
 	struct argv a = {0};
-	av_addf(&a, "%s", k->self);
-	av_addf(&a, "--root=%s", k->root);
-	av_addf(&a, "--runroot=%s", k->runroot);
-	av_addf(&a, "kube");
-	av_addf(&a, "provisioner");
+	berth_argv(&a, k, "provisioner");
 	av_addf(&a, "--kubeconfig=%s/admin.kubeconfig", k->dir);
 	return a.v;
 }

@@ -6,6 +6,7 @@
  * range: on one node that is all a pod needs; routing the API's
  * ClusterIPs (the cluster's range, across nodes) is issue 15's. */
 #include "kube/node-int.h"
+#include "kube/selector.h"
 #include "kube/svcmap.h"
 #include "net/svc.h"
 #include "runtime/pod.h"
@@ -15,18 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool cond_true(const json_t *st, const char *type)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(st, "conditions"), i, c) {
-		const char *t = jsonx_str(c, "type"), *s = jsonx_str(c, "status");
-		if (t && s && !strcmp(t, type))
-			return !strcmp(s, "True");
-	}
-	return false;
-}
 
 void node_services_sync(struct node *nd, bool force)
 {
@@ -64,7 +53,7 @@ void node_services_sync(struct node *nd, bool force)
 						 .labels = json_object_get(json_object_get(obj, "metadata"), "labels"),
 						 .spec = json_object_get(obj, "spec"),
 						 .ip = jsonx_str(st, "podIP"),
-						 .ready = cond_true(st, "Ready")};
+						 .ready = kube_condition_true(st, "Ready")};
 		pns[np++] = jsonx_str(p, "namespace");
 	}
 	json_t *svcs = json_array();

@@ -184,18 +184,6 @@ static bool is_terminating(struct kube_rec *r, const char *name)
 	return false;
 }
 
-static bool cond_true(const json_t *st, const char *type)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(st, "conditions"), i, c) {
-		const char *t = jsonx_str(c, "type"), *s = jsonx_str(c, "status");
-		if (t && s && !strcmp(t, type))
-			return !strcmp(s, "True");
-	}
-	return false;
-}
-
 static void world_load(struct kube_rec *r, struct world *w)
 {
 	/* the pods of kube play: a node agent's pods (meta "node", kube/node.c)
@@ -213,7 +201,7 @@ static void world_load(struct kube_rec *r, struct world *w)
 		p->status = pod_status(r->cs, r->ns, p->name);
 		const char *phase = jsonx_str(p->status, "phase");
 		p->terminating = is_terminating(r, p->name);
-		p->ready = !p->terminating && cond_true(p->status, "Ready");
+		p->ready = !p->terminating && kube_condition_true(p->status, "Ready");
 		p->running = phase && !strcmp(phase, "Running");
 		p->done = phase && !strcmp(phase, "Succeeded");
 		p->failed = phase && !strcmp(phase, "Failed");

@@ -144,3 +144,15 @@ bool kube_selector_string_match(const char *s, const json_t *labels, const char 
 	free(copy);
 	return ok;
 }
+
+bool kube_condition_true(const json_t *status, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(status, "conditions"), i, c) {
+		const char *t = jsonx_str(c, "type"), *s = jsonx_str(c, "status");
+		if (t && s && !strcmp(t, type))
+			return !strcmp(s, "True");
+	}
+	return false;
+}

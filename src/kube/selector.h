@@ -13,3 +13,7 @@ bool kube_map_match(const json_t *map, const json_t *labels);
 /* "-l" strings as kubectl takes them: "a=b,c!=d,e in (x,y),!f,g". False
  * with *ret_err set for a malformed selector. */
 bool kube_selector_string_match(const char *s, const json_t *labels, const char **ret_err);
+
+/* Whether status.conditions (of a pod, a workload...) has TYPE with
+ * status "True"; status is the object's "status". */
+bool kube_condition_true(const json_t *status, const char *type);
