@@ -280,6 +280,15 @@ is "and no state" "$(ls -d "$ROOT/kube-node/other" "$RUNROOT/kube-node/other" 2>
 fails "a second agent for the running node" 'already runs' b kube node --kubeconfig "$ROOT/kube-clusters/$CL/node.kubeconfig" --name "$NODE" --kubelet-port 0
 fails "cleanup of the running node" 'already runs' b kube node --cleanup --name "$NODE"
 
+# the cluster's provisioner and the binaries' build script refuse bad input
+fails "provisioner: a kubeconfig that is not there" 'nope\.kubeconfig' b kube provisioner --kubeconfig "$T_DIR/nope.kubeconfig" --once
+fails "provisioner: an unknown flag" 'unknown flag' b kube provisioner --bogus
+exits "k8s-binaries.sh: not a release version (exit 2)" 2 bash "$TOP/scripts/k8s-binaries.sh" --version 1.x
+like "... names it" "$OUT" 'not a Kubernetes release version: v1.x'
+exits "k8s-binaries.sh: an unknown --with program (exit 2)" 2 bash "$TOP/scripts/k8s-binaries.sh" --with kubelet,nope
+like "... names it" "$OUT" "unknown program 'nope'"
+is "k8s-binaries.sh --list: what it builds" "$(bash "$TOP/scripts/k8s-binaries.sh" --list | tr '\n' ' ')" "kube-apiserver kube-controller-manager kube-scheduler kubectl etcd "
+
 # ---- down leaves nothing ----
 check "cluster down" b kube cluster down --name "$CL"
 is "no pod containers left" "$(b ps -aq --filter label=io.kubernetes.pod.namespace | wc -l)" 0
