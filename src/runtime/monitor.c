@@ -12,6 +12,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/jsonx.h"
+#include "util/proc.h"
 #include "util/timefmt.h"
 
 #include <ctype.h>
@@ -354,7 +355,8 @@ static pid_t clone_container(struct mon *m, unsigned long flags, bool *ret_in_cg
 static bool exited_or_zombie(struct mon *m, bool reaped)
 {
 	siginfo_t si = {0};
-	return reaped || (waitid(P_PID, m->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == m->pid);
+	return reaped || (waitid(P_PID, m->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == m->pid) ||
+	       proc_exiting(m->pid);
 }
 
 /* Start the container's pid 1. On failure returns the exit code to report

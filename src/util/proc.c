@@ -39,3 +39,28 @@ bool proc_alive(pid_t pid, unsigned long long start)
 	unsigned long long now = proc_start_time(pid);
 	return now != 0 && now == start;
 }
+
+bool proc_exiting(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p || !p[1] || !p[2])
+		return true;
+	if (p[2] == 'Z' || p[2] == 'X')
+		return true;
+	int field = 2;
+	for (; *p && field < 9; p++)
+		if (*p == ' ')
+			field++;
+	unsigned long flags = strtoul(p, NULL, 10);
+	return (flags & 0x4) != 0; /* PF_EXITING */
+}

@@ -76,8 +76,11 @@ check "inspect during the start period" b inspect -f '{{.State.Health.Status}} {
 is "start period: failures do not count" "$OUT" "starting 0"
 like "start period: the failures are logged" "$(checks h5)" '^[2-9]$'
 if wait_until 5 status_like h5 'Up .* \(unhealthy\)$'; then ok "unhealthy once the start period is over"; else notok "h5: $(b inspect -f '{{json .State.Health}}' h5)"; fi
+before=$(b inspect -f '{{json .State.Health}}' h1)
 check "stop a container with a healthcheck" b stop -t 0 h1
-is "stopped: unhealthy, as Docker" "$(b inspect -f '{{.State.Status}} {{.State.Health.Status}} {{.State.Health.FailingStreak}}' h1)" "exited unhealthy 0"
+after=$(b inspect -f '{{.State.Status}} {{.State.Health.Status}} {{.State.Health.FailingStreak}}' h1)
+is "stopped: unhealthy, as Docker" "$after" "exited unhealthy 0"
+[ "$after" = "exited unhealthy 0" ] || echo "#   health before the stop: $before"
 like "ps of an exited container shows no health" "$(b ps -a --filter name=^h1$ --format '{{.Status}}')" '^Exited \(137\) [^(]*$'
 b rm -f h1 h2 h3 h4 h5 >/dev/null
 
