@@ -9,13 +9,17 @@
 #
 #   --version V       build Kubernetes release V instead of the pinned one
 #   --etcd-version V  build etcd release V instead of the one V is tested with
-#   --with NAMES      also build these (kubelet, kube-proxy, e2e.test)
+#   --with NAMES      also build these (kubelet, kube-proxy, e2e.test, and for
+#                     running e2e.test: agnhost, its test image's program, and
+#                     ginkgo, the test runner that runs e2e.test in parallel)
 #   --print-dir       print the binaries' directory on stdout (nothing else)
 #   --list            print the programs the run would build, then stop
 #
 # The programs land in /var/cache/berth/k8s/VERSION/ (kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, and etcd) and are reused
-# when present: a cached run only asks each for its version.
+# when present: a cached run only asks each for its version. agnhost is
+# stamped with the version of its image (test/images/agnhost/VERSION of that
+# tag), ginkgo is the release k8s.io/kubernetes requires (its go.mod).
 #
 # How: `go install module@version` refuses modules with replace directives,
 # and k8s.io/kubernetes replaces every staging module (k8s.io/api,
@@ -92,6 +96,8 @@ pkg_of() {
         kubelet) echo k8s.io/kubernetes/cmd/kubelet ;;
         kube-proxy) echo k8s.io/kubernetes/cmd/kube-proxy ;;
         e2e.test) echo k8s.io/kubernetes/test/e2e ;;
+        agnhost) echo k8s.io/kubernetes/test/images/agnhost ;;
+        ginkgo) echo github.com/onsi/ginkgo/v2/ginkgo ;;
         *) echo "" ;;
     esac
 }
@@ -99,7 +105,7 @@ names=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 IFS=, read -r -a extras <<<"$extra"
 for e in "${extras[@]}"; do
     [ -n "$e" ] || continue
-    [ -n "$(pkg_of "$e")" ] || { echo "k8s-binaries.sh: --with: unknown program '$e' (kubelet, kube-proxy, e2e.test)" >&2; exit 2; }
+    [ -n "$(pkg_of "$e")" ] || { echo "k8s-binaries.sh: --with: unknown program '$e' (kubelet, kube-proxy, e2e.test, agnhost, ginkgo)" >&2; exit 2; }
     case " ${names[*]} " in *" $e "*) ;; *) names+=("$e") ;; esac
 done
 if [ "$list_only" = 1 ]; then
@@ -111,6 +117,11 @@ log() { echo "k8s-binaries.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 dir=$KDIR/$version
+# k8s.io/kubernetes at $version in the module cache (there after a first build)
+kmod=$CACHE/go/pkg/mod/k8s.io/kubernetes@$version
+kgomod=$CACHE/go/pkg/mod/cache/download/k8s.io/kubernetes/@v/$version.mod
+agnhost_version() { cat "$kmod/test/images/agnhost/VERSION" 2>/dev/null || true; }
+ginkgo_version() { sed -n 's|^[[:space:]]*github.com/onsi/ginkgo/v2 v\([0-9.]*\).*|\1|p' "$kgomod" 2>/dev/null | head -n 1; }
 
 # have NAME: the program is there and reports the expected version.
 have() {
@@ -123,6 +134,10 @@ have() {
               want="Client Version: $version" ;;
         e2e.test) out=$("$b" --version 2>&1) || return 1
               want="$version" ;;
+        agnhost) out=$("$b" --version 2>&1) || return 1
+              want="version $(agnhost_version)" ;;
+        ginkgo) out=$("$b" version 2>&1) || return 1
+              want="Ginkgo Version $(ginkgo_version)" ;;
         *) out=$("$b" --version 2>&1) || return 1
               want="Kubernetes $version" ;;
     esac
@@ -248,6 +263,10 @@ if [ ${#kube[@]} -gt 0 ]; then
         ld="$ld -X $p.gitVersion=$version -X $p.gitMajor=1 -X $p.gitMinor=$minor"
         ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=$date"
     done
+    # agnhost's own version (main.Version, as its Makefile stamps it); the
+    # other main packages have no such variable and ignore it
+    av=$(cat "$srcdir/test/images/agnhost/VERSION" 2>/dev/null || true)
+    [ -z "$av" ] || ld="$ld -X main.Version=$av"
     pkgs=() tests=()
     for n in "${kube[@]}"; do
         if [ "$n" = e2e.test ]; then tests+=("$n"); else pkgs+=("$(pkg_of "$n")"); fi
