@@ -2,6 +2,7 @@
  * on upstream binaries with this machine as its node (kube/cluster.h). */
 #include "cli/cli.h"
 #include "kube/cluster.h"
+#include "kube/cluster-join.h"
 #include "util/cleanup.h"
 #include "util/timefmt.h"
 
@@ -54,18 +55,115 @@ static int status_cmd(struct kube_cluster_opts *o)
 	return healthy ? 0 : 1;
 }
 
+/* "1d2h" style from seconds, as kubeadm token list shows a TTL */
+static void ttl_text(long long s, char *buf, size_t n)
+{
+	if (s <= 0)
+		snprintf(buf, n, "<expired>");
+	else if (s >= 86400)
+		snprintf(buf, n, "%lldd", s / 86400);
+	else if (s >= 3600)
+		snprintf(buf, n, "%lldh", s / 3600);
+	else if (s >= 60)
+		snprintf(buf, n, "%lldm", s / 60);
+	else
+		snprintf(buf, n, "%llds", s);
+}
+
+struct token_flags {
+	long long ttl_s;
+	bool ttl_set, print_join;
+	const char *description;
+};
+
+/* berth kube cluster token create|list|delete, as kubeadm token's */
+static int token_cmd(struct cli *c, struct kube_cluster_opts *o, int argc, char **argv, int i,
+		     const struct token_flags *tf)
+{
+	const char *op = i < argc ? argv[i] : NULL;
+	struct berr *e = NULL;
+	if (!op)
+		return cli_usage_error(c, "token requires a subcommand: create, list or delete");
+	if (strcmp(op, "create") && (tf->ttl_set || tf->print_join || tf->description))
+		return cli_usage_error(c, "--ttl, --description and --print-join-command are options of token create");
+	if (!strcmp(op, "create")) {
+		if (i + 1 < argc)
+			return cli_usage_error(c, "token create takes no argument (got \"%s\")", argv[i + 1]);
+		char tok[24];
+		char *join = NULL;
+		if (kube_cluster_token_create(o, tf->ttl_set ? tf->ttl_s : 86400, tf->description, tok,
+					      tf->print_join ? &join : NULL, &e) < 0)
+			return cli_fail(e);
+		printf("%s\n", tf->print_join ? join : tok);
+		free(join);
+		return 0;
+	}
+	if (!strcmp(op, "list")) {
+		if (i + 1 < argc)
+			return cli_usage_error(c, "token list takes no argument (got \"%s\")", argv[i + 1]);
+		json_t *l = NULL;
+		if (kube_cluster_token_list(o, &l, &e) < 0)
+			return cli_fail(e);
+		struct table t = {0};
+		table_add(&t, "TOKEN\tTTL\tEXPIRES\tUSAGES\tDESCRIPTION\tEXTRA GROUPS");
+		size_t k;
+		json_t *x;
+		json_array_foreach(l, k, x) {
+			char ttl[32] = "<forever>", us[128] = "", line[1024];
+			json_t *tv = json_object_get(x, "ttl");
+			if (json_is_integer(tv))
+				ttl_text((long long)json_integer_value(tv), ttl, sizeof(ttl));
+			size_t j;
+			json_t *u;
+			json_array_foreach(json_object_get(x, "usages"), j, u) {
+				size_t l2 = strlen(us);
+				snprintf(us + l2, sizeof(us) - l2, "%s%s", l2 ? "," : "", json_string_value(u));
+			}
+			const char *exp = json_string_value(json_object_get(x, "expires"));
+			const char *grp = json_string_value(json_object_get(x, "groups"));
+			snprintf(line, sizeof(line), "%s\t%s\t%s\t%s\t%s\t%s", json_string_value(json_object_get(x, "token")),
+				 ttl, exp ? exp : "<never>", *us ? us : "<none>",
+				 json_string_value(json_object_get(x, "description")), grp && *grp ? grp : "<none>");
+			table_add(&t, line);
+		}
+		table_print(&t, stdout);
+		table_release(&t);
+		json_decref(l);
+		return 0;
+	}
+	if (!strcmp(op, "delete")) {
+		if (i + 1 >= argc)
+			return cli_usage_error(c, "token delete requires a token ID (or ID.SECRET)");
+		for (int k = i + 1; k < argc; k++) {
+			if (kube_cluster_token_delete(o, argv[k], &e) < 0)
+				return cli_fail(e);
+			printf("bootstrap token \"%.6s\" deleted\n", argv[k]);
+		}
+		return 0;
+	}
+	return cli_usage_error(c, "unknown token subcommand \"%s\": create, list or delete", op);
+}
+
 int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 {
-	enum { O_K8S_BIN = 1000, O_WAIT, O_API_PORT };
+	enum { O_K8S_BIN = 1000, O_WAIT, O_API_PORT, O_ADV, O_SANS, O_TTL, O_DESC, O_PRINT };
 	static const struct option lo[] = {{"name", required_argument, 0, 'n'},
 					   {"k8s-bin", required_argument, 0, O_K8S_BIN},
 					   {"wait", required_argument, 0, O_WAIT},
 					   {"api-port", required_argument, 0, O_API_PORT},
+					   {"advertise-address", required_argument, 0, O_ADV},
+					   {"apiserver-cert-extra-sans", required_argument, 0, O_SANS},
+					   {"ttl", required_argument, 0, O_TTL},
+					   {"description", required_argument, 0, O_DESC},
+					   {"print-join-command", no_argument, 0, O_PRINT},
 					   {"help", no_argument, 0, 'h'},
 					   {0}};
 	struct kube_cluster_opts o = {.root = c->root, .runroot = c->runroot, .name = KUBE_CLUSTER_DEFAULT_NAME,
 				      .progress = print_line};
 	bool wait_set = false, bin_set = false, port_set = false;
+	struct token_flags tf = {0};
+	char *sans_buf = NULL;
+	const char *sans[17] = {0};
 	int opt;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "n:h", lo, NULL)) != -1) {
@@ -90,13 +188,49 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 			port_set = true;
 			break;
 		}
+		case O_ADV: o.advertise = optarg; port_set = true; break;
+		case O_SANS: {
+			free(sans_buf);
+			sans_buf = strdup(optarg);
+			int n = 0;
+			for (char *sv = NULL, *p = strtok_r(sans_buf, ",", &sv); p; p = strtok_r(NULL, ",", &sv)) {
+				if (n == 16) {
+					free(sans_buf);
+					return cli_usage_error(c, "--apiserver-cert-extra-sans: at most 16 entries");
+				}
+				sans[n++] = p;
+			}
+			sans[n] = NULL;
+			o.extra_sans = sans;
+			port_set = true;
+			break;
+		}
+		case O_TTL: {
+			int64_t ns = 0;
+			if (time_parse_duration(optarg, true, &ns) < 0 || ns < 0)
+				return cli_usage_error(c, "invalid --ttl \"%s\": a duration such as 24h (0: never expires)",
+						       optarg);
+			tf.ttl_s = ns / 1000000000;
+			tf.ttl_set = true;
+			break;
+		}
+		case O_DESC: tf.description = optarg; break;
+		case O_PRINT: tf.print_join = true; break;
 		case 'h': return cli_help(c);
 		default: return cli_usage_error(c, "see --help");
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(c, "requires a subcommand: up, down, status or kubeconfig");
+		return cli_usage_error(c, "requires a subcommand: up, down, status, kubeconfig or token");
 	const char *sub = argv[optind];
+	if (!strcmp(sub, "token")) {
+		if (bin_set || wait_set || port_set)
+			return cli_usage_error(c, "--k8s-bin, --wait, --api-port, --advertise-address and "
+						  "--apiserver-cert-extra-sans are options of up only");
+		return token_cmd(c, &o, argc, argv, optind + 1, &tf);
+	}
+	if (tf.ttl_set || tf.print_join || tf.description)
+		return cli_usage_error(c, "--ttl, --description and --print-join-command are options of token create");
 	if (optind + 1 < argc)
 		return cli_usage_error(c, "%s takes no argument (got \"%s\")", sub, argv[optind + 1]);
 	struct berr *e = NULL;
@@ -105,7 +239,8 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 	bool up = !strcmp(sub, "up");
 	if (!up && (bin_set || wait_set || port_set))
 		return cli_usage_error(c, "%s is an option of up only",
-				       bin_set ? "--k8s-bin" : wait_set ? "--wait" : "--api-port");
+				       bin_set ? "--k8s-bin" : wait_set ? "--wait" : o.advertise ? "--advertise-address"
+				       : o.extra_sans ? "--apiserver-cert-extra-sans" : "--api-port");
 	if (up) {
 		/* ^C while up waits: everything it started is stopped and removed */
 		struct sigaction sa = {.sa_handler = on_interrupt};
@@ -136,5 +271,5 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 		free(s);
 		return 0;
 	}
-	return cli_usage_error(c, "unknown subcommand \"%s\": up, down, status or kubeconfig", sub);
+	return cli_usage_error(c, "unknown subcommand \"%s\": up, down, status, kubeconfig or token", sub);
 }

@@ -27,6 +27,7 @@
 
 #include "compose/yaml.h"
 #include "kube/cluster-int.h"
+#include "kube/cluster-join.h"
 #include "kube/pki.h"
 #include "util/cleanup.h"
 #include "util/curl-lazy.h"
@@ -48,7 +49,13 @@
 #define GRACE_MS 5000
 #define POLL_MS 20
 #define SERVICE_POOL "10.96.0.0/12" /* /16s from it; berth's own pools are 10.80.0.0/14 and 10.84.0.0/14 */
+/* The pods' addresses of the whole cluster (the controller-manager's
+ * --cluster-cidr, a /24 per node from it): a /16 of this pool, next to
+ * the service ranges and clear of berth's own pools, so that pods of
+ * several nodes (hosts) have addresses no node's berth networks use */
+#define POD_POOL "10.112.0.0/12"
 #define MAX_IPS 64
+#define MAX_SANS 16 /* --apiserver-cert-extra-sans */
 
 static const char *const bin_names[] = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"};
 
@@ -141,8 +148,10 @@ struct kc {
 	char node[254];
 	char node_ip[INET6_ADDRSTRLEN];
 	char svc_cidr[32], svc_ip[INET_ADDRSTRLEN];
+	char pod_cidr[32];                /* the controller-manager's --cluster-cidr */
 	int ports[P_N];
 	char *ips[MAX_IPS + 1];           /* the host's addresses, for the serving certs */
+	const char *const *sans;          /* --apiserver-cert-extra-sans (the caller's) */
 	bool node_avail;
 	bool existed;                     /* cluster.json was there: a restart */
 	json_t *doc;                      /* cluster.json */
@@ -262,6 +271,8 @@ static void kc_from_doc(struct kc *k)
 		snprintf(k->node_ip, sizeof(k->node_ip), "%s", s);
 	if ((s = jsonx_str(d, "serviceCIDR")))
 		snprintf(k->svc_cidr, sizeof(k->svc_cidr), "%s", s);
+	if ((s = jsonx_str(d, "clusterCIDR")))
+		snprintf(k->pod_cidr, sizeof(k->pod_cidr), "%s", s);
 	if ((s = jsonx_str(d, "binDir")))
 		snprintf(k->bin, sizeof(k->bin), "%s", s);
 	k->node_avail = json_is_true(json_object_get(d, "nodeAgent"));
@@ -397,6 +408,38 @@ static void host_ips(char **ips)
 	freeifaddrs(ifa);
 }
 
+/* --advertise-address: one of the host's addresses (the node's InternalIP
+ * and the apiserver's advertised address, which the join command names);
+ * --apiserver-cert-extra-sans: names and addresses for the certificate. */
+static int advertise_check(struct kc *k, const struct kube_cluster_opts *o, struct berr **err)
+{
+	if (o->advertise) {
+		unsigned char tmp[16];
+		bool mine = false;
+		for (int i = 0; k->ips[i]; i++)
+			mine |= !strcmp(k->ips[i], o->advertise);
+		if (inet_pton(AF_INET, o->advertise, tmp) != 1)
+			return berr_setc(err, BERR_INVALID, "invalid --advertise-address \"%s\": an IPv4 address",
+					 o->advertise);
+		if (!mine)
+			return berr_setc(err, BERR_INVALID,
+					 "--advertise-address %s: not an address of this host (its addresses are in "
+					 "'ip -brief address')",
+					 o->advertise);
+		snprintf(k->node_ip, sizeof(k->node_ip), "%s", o->advertise);
+	}
+	for (size_t i = 0; o->extra_sans && o->extra_sans[i]; i++) {
+		const char *n = o->extra_sans[i];
+		bool ok = *n && strlen(n) <= 253;
+		for (const char *p = n; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || *p == '-' || *p == '.' || *p == ':' || *p == '*';
+		if (!ok)
+			return berr_setc(err, BERR_INVALID,
+					 "invalid --apiserver-cert-extra-sans entry \"%s\": a DNS name or an IP address", n);
+	}
+	return 0;
+}
+
 /* Whether a server could listen on port (the apiserver binds the
  * dual-stack wildcard, the others 127.0.0.1, which that covers). */
 static bool port_free(int port)
@@ -458,7 +501,7 @@ static int any_free_port(const int *taken, int ntaken, const struct host_taken *
 struct host_taken {
 	int ports[HOST_MAX * P_N];
 	int nports;
-	uint32_t nets[HOST_MAX];
+	uint32_t nets[HOST_MAX * 2]; /* service ranges and cluster CIDRs (/16s) */
 	int nnets;
 };
 
@@ -543,9 +586,11 @@ static void host_scan(const struct kc *k, int dfd, struct host_taken *t)
 			t->ports[t->nports++] = (int)json_integer_value(p);
 		struct in_addr a;
 		char b[32];
-		const char *c = jsonx_str(j, "serviceCIDR");
-		if (c && sscanf(c, "%31[0-9.]", b) == 1 && inet_pton(AF_INET, b, &a) == 1 && t->nnets < HOST_MAX)
-			t->nets[t->nnets++] = ntohl(a.s_addr);
+		for (int w = 0; w < 2; w++) {
+			const char *c = jsonx_str(j, w ? "clusterCIDR" : "serviceCIDR");
+			if (c && sscanf(c, "%31[0-9.]", b) == 1 && inet_pton(AF_INET, b, &a) == 1 && t->nnets < HOST_MAX * 2)
+				t->nets[t->nnets++] = ntohl(a.s_addr);
+		}
 		json_decref(j);
 	}
 	closedir(d);
@@ -560,8 +605,8 @@ static int host_register(const struct kc *k, int dfd, pid_t sup, struct berr **e
 	json_t *ports = json_array();
 	for (int i = 0; i < P_N; i++)
 		json_array_append_new(ports, json_integer(k->ports[i]));
-	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:i,s:I,s:i,s:I}", "root", k->root, "name", k->name, "serviceCIDR",
-			      k->svc_cidr, "ports", ports, "upPid", (int)getpid(), "upStart",
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:i,s:I,s:i,s:I}", "root", k->root, "name", k->name, "serviceCIDR",
+			      k->svc_cidr, "clusterCIDR", k->pod_cidr, "ports", ports, "upPid", (int)getpid(), "upStart",
 			      (json_int_t)proc_start_time(getpid()), "supervisor", (int)sup, "supervisorStart",
 			      (json_int_t)(sup > 0 ? proc_start_time(sup) : 0));
 	char *txt = jsonx_dumps(j, 0);
@@ -633,8 +678,9 @@ static bool cidr_overlap(uint32_t a, int al, uint32_t b, int bl)
 	return (a & m) == (b & m);
 }
 
-/* The other clusters' service ranges on this store. */
-static bool range_taken_by_clusters(const struct kc *k, uint32_t net)
+/* The other clusters' service ranges (key "serviceCIDR") or cluster
+ * CIDRs ("clusterCIDR") on this store. */
+static bool range_taken_by_clusters(const struct kc *k, const char *key, uint32_t net)
 {
 	char d[PATH_MAX];
 	pathf(d, sizeof(d), "%s/" CLUSTERS_DIR, k->root);
@@ -648,7 +694,7 @@ static bool range_taken_by_clusters(const struct kc *k, uint32_t net)
 		char f[PATH_MAX + 300];
 		snprintf(f, sizeof(f), "%s/%s/cluster.json", d, de->d_name);
 		json_t *j = json_load_file(f, 0, NULL);
-		const char *c = jsonx_str(j, "serviceCIDR");
+		const char *c = jsonx_str(j, key);
 		struct in_addr a;
 		char b[32];
 		bool hit = false;
@@ -689,7 +735,7 @@ static int pick_service_range(struct kc *k, const struct host_taken *t, struct b
 		bool other = false;
 		for (int j = 0; j < t->nnets; j++)
 			other |= t->nets[j] == net;
-		if (!other && !range_taken_by_clusters(k, net) && !route_overlaps(net))
+		if (!other && !range_taken_by_clusters(k, "serviceCIDR", net) && !route_overlaps(net))
 			snprintf(k->svc_cidr, sizeof(k->svc_cidr), "10.%u.0.0/16", 96u + i);
 	}
 	if (!*k->svc_cidr)
@@ -699,6 +745,24 @@ static int pick_service_range(struct kc *k, const struct host_taken *t, struct b
 	if (sscanf(k->svc_cidr, "%u.%u.%u.%u", &a, &b, &c, &d) != 4)
 		return berr_setc(err, BERR_INVALID, "cluster.json: serviceCIDR %s", k->svc_cidr);
 	snprintf(k->svc_ip, sizeof(k->svc_ip), "%u.%u.%u.%u", a, b, c, d + 1);
+	return 0;
+}
+
+/* A /16 of POD_POOL for the cluster's pods, chosen as the service range
+ * (kept across restarts: the Nodes' podCIDRs come from it). */
+static int pick_pod_range(struct kc *k, const struct host_taken *t, struct berr **err)
+{
+	for (uint32_t i = 0; i < 16 && !*k->pod_cidr; i++) {
+		uint32_t net = (10u << 24) | ((112u + i) << 16);
+		bool other = false;
+		for (int j = 0; j < t->nnets; j++)
+			other |= t->nets[j] == net;
+		if (!other && !range_taken_by_clusters(k, "clusterCIDR", net) && !route_overlaps(net))
+			snprintf(k->pod_cidr, sizeof(k->pod_cidr), "10.%u.0.0/16", 112u + i);
+	}
+	if (!*k->pod_cidr)
+		return berr_setc(err, BERR_CONFLICT, "no free pod range in " POD_POOL
+						     " (host routes or other clusters use every /16)");
 	return 0;
 }
 
@@ -812,14 +876,24 @@ static int make_pki(struct kc *k, struct berr **err)
 		goto out;
 	const char *localhost_dns[] = {"localhost", NULL};
 	const char *loop_ips[] = {"127.0.0.1", "::1", NULL};
-	const char *api_dns[] = {"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-				 "kubernetes.default.svc.cluster.local", k->node, NULL};
-	const char *api_ips[MAX_IPS + 3];
-	int ni = 0;
+	const char *api_dns[6 + 1 + MAX_SANS + 1] = {"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+						    "kubernetes.default.svc.cluster.local", k->node};
+	const char *api_ips[MAX_IPS + 3 + MAX_SANS];
+	int ni = 0, nd = 6;
 	api_ips[ni++] = k->svc_ip;
 	for (int i = 0; k->ips[i] && ni < MAX_IPS + 1; i++)
 		api_ips[ni++] = k->ips[i];
 	api_ips[ni] = NULL;
+	/* the addresses and names other machines reach it by */
+	for (int i = 0; k->sans && k->sans[i] && i < MAX_SANS; i++) {
+		unsigned char tmp[16];
+		if (inet_pton(AF_INET, k->sans[i], tmp) == 1 || inet_pton(AF_INET6, k->sans[i], tmp) == 1)
+			api_ips[ni++] = k->sans[i];
+		else
+			api_dns[nd++] = k->sans[i];
+	}
+	api_ips[ni] = NULL;
+	api_dns[nd] = NULL;
 	const char *node_dns[] = {k->node, "localhost", NULL};
 	char node_cn[300];
 	snprintf(node_cn, sizeof(node_cn), "system:node:%s", k->node);
@@ -1011,6 +1085,8 @@ static char **apiserver_argv(const struct kc *k)
 	av_addf(&a, "--service-account-key-file=%s/pki/sa.pub", k->dir);
 	av_addf(&a, "--service-account-signing-key-file=%s/pki/sa.key", k->dir);
 	av_addf(&a, "--service-cluster-ip-range=%s", k->svc_cidr);
+	/* joining nodes authenticate with bootstrap tokens (cluster-join.h) */
+	av_addf(&a, "--enable-bootstrap-token-auth=true");
 	av_addf(&a, "--profiling=false");
 	return a.v;
 }
@@ -1044,7 +1120,13 @@ static char **cm_argv(const struct kc *k)
 	av_addf(&a, "--service-account-private-key-file=%s/pki/sa.key", k->dir);
 	av_addf(&a, "--cluster-signing-cert-file=%s/pki/ca.crt", k->dir);
 	av_addf(&a, "--cluster-signing-key-file=%s/pki/ca.key", k->dir);
-	av_addf(&a, "--allocate-node-cidrs=false");
+	/* bootstrapsigner signs cluster-info per token, tokencleaner removes
+	 * expired tokens (both off by default; kubeadm turns them on) */
+	av_addf(&a, "--controllers=*,bootstrapsigner,tokencleaner");
+	/* each Node's podCIDR: a /24 of the cluster's range */
+	av_addf(&a, "--allocate-node-cidrs=true");
+	av_addf(&a, "--cluster-cidr=%s", k->pod_cidr);
+	av_addf(&a, "--node-cidr-mask-size=24");
 	av_addf(&a, "--service-cluster-ip-range=%s", k->svc_cidr);
 	av_addf(&a, "--cluster-name=%s", k->name);
 	/* client-side rate limit: with --use-service-account-credentials it
@@ -1335,6 +1417,22 @@ static bool default_sa(struct checks *c, int tmo)
 	       (c->api.status == 201 || c->api.status == 409);
 }
 
+/* What nodes of other machines need to join (cluster-join.h). */
+static bool join_prepare(const struct kc *k, char *why, size_t wn)
+{
+	char admin[PATH_MAX], ca[PATH_MAX], server[128];
+	kp(k, "admin.kubeconfig", admin, sizeof(admin));
+	kp(k, "pki/ca.crt", ca, sizeof(ca));
+	snprintf(server, sizeof(server), "https://%s:%d", k->node_ip, k->ports[P_API]);
+	struct berr *e = NULL;
+	if (kc_join_prepare(admin, server, ca, &e) < 0) {
+		why_set(why, wn, "%s", e ? e->msg : "error");
+		berr_free(e);
+		return false;
+	}
+	return true;
+}
+
 /* The default StorageClass "standard" of the provisioner: up makes it
  * itself, as the ServiceAccount, so that a claim made the moment up
  * returns gets the class (the DefaultStorageClass admission plugin sets
@@ -1553,7 +1651,7 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 	struct checks c;
 	checks_init(&c, k);
 	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false, sc_ok = false;
-	bool node_ok = !k->node_avail;
+	bool node_ok = !k->node_avail, join_ok = false;
 	/* why each part is not there yet: etcd, apiserver, cm, scheduler, node */
 	char why[KC_NCOMP][512] = {""};
 	int r = -1;
@@ -1596,19 +1694,22 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
 			if (!sa_ok && (sa_ok = default_sa(&c, 1000)))
 				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
+			if (!join_ok && (join_ok = join_prepare(k, why[KC_APISERVER], sizeof(why[0]))))
+				progress(o, "cluster-info and the bootstrap tokens' RBAC for joining nodes (%.2f s)",
+					 secs(now_ms() - t0));
 			if (!sc_ok && k->node_avail && (sc_ok = default_sc(&c, 1000)))
 				progress(o, "default StorageClass standard made (%.2f s)", secs(now_ms() - t0));
 			if (!node_ok && (node_ok = node_ready(&c, 1000, why[KC_NODE], sizeof(why[0]))))
 				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
 		}
-		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && node_ok && (sc_ok || !k->node_avail))
+		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && join_ok && node_ok && (sc_ok || !k->node_avail))
 			break;
 		long long t = now_ms();
 		if (t >= deadline) {
 			if (etcd_ok && !api_ok)
 				api_ready(&c, 1000, why[KC_APISERVER], sizeof(why[0]));
 			int ci = !etcd_ok ? KC_ETCD : !api_ok ? KC_APISERVER : !cm_ok ? KC_CM : !sched_ok ? KC_SCHED
-			       : !sa_ok ? KC_CM : !node_ok ? KC_NODE : KC_PROV;
+			       : !sa_ok ? KC_CM : !join_ok ? KC_APISERVER : !node_ok ? KC_NODE : KC_PROV;
 			const char *what = ci == KC_NODE ? k->node : !sa_ok && cm_ok ? "the default ServiceAccount"
 								   : ci == KC_PROV ? "the default StorageClass"
 										 : kc_comp_names[ci];
@@ -1725,6 +1826,11 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 		node_name(&k, k.node, sizeof(k.node));
 	host_ip(k.node_ip, sizeof(k.node_ip));
 	host_ips(k.ips);
+	k.sans = o->extra_sans;
+	if (advertise_check(&k, o, err) < 0) {
+		kc_release(&k);
+		return -1;
+	}
 	k.node_avail = node_agent_available(&k);
 	int r = -1;
 	struct sbuf errs = SBUF_INIT;
@@ -1734,7 +1840,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	if (hdir < 0)
 		goto fail;
 	host_scan(&k, hdir, &taken);
-	if (pick_service_range(&k, &taken, err) < 0)
+	if (pick_service_range(&k, &taken, err) < 0 || pick_pod_range(&k, &taken, err) < 0)
 		goto fail;
 	{
 		char logs[PATH_MAX];
@@ -1763,6 +1869,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	json_object_set_new(k.doc, "nodeIP", json_string(k.node_ip));
 	json_object_set_new(k.doc, "nodeAgent", json_boolean(k.node_avail));
 	json_object_set_new(k.doc, "serviceCIDR", json_string(k.svc_cidr));
+	json_object_set_new(k.doc, "clusterCIDR", json_string(k.pod_cidr));
 	json_object_set_new(k.doc, "binDir", json_string(k.bin));
 	json_object_set_new(k.doc, "ports", ports);
 	if (!json_object_get(k.doc, "created")) {
@@ -1822,6 +1929,9 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	progress(o, "Cluster \"%s\" is up in %.2f s (Kubernetes %s, etcd %s)%s", k.name, secs(now_ms() - t0),
 		 jsonx_str(json_object_get(k.doc, "versions"), "kubernetes") ?: "?",
 		 jsonx_str(json_object_get(k.doc, "versions"), "etcd") ?: "?", k.node_avail ? "" : ", no node");
+	progress(o, "Other machines join it as nodes with the command that 'berth kube cluster token create "
+		    "--print-join-command%s%s' prints", strcmp(k.name, KUBE_CLUSTER_DEFAULT_NAME) ? " --name " : "",
+		 strcmp(k.name, KUBE_CLUSTER_DEFAULT_NAME) ? k.name : "");
 	r = 0;
 	goto done;
 fail:

@@ -45,6 +45,10 @@ struct kube_cluster_opts {
 	const char *self_exe;    /* berth itself, for the node agent (NULL: /proc/self/exe) */
 	int wait_ms;             /* how long up waits for a Ready cluster (0: 2 min) */
 	int api_port;            /* --api-port (0: 6443 when free, else a free one) */
+	const char *advertise;   /* --advertise-address: an address of this host that other machines
+				  * reach the apiserver at (NULL: the default route's source address) */
+	const char *const *extra_sans; /* --apiserver-cert-extra-sans: more DNS names or IPs for the
+					* apiserver's certificate (NULL-terminated; NULL: none) */
 	const char *kubeconfig;  /* where up merges (NULL: $KUBECONFIG's first file, else ~/.kube/config) */
 	/* set (by a signal handler) to give up: up stops and removes what it
 	 * started as on any failure (may be NULL) */

@@ -53,3 +53,7 @@ void node_pods_pass(struct node *nd, bool *ret_busy);
 /* A worker ended (its result line was read, or it exited). */
 void node_worker_done(struct node *nd, pid_t pid, int status);
 void node_result_line(struct node *nd, const char *line);
+
+/* node-routes.c: the routes child's body (host-gw routes to the other
+ * Ready nodes' podCIDRs; does not return; ends when *stop is set) */
+void node_routes_main(struct node *nd, volatile int *stop) __attribute__((noreturn));

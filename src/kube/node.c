@@ -2,6 +2,7 @@
  * loop (see node.h). The per-pod work is node-pod.c. */
 #include "kube/node-int.h"
 #include "kube/podspec.h"
+#include "net/hostgw.h"
 #include "net/network.h"
 #include "net/svc.h"
 #include "runtime/container.h"
@@ -64,9 +65,41 @@ static json_t *node_object(const struct node *nd)
 				   "linux", "kubernetes.io/arch", "amd64", "beta.kubernetes.io/os", "linux",
 				   "beta.kubernetes.io/arch", "amd64");
 	json_t *ann = json_pack("{s:s}", "node.alpha.kubernetes.io/ttl", "0");
-	return json_pack("{s:s,s:s,s:{s:s,s:o,s:o},s:{s:s,s:[s]}}", "apiVersion", "v1", "kind", "Node", "metadata",
-			 "name", nd->name, "labels", labels, "annotations", ann, "spec", "podCIDR", nd->subnet,
-			 "podCIDRs", nd->subnet);
+	json_t *n = json_pack("{s:s,s:s,s:{s:s,s:o,s:o}}", "apiVersion", "v1", "kind", "Node", "metadata", "name",
+			      nd->name, "labels", labels, "annotations", ann);
+	/* no subnet yet: the controller-manager allocates one */
+	if (*nd->subnet)
+		json_object_set_new(n, "spec", json_pack("{s:s,s:[s]}", "podCIDR", nd->subnet, "podCIDRs", nd->subnet));
+	return n;
+}
+
+#define CIDR_WAIT_MS 10000
+
+/* The podCIDR the controller-manager's node IPAM (--allocate-node-cidrs)
+ * gives the Node, as the kubelet waits for it: within CIDR_WAIT_MS, else
+ * "" (a cluster that does not allocate: the node picks one itself). */
+static void wait_pod_cidr(struct node *nd, const char *path, char *buf, size_t n)
+{
+	buf[0] = 0;
+	long long deadline = node_ms() + CIDR_WAIT_MS;
+	while (!stop_flag) {
+		json_t *cur = NULL;
+		struct berr *e = NULL;
+		if (kube_get(nd->kc, path, &cur, &e) == 0) {
+			const char *cidr = jsonx_str(json_object_get(cur, "spec"), "podCIDR");
+			if (cidr && *cidr)
+				snprintf(buf, n, "%s", cidr);
+			json_decref(cur);
+		}
+		berr_free(e);
+		if (*buf || node_ms() >= deadline)
+			break;
+		struct timespec ts = {0, 50 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (!*buf)
+		say(nd, "no podCIDR from the cluster within %d s: picking one of berth's pools (pods of other "
+			"nodes may not reach this node's)", CIDR_WAIT_MS / 1000);
 }
 
 /* The pods' network: kube-node-NAME with subnet cidr (NULL: any). */
@@ -110,14 +143,31 @@ static int register_node(struct node *nd, struct berr **err)
 			return berr_wrap(err, "node %s: reading its Node", nd->name);
 		}
 		berr_free(ge);
-		if (ensure_network(nd, nd->o->pod_cidr, err) < 0)
+		if (nd->o->pod_cidr && ensure_network(nd, nd->o->pod_cidr, err) < 0)
 			return -1;
 		_cleanup_json_ json_t *obj = node_object(nd);
 		if (kube_post(nd->kc, "/api/v1/nodes", obj, NULL, err) < 0)
 			return berr_wrap(err, "node %s: registering", nd->name);
+		if (!nd->o->pod_cidr) {
+			char cidr[64];
+			wait_pod_cidr(nd, path, cidr, sizeof(cidr));
+			if (ensure_network(nd, *cidr ? cidr : NULL, err) < 0)
+				return -1;
+			if (!*cidr) {
+				_cleanup_json_ json_t *p = json_pack("{s:{s:s,s:[s]}}", "spec", "podCIDR", nd->subnet,
+								     "podCIDRs", nd->subnet);
+				if (kube_patch(nd->kc, path, "application/strategic-merge-patch+json", p, NULL, err) < 0)
+					return berr_wrap(err, "node %s: setting its podCIDR", nd->name);
+			}
+		}
 		say(nd, "registered (podCIDR %s, address %s)", nd->subnet, nd->ip);
 	} else {
 		const char *cidr = jsonx_str(json_object_get(cur, "spec"), "podCIDR");
+		char got[64] = "";
+		if ((!cidr || !*cidr) && !nd->o->pod_cidr) {
+			wait_pod_cidr(nd, path, got, sizeof(got));
+			cidr = got;
+		}
 		int r = ensure_network(nd, cidr && *cidr ? cidr : nd->o->pod_cidr, err);
 		if (r == 0 && (!cidr || !*cidr)) {
 			_cleanup_json_ json_t *p = json_pack("{s:{s:s,s:[s]}}", "spec", "podCIDR", nd->subnet, "podCIDRs",
@@ -213,6 +263,31 @@ static void child_common(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Whether the API's Node says Ready=True (what the controller-manager
+ * sets to Unknown once the lease went unrenewed; the kubelet posts its
+ * status again when the API's differs from its own). An unreadable Node
+ * counts as ready: nothing to repair that a post would. */
+static bool node_ready_in_api(struct node *nd)
+{
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "/api/v1/nodes/%s", nd->name) < 0)
+		return true;
+	json_t *cur = NULL;
+	struct berr *e = NULL;
+	if (kube_get(nd->kc, path, &cur, &e) < 0) {
+		berr_free(e);
+		return true;
+	}
+	bool ok = false;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(cur, "status"), "conditions"), i, c)
+		if (!strcmp(jsonx_str(c, "type") ?: "", "Ready"))
+			ok = !strcmp(jsonx_str(c, "status") ?: "", "True");
+	json_decref(cur);
+	return ok;
+}
+
 static void heartbeat_main(struct node *nd)
 {
 	child_common();
@@ -233,8 +308,12 @@ static void heartbeat_main(struct node *nd)
 				berr_freep(&e);
 				last_lease = now - 8000; /* again in 2 s */
 			} else {
-				if (lease_failing)
+				if (lease_failing) {
 					say(nd, "lease renewed again");
+					last_status = 0; /* the controller-manager may have marked the node NotReady */
+				} else if (!node_ready_in_api(nd)) {
+					last_status = 0;
+				}
 				lease_failing = false;
 				last_lease = now;
 			}
@@ -373,6 +452,13 @@ static void hb_entry(struct node *nd, int fd)
 {
 	(void)fd;
 	heartbeat_main(nd);
+}
+
+static void routes_entry(struct node *nd, int fd)
+{
+	(void)fd;
+	child_common();
+	node_routes_main(nd, &stop_int);
 }
 
 static void kapi_entry(struct node *nd, int fd)
@@ -578,7 +664,7 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 	}
 	long long t0 = node_ms();
 	int rc = -1;
-	pid_t hb = -1, wt = -1, ka = -1;
+	pid_t hb = -1, wt = -1, ka = -1, rt = -1;
 	int ev_rd = -1;
 	if (open_client(&nd, &nd.kc, err) < 0)
 		goto out;
@@ -610,6 +696,7 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 	nd.res_wr = resp[1];
 	fcntl(nd.res_rd, F_SETFL, O_NONBLOCK);
 	hb = spawn(&nd, "heartbeat", -1, hb_entry);
+	rt = spawn(&nd, "routes", -1, routes_entry);
 	wt = spawn(&nd, "watch", evp[1], watcher_entry);
 	if (o->kubelet_port >= 0)
 		ka = spawn(&nd, "kubelet API", -1, kapi_entry);
@@ -655,6 +742,12 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 			if (p == hb) {
 				if (!stop_flag)
 					hb = spawn(&nd, "heartbeat", -1, hb_entry);
+			} else if (p == rt) {
+				rt = -1;
+				if (!stop_flag) {
+					sleep(1);
+					rt = spawn(&nd, "routes", -1, routes_entry);
+				}
 			} else if (p == ka) {
 				ka = -1;
 				/* exit 0: it has nothing to serve; otherwise it failed */
@@ -685,6 +778,8 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 out:
 	if (hb > 0)
 		kill(hb, SIGTERM);
+	if (rt > 0)
+		kill(rt, SIGTERM);
 	if (wt > 0)
 		kill(wt, SIGTERM);
 	if (ka > 0)
@@ -755,6 +850,11 @@ int kube_node_cleanup(const char *root, const char *runroot, struct ctr_store *c
 		snprintf(net, sizeof(net), "kube-node-%s", name);
 		struct berr *e = NULL;
 		net_svc_remove_all(root, runroot, net);
+		struct net n = {0};
+		if (net_load(root, net, &n, NULL) == 0) {
+			net_hostgw_remove(n.bridge);
+			net_release(&n);
+		}
 		if (net_remove(root, runroot, net, &e) < 0 && e && e->code != BERR_NOT_FOUND) {
 			*err = e;
 			rc = berr_wrap(err, "node %s: network %s", name, net);

@@ -410,3 +410,176 @@ int pki_expires_in(const char *cert_file, long long *ret, struct berr **err)
 	*ret = (long long)days * 86400 + secs;
 	return 0;
 }
+
+/* ---- a node's TLS bootstrap ---- */
+
+static X509 *cert_from_pem(const char *pem, size_t len, struct berr **err)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	BIO_free(b);
+	if (!x) {
+		ERR_clear_error();
+		berr_setc(err, BERR_INVALID, "not a PEM certificate");
+	}
+	return x;
+}
+
+int pki_spki_sha256(const char *pem, size_t len, char hex[65], struct berr **err)
+{
+	X509 *x = cert_from_pem(pem, len, err);
+	if (!x)
+		return -1;
+	unsigned char *der = NULL;
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	X509_free(x);
+	if (n <= 0)
+		return ossl_fail(err, "encoding the certificate's public key");
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	int ok = EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL);
+	OPENSSL_free(der);
+	if (!ok || mdlen != 32)
+		return ossl_fail(err, "sha256");
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* PEM text of what fn writes into a memory BIO, malloc'd. */
+static char *bio_text(BIO *b)
+{
+	char *data = NULL;
+	long len = BIO_get_mem_data(b, &data);
+	if (len < 0)
+		return NULL;
+	char *s = malloc((size_t)len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, data, (size_t)len);
+	s[len] = 0;
+	return s;
+}
+
+int pki_csr_new(const struct pki_spec *s, char **ret_csr_pem, char **ret_key_pem, struct berr **err)
+{
+	EVP_PKEY *k = key_new(err);
+	if (!k)
+		return -1;
+	X509_REQ *rq = X509_REQ_new();
+	BIO *kb = BIO_new(BIO_s_mem()), *rb = BIO_new(BIO_s_mem());
+	int r = -1;
+	const char *bad_ip = NULL;
+	if (!rq || !kb || !rb) {
+		ossl_fail(err, "making a certificate request");
+		goto out;
+	}
+	X509_NAME *name = X509_REQ_get_subject_name(rq);
+	bool ok = X509_REQ_set_version(rq, 0) && X509_REQ_set_pubkey(rq, k);
+	for (size_t i = 0; ok && s->orgs && s->orgs[i]; i++)
+		ok = X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)s->orgs[i], -1, -1, 0);
+	ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)s->cn, -1, -1, 0);
+	if (ok && ((s->dns && s->dns[0]) || (s->ips && s->ips[0]))) {
+		/* the SANs as a requested extension: a scratch certificate builds them */
+		X509 *tmp = X509_new();
+		ok = tmp && add_sans(tmp, s->dns, s->ips, &bad_ip) == 0;
+		if (ok) {
+			STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+			X509_EXTENSION *ex = X509_get_ext(tmp, X509_get_ext_by_NID(tmp, NID_subject_alt_name, -1));
+			ok = exts && ex && sk_X509_EXTENSION_push(exts, ex) && X509_REQ_add_extensions(rq, exts);
+			sk_X509_EXTENSION_free(exts); /* ex belongs to tmp */
+		}
+		X509_free(tmp);
+		if (!ok && bad_ip) {
+			berr_setc(err, BERR_INVALID, "certificate request %s: %s is not an IP address", s->cn, bad_ip);
+			goto out;
+		}
+	}
+	ok = ok && X509_REQ_sign(rq, k, EVP_sha256()) > 0;
+	ok = ok && PEM_write_bio_X509_REQ(rb, rq) && PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
+	if (!ok) {
+		ossl_fail(err, "making a certificate request");
+		goto out;
+	}
+	char *csr = bio_text(rb), *key = bio_text(kb);
+	if (!csr || !key) {
+		free(csr);
+		free(key);
+		berr_set(err, ENOMEM, "certificate request");
+		goto out;
+	}
+	*ret_csr_pem = csr;
+	*ret_key_pem = key;
+	r = 0;
+out:
+	BIO_free(kb);
+	BIO_free(rb);
+	X509_REQ_free(rq);
+	EVP_PKEY_free(k);
+	return r;
+}
+
+int pki_cert_check(const char *ca_pem, const char *cert_pem, const char *key_pem, const char *cn,
+		   long long *ret_expires_in, struct berr **err)
+{
+	X509 *ca = cert_from_pem(ca_pem, strlen(ca_pem), err);
+	if (!ca)
+		return berr_wrap(err, "the cluster's CA");
+	X509 *x = cert_from_pem(cert_pem, strlen(cert_pem), err);
+	if (!x) {
+		X509_free(ca);
+		return berr_wrap(err, "the issued certificate");
+	}
+	int r = -1;
+	EVP_PKEY *k = NULL;
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	BIO *kb = BIO_new_mem_buf(key_pem, (int)strlen(key_pem));
+	if (kb)
+		k = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL);
+	BIO_free(kb);
+	if (!k) {
+		ERR_clear_error();
+		berr_setc(err, BERR_INVALID, "the private key is not PEM");
+		goto out;
+	}
+	if (X509_check_private_key(x, k) != 1) {
+		ERR_clear_error();
+		berr_setc(err, BERR_INVALID, "the issued certificate is not for our key");
+		goto out;
+	}
+	if (!st || !ctx || !X509_STORE_add_cert(st, ca) || !X509_STORE_CTX_init(ctx, st, x, NULL)) {
+		ossl_fail(err, "checking the issued certificate");
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1) {
+		int e = X509_STORE_CTX_get_error(ctx);
+		ERR_clear_error();
+		berr_setc(err, BERR_INVALID, "the issued certificate: %s", X509_verify_cert_error_string(e));
+		goto out;
+	}
+	if (cn) {
+		char got[256] = "";
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, got, sizeof(got));
+		if (strcmp(got, cn)) {
+			berr_setc(err, BERR_INVALID, "the issued certificate is for CN \"%s\", not \"%s\"", got, cn);
+			goto out;
+		}
+	}
+	if (ret_expires_in) {
+		int days = 0, secs = 0;
+		if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x))) {
+			ossl_fail(err, "the issued certificate's notAfter");
+			goto out;
+		}
+		*ret_expires_in = (long long)days * 86400 + secs;
+	}
+	r = 0;
+out:
+	EVP_PKEY_free(k);
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	X509_free(x);
+	X509_free(ca);
+	return r;
+}

@@ -12,6 +12,7 @@
  * lag). */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 #include "util/err.h"
 
 struct pki_ca;
@@ -53,3 +54,19 @@ int pki_verify(const char *ca_file, const char *cert_file, unsigned usage, const
 /* Seconds until cert_file expires (negative once it has), -1 on error
  * with *err set and *ret untouched. */
 int pki_expires_in(const char *cert_file, long long *ret, struct berr **err);
+
+/* ---- a node's TLS bootstrap (kube/join.h) ---- */
+/* The sha256 of a PEM certificate's SubjectPublicKeyInfo (DER) as 64
+ * lowercase hex digits: what kubeadm's --discovery-token-ca-cert-hash
+ * "sha256:HEX" pins. BERR_INVALID when pem is no certificate. */
+int pki_spki_sha256(const char *pem, size_t len, char hex[65], struct berr **err);
+/* A new ECDSA P-256 key and a PKCS#10 request for it with s's subject
+ * (CN, O) and SANs (s->usage and s->days are not part of a request), both
+ * PEM, malloc'd. */
+int pki_csr_new(const struct pki_spec *s, char **ret_csr_pem, char **ret_key_pem, struct berr **err);
+/* Check a certificate issued for a request: cert_pem (PEM) holds the
+ * public key of key_pem, was signed by the CA of ca_pem and is valid now;
+ * with cn, that its subject CN is cn. *ret_expires_in: seconds it has left
+ * (may be NULL). BERR_INVALID with the reason otherwise. */
+int pki_cert_check(const char *ca_pem, const char *cert_pem, const char *key_pem, const char *cn,
+		   long long *ret_expires_in, struct berr **err);

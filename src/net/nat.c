@@ -561,6 +561,8 @@ static bool sweep_owner(const struct sweeparg *a, const char *owner)
 		return a->all || a->nkeep == 0;
 	if (!strcmp(rest, "svc"))
 		return a->all; /* Services (src/net/svc.h) outlive their endpoints' containers */
+	if (!strcmp(rest, "hostgw"))
+		return a->all; /* the routes to other hosts' pods (src/net/hostgw.h) are the network's */
 	for (size_t i = 0; i < a->nkeep; i++)
 		if (!strcmp(rest, a->keep[i]))
 			return false;

@@ -920,3 +920,174 @@ int nl_link_list(struct nl *nl, char ***ret_names, size_t *n, struct berr **err)
 		return kfail(err, e, ext, "listing links");
 	}
 }
+
+/* ---- host-gw routes ---- */
+
+static void route_msg(struct req *r, uint16_t type, uint16_t flags, int family, const void *dst, int prefixlen,
+		      const void *gateway, uint8_t proto, uint32_t metric)
+{
+	int alen = addr_len(family);
+	struct rtmsg rtm = {
+		.rtm_family = (uint8_t)family,
+		.rtm_dst_len = (uint8_t)prefixlen,
+		.rtm_table = RT_TABLE_MAIN,
+		.rtm_protocol = proto,
+		.rtm_scope = type == RTM_DELROUTE ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE,
+		.rtm_type = RTN_UNICAST,
+	};
+	req_init(r, type, flags, &rtm, sizeof(rtm));
+	req_put(r, RTA_DST, dst, (size_t)alen);
+	if (gateway)
+		req_put(r, RTA_GATEWAY, gateway, (size_t)alen);
+	if (metric)
+		req_put_u32(r, RTA_PRIORITY, metric);
+}
+
+int nl_route_replace_via(struct nl *nl, int family, const void *dst, int prefixlen, const void *gateway, uint8_t proto,
+			 uint32_t metric, struct berr **err)
+{
+	int alen = addr_len(family);
+	char d[INET6_ADDRSTRLEN] = "", g[INET6_ADDRSTRLEN] = "";
+	if (!alen || !dst || !gateway || !inet_ntop(family, dst, d, sizeof(d)) || !inet_ntop(family, gateway, g, sizeof(g)))
+		return berr_setc(err, BERR_INVALID, "adding a route: no destination or gateway, or family %d", family);
+	char what[WHAT_MAX];
+	snprintf(what, sizeof(what), "adding route %s/%d via %s", d, prefixlen, g);
+	if (prefixlen < 0 || prefixlen > alen * 8)
+		return berr_setc(err, BERR_INVALID, "%s: invalid prefix length", what);
+	struct req r;
+	route_msg(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, family, dst, prefixlen, gateway, proto, metric);
+	return request(nl, &r, 0, what, err);
+}
+
+int nl_route_del(struct nl *nl, int family, const void *dst, int prefixlen, uint8_t proto, uint32_t metric,
+		 struct berr **err)
+{
+	int alen = addr_len(family);
+	char d[INET6_ADDRSTRLEN] = "";
+	if (!alen || !dst || !inet_ntop(family, dst, d, sizeof(d)))
+		return berr_setc(err, BERR_INVALID, "removing a route: no destination, or family %d", family);
+	char what[WHAT_MAX];
+	snprintf(what, sizeof(what), "removing route %s/%d", d, prefixlen);
+	struct req r;
+	route_msg(&r, RTM_DELROUTE, 0, family, dst, prefixlen, NULL, proto, metric);
+	return request(nl, &r, ESRCH, what, err);
+}
+
+struct route_list {
+	int family;
+	uint8_t proto;
+	uint32_t metric;
+	struct nl_route *v;
+	size_t n, cap;
+};
+
+static int route_list_cb(const struct nlmsghdr *m, void *data)
+{
+	struct route_list *l = data;
+	if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+		return 0;
+	const struct rtmsg *rtm = NLMSG_DATA(m);
+	if (rtm->rtm_family != l->family || rtm->rtm_protocol != l->proto || rtm->rtm_table != RT_TABLE_MAIN)
+		return 0;
+	struct nl_route rt = {.family = l->family, .prefixlen = rtm->rtm_dst_len};
+	uint32_t metric = 0;
+	int alen = addr_len(l->family);
+	int len = (int)RTM_PAYLOAD(m);
+	for (const struct rtattr *a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == (size_t)alen)
+			memcpy(rt.dst, RTA_DATA(a), (size_t)alen);
+		else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == (size_t)alen) {
+			memcpy(rt.gateway, RTA_DATA(a), (size_t)alen);
+			rt.has_gateway = true;
+		} else if (a->rta_type == RTA_PRIORITY && RTA_PAYLOAD(a) == 4)
+			memcpy(&metric, RTA_DATA(a), 4);
+	}
+	if (metric != l->metric)
+		return 0;
+	if (l->n >= 65536)
+		return -E2BIG;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct nl_route *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = rt;
+	return 0;
+}
+
+int nl_route_list(struct nl *nl, int family, uint8_t proto, uint32_t metric, struct nl_route **ret, size_t *n,
+		  struct berr **err)
+{
+	*ret = NULL;
+	*n = 0;
+	for (int tries = 0;; tries++) {
+		struct rtmsg rtm = {.rtm_family = (uint8_t)family, .rtm_table = RT_TABLE_MAIN};
+		struct req r;
+		req_init(&r, RTM_GETROUTE, NLM_F_DUMP, &rtm, sizeof(rtm));
+		struct route_list l = {.family = family, .proto = proto, .metric = metric};
+		char ext[EXTACK_MAX];
+		int e = talk(nl, &r, route_list_cb, &l, ext, err);
+		if (e == 0) {
+			*ret = l.v;
+			*n = l.n;
+			return 0;
+		}
+		free(l.v);
+		if (e < 0)
+			return berr_wrap(err, "listing routes");
+		if (e == EINTR && tries + 1 < DUMP_TRIES)
+			continue;
+		return kfail(err, e, ext, "listing routes");
+	}
+}
+
+struct route_get {
+	int family;
+	bool local, has_gw;
+	unsigned char gw[16];
+};
+
+static int route_get_cb(const struct nlmsghdr *m, void *data)
+{
+	struct route_get *g = data;
+	if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+		return 0;
+	const struct rtmsg *rtm = NLMSG_DATA(m);
+	g->local = rtm->rtm_type == RTN_LOCAL;
+	int alen = addr_len(g->family);
+	int len = (int)RTM_PAYLOAD(m);
+	for (const struct rtattr *a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == (size_t)alen) {
+			memcpy(g->gw, RTA_DATA(a), (size_t)alen);
+			g->has_gw = true;
+		}
+	return 0;
+}
+
+int nl_route_get(struct nl *nl, int family, const void *addr, bool *ret_local, bool *ret_has_gw, void *ret_gw,
+		 struct berr **err)
+{
+	int alen = addr_len(family);
+	char d[INET6_ADDRSTRLEN] = "";
+	if (!alen || !addr || !inet_ntop(family, addr, d, sizeof(d)))
+		return berr_setc(err, BERR_INVALID, "looking up a route: no address, or family %d", family);
+	struct rtmsg rtm = {.rtm_family = (uint8_t)family, .rtm_dst_len = (uint8_t)(alen * 8)};
+	struct req r;
+	req_init(&r, RTM_GETROUTE, 0, &rtm, sizeof(rtm));
+	req_put(&r, RTA_DST, addr, (size_t)alen);
+	struct route_get g = {.family = family};
+	char ext[EXTACK_MAX];
+	int e = talk(nl, &r, route_get_cb, &g, ext, err);
+	if (e < 0)
+		return berr_wrap(err, "looking up the route to %s", d);
+	if (e)
+		return kfail(err, e, ext, "looking up the route to %s", d);
+	*ret_local = g.local;
+	*ret_has_gw = g.has_gw;
+	if (g.has_gw)
+		memcpy(ret_gw, g.gw, (size_t)alen);
+	return 0;
+}

@@ -107,4 +107,27 @@ int nl_iface_setup(struct nl *nl, const char *ifname, bool lo_up, int family, co
  * the array). At most 65536 links. */
 int nl_link_list(struct nl *nl, char ***ret_names, size_t *n, struct berr **err);
 
+/* ---- routes of another host's subnet (host-gw, src/net/hostgw.h) ---- */
+/* Add or replace dst/prefixlen via gateway (on-link: the kernel picks the
+ * link) in the main table, with protocol proto and metric (which, with
+ * proto, tell one owner's routes from another's). */
+int nl_route_replace_via(struct nl *nl, int family, const void *dst, int prefixlen, const void *gateway, uint8_t proto,
+			 uint32_t metric, struct berr **err);
+/* Delete that route (a missing one is fine). */
+int nl_route_del(struct nl *nl, int family, const void *dst, int prefixlen, uint8_t proto, uint32_t metric,
+		 struct berr **err);
+struct nl_route {
+	int family;
+	unsigned char dst[16], gateway[16]; /* gateway all zero: none */
+	int prefixlen;
+	bool has_gateway;
+};
+/* The main table's routes of protocol proto and metric (*ret malloc'd). */
+int nl_route_list(struct nl *nl, int family, uint8_t proto, uint32_t metric, struct nl_route **ret, size_t *n,
+		  struct berr **err);
+/* How addr is reached: *ret_local when it is this host's, else
+ * *ret_has_gw and ret_gw (family-sized) when through a gateway. */
+int nl_route_get(struct nl *nl, int family, const void *addr, bool *ret_local, bool *ret_has_gw, void *ret_gw,
+		 struct berr **err);
+
 #endif
