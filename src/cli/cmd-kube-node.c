@@ -4,12 +4,14 @@
 #include "cli/cli.h"
 #include "kube/join.h"
 #include "kube/node.h"
+#include "net/ipam.h"
 #include "runtime/container.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static void join_line(void *ud, const char *line)
@@ -28,12 +30,13 @@ int cmd_kube_node(struct cli *c, int argc, char **argv)
 	}
 	enum { O_SERVER = 400, O_TOKEN, O_HASH };
 	const char *server = NULL, *token = NULL, *ca_hash = NULL;
-	enum { O_KCFG = 256, O_CTX, O_IP, O_CIDR, O_PORT, O_CERT, O_KEY, O_CA, O_CLEANUP };
+	enum { O_KCFG = 256, O_CTX, O_IP, O_CIDR, O_SVC, O_PORT, O_CERT, O_KEY, O_CA, O_CLEANUP };
 	static const struct option lo[] = {{"kubeconfig", required_argument, 0, O_KCFG},
 					   {"context", required_argument, 0, O_CTX},
 					   {"name", required_argument, 0, 'n'},
 					   {"node-ip", required_argument, 0, O_IP},
 					   {"pod-cidr", required_argument, 0, O_CIDR},
+					   {"service-cidr", required_argument, 0, O_SVC},
 					   {"kubelet-port", required_argument, 0, O_PORT},
 					   {"tls-cert-file", required_argument, 0, O_CERT},
 					   {"tls-private-key-file", required_argument, 0, O_KEY},
@@ -56,6 +59,15 @@ int cmd_kube_node(struct cli *c, int argc, char **argv)
 		case 'n': o.name = optarg; break;
 		case O_IP: o.node_ip = optarg; break;
 		case O_CIDR: o.pod_cidr = optarg; break;
+		case O_SVC: {
+			struct ipam_cidr sc;
+			if (ipam_cidr_parse_network(optarg, &sc, NULL) < 0 || sc.addr.family != AF_INET || sc.prefix < 8 ||
+			    sc.prefix > 29)
+				return cli_usage_error(c, "invalid --service-cidr \"%s\": an IPv4 CIDR from /8 to /29",
+						       optarg);
+			o.service_cidr = optarg;
+			break;
+		}
 		case O_PORT: {
 			char *end;
 			long p = strtol(optarg, &end, 10);

@@ -1161,6 +1161,7 @@ static char **node_argv(const struct kc *k)
 	av_addf(&a, "--kubeconfig=%s/node.kubeconfig", k->dir);
 	av_addf(&a, "--name=%s", k->node);
 	av_addf(&a, "--node-ip=%s", k->node_ip);
+	av_addf(&a, "--service-cidr=%s", k->svc_cidr);
 	av_addf(&a, "--kubelet-port=%d", k->ports[P_KUBELET]);
 	av_addf(&a, "--tls-cert-file=%s/pki/node-serving.crt", k->dir);
 	av_addf(&a, "--tls-private-key-file=%s/pki/node-serving.key", k->dir);
@@ -1417,6 +1418,34 @@ static bool default_sa(struct checks *c, int tmo)
 	       (c->api.status == 201 || c->api.status == 409);
 }
 
+/* What nodes read beyond the kubelet's own (the Node authorizer has no
+ * opinion on these, RBAC decides): the EndpointSlices behind the Services
+ * berth's node programs, as kube-proxy's system:node-proxier role allows,
+ * and the ServiceCIDRs. One ClusterRole "berth:node" bound to the group
+ * system:nodes. */
+static bool node_rbac(struct checks *c, int tmo)
+{
+	if (api_get(c, "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/berth:node", tmo, NULL, 0) == 0 &&
+	    c->api.status == 200)
+		return true;
+	static const char role[] =
+		"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":{\"name\":\"berth:node\"},"
+		"\"rules\":[{\"apiGroups\":[\"discovery.k8s.io\"],\"resources\":[\"endpointslices\"],\"verbs\":[\"get\",\"list\",\"watch\"]},"
+		"{\"apiGroups\":[\"networking.k8s.io\"],\"resources\":[\"servicecidrs\"],\"verbs\":[\"get\",\"list\",\"watch\"]}]}";
+	static const char binding[] =
+		"{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRoleBinding\",\"metadata\":{\"name\":\"berth:node\"},"
+		"\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"ClusterRole\",\"name\":\"berth:node\"},"
+		"\"subjects\":[{\"apiGroup\":\"rbac.authorization.k8s.io\",\"kind\":\"Group\",\"name\":\"system:nodes\"}]}";
+	char url[160];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/apis/rbac.authorization.k8s.io/v1/clusterroles", c->k->ports[P_API]);
+	if (hc_req(&c->api, url, role, c->ca, c->acrt, c->akey, tmo) < 0 || (c->api.status != 201 && c->api.status != 409))
+		return false;
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+		 c->k->ports[P_API]);
+	return hc_req(&c->api, url, binding, c->ca, c->acrt, c->akey, tmo) == 0 &&
+	       (c->api.status == 201 || c->api.status == 409);
+}
+
 /* What nodes of other machines need to join (cluster-join.h). */
 static bool join_prepare(const struct kc *k, char *why, size_t wn)
 {
@@ -1650,7 +1679,7 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 	long long deadline = t0 + wait_ms;
 	struct checks c;
 	checks_init(&c, k);
-	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false, sc_ok = false;
+	bool etcd_ok = false, api_ok = false, cm_ok = false, sched_ok = false, sa_ok = false, sc_ok = false, rbac_ok = false;
 	bool node_ok = !k->node_avail, join_ok = false;
 	/* why each part is not there yet: etcd, apiserver, cm, scheduler, node */
 	char why[KC_NCOMP][512] = {""};
@@ -1694,6 +1723,8 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 				progress(o, "kube-scheduler healthy (%.2f s)", secs(now_ms() - t0));
 			if (!sa_ok && (sa_ok = default_sa(&c, 1000)))
 				progress(o, "default ServiceAccount made (%.2f s)", secs(now_ms() - t0));
+			if (!rbac_ok && (rbac_ok = node_rbac(&c, 1000)))
+				progress(o, "ClusterRole berth:node bound to system:nodes (%.2f s)", secs(now_ms() - t0));
 			if (!join_ok && (join_ok = join_prepare(k, why[KC_APISERVER], sizeof(why[0]))))
 				progress(o, "cluster-info and the bootstrap tokens' RBAC for joining nodes (%.2f s)",
 					 secs(now_ms() - t0));
@@ -1702,15 +1733,16 @@ static int up_wait(struct kc *k, const struct kube_cluster_opts *o, long long t0
 			if (!node_ok && (node_ok = node_ready(&c, 1000, why[KC_NODE], sizeof(why[0]))))
 				progress(o, "node %s Ready (%.2f s)", k->node, secs(now_ms() - t0));
 		}
-		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && join_ok && node_ok && (sc_ok || !k->node_avail))
+		if (etcd_ok && api_ok && cm_ok && sched_ok && sa_ok && rbac_ok && join_ok && node_ok && (sc_ok || !k->node_avail))
 			break;
 		long long t = now_ms();
 		if (t >= deadline) {
 			if (etcd_ok && !api_ok)
 				api_ready(&c, 1000, why[KC_APISERVER], sizeof(why[0]));
 			int ci = !etcd_ok ? KC_ETCD : !api_ok ? KC_APISERVER : !cm_ok ? KC_CM : !sched_ok ? KC_SCHED
-			       : !sa_ok ? KC_CM : !join_ok ? KC_APISERVER : !node_ok ? KC_NODE : KC_PROV;
+			       : !sa_ok ? KC_CM : !rbac_ok ? KC_APISERVER : !join_ok ? KC_APISERVER : !node_ok ? KC_NODE : KC_PROV;
 			const char *what = ci == KC_NODE ? k->node : !sa_ok && cm_ok ? "the default ServiceAccount"
+					   : !rbac_ok && sa_ok && ci == KC_APISERVER ? "the ClusterRole berth:node"
 								   : ci == KC_PROV ? "the default StorageClass"
 										 : kc_comp_names[ci];
 			const char *w = why[ci];

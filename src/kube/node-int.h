@@ -15,6 +15,7 @@ struct node {
 	char network[300];     /* the pods' berth network */
 	char gateway[64];      /* its gateway (the pods' DNS server) */
 	char subnet[64];       /* = the Node's podCIDR */
+	char svc_range[64];    /* the cluster's Service range ("": unknown, node-local addresses) */
 	char poddir[PATH_MAX]; /* $ROOT/kube-node/NAME/pods */
 	char dir[PATH_MAX];    /* $ROOT/kube-node/NAME */
 	struct kube_client *kc;

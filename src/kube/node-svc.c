@@ -1,10 +1,15 @@
-/* The cluster's Services on the node: every Service of the API, with the
- * node's own pods as endpoints, programmed by net/svc.c on the pods'
- * network (DNAT to ready pods, NodePort and LoadBalancer ports on the
- * host, NAME.NS.svc.cluster.local in the network's DNS). The addresses
- * pods see for a Service are net/svc.c's, from the node network's own
- * range: on one node that is all a pod needs; routing the API's
- * ClusterIPs (the cluster's range, across nodes) is issue 15's. */
+/* The cluster's Services on the node, programmed by net/svc.c on the
+ * pods' network: DNAT from each ClusterIP to its ready endpoints,
+ * NodePort and LoadBalancer ports on the node's addresses,
+ * NAME.NS.svc.cluster.local (and a headless Service's pods) in the
+ * network's DNS, which is the pods' nameserver.
+ *
+ * With the cluster's Service range known (--service-cidr, or the API's
+ * ServiceCIDR "kubernetes"), the addresses are the API's own ClusterIPs
+ * and the endpoints come from the EndpointSlices, on any node (or the API
+ * server itself for the "kubernetes" Service): as kube-proxy programs
+ * them. Without it (a cluster that shows the node neither), the node's own
+ * pods are the endpoints, at addresses of net/svc.c's own range. */
 #include "kube/node-int.h"
 #include "kube/selector.h"
 #include "kube/svcmap.h"
@@ -16,6 +21,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Program svcs (consumed) unless it is what the last sync applied. */
+static void apply(struct node *nd, json_t *svcs)
+{
+	_cleanup_free_ char *text = json_dumps(svcs, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text && nd->svc_text && !strcmp(text, nd->svc_text)) {
+		json_decref(svcs);
+		return;
+	}
+	struct berr *e = NULL;
+	struct net_svc_opts so = {.range = *nd->svc_range ? nd->svc_range : NULL, .remote_endpoints = *nd->svc_range};
+	if (net_svc_sync_opts(nd->o->root, nd->o->runroot, nd->network, svcs, &so, &e) < 0) {
+		fprintf(stderr, "node %s: services: %s\n", nd->name, e ? e->msg : "error");
+		berr_free(e);
+	} else {
+		free(nd->svc_text);
+		nd->svc_text = text;
+		text = NULL;
+	}
+	json_decref(svcs);
+}
 
 void node_services_sync(struct node *nd, bool force)
 {
@@ -30,6 +56,33 @@ void node_services_sync(struct node *nd, bool force)
 			fprintf(stderr, "node %s: listing services: %s\n", nd->name, e ? e->msg : "error");
 		nd->svc_failing = true;
 		berr_free(e);
+		return;
+	}
+	if (*nd->svc_range) {
+		json_t *slices = NULL;
+		if (kube_get(nd->kc, "/apis/discovery.k8s.io/v1/endpointslices", &slices, &e) < 0) {
+			if (!nd->svc_failing)
+				fprintf(stderr, "node %s: listing endpointslices: %s\n", nd->name, e ? e->msg : "error");
+			nd->svc_failing = true;
+			berr_free(e);
+			json_decref(list);
+			return;
+		}
+		nd->svc_failing = false;
+		json_t *svcs = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(json_object_get(list, "items"), i, s) {
+			const char *ns = jsonx_str(json_object_get(s, "metadata"), "namespace");
+			const char *type = jsonx_str(json_object_get(s, "spec"), "type");
+			const char *cip = jsonx_str(json_object_get(s, "spec"), "clusterIP");
+			if (!ns || (type && !strcmp(type, "ExternalName")) || !cip || !*cip)
+				continue;
+			json_array_append_new(svcs, kube_svc_entry_slices(s, ns, json_object_get(slices, "items")));
+		}
+		json_decref(slices);
+		json_decref(list);
+		apply(nd, svcs);
 		return;
 	}
 	nd->svc_failing = false;
@@ -72,21 +125,7 @@ void node_services_sync(struct node *nd, bool force)
 		json_array_append_new(svcs, kube_svc_entry(s, ns, mine, nm, false));
 		free(mine);
 	}
-	_cleanup_free_ char *text = json_dumps(svcs, JSON_COMPACT | JSON_SORT_KEYS);
-	if (text && nd->svc_text && !strcmp(text, nd->svc_text)) {
-		json_decref(svcs);
-		goto out;
-	}
-	if (net_svc_sync(nd->o->root, nd->o->runroot, nd->network, svcs, &e) < 0) {
-		fprintf(stderr, "node %s: services: %s\n", nd->name, e ? e->msg : "error");
-		berr_free(e);
-	} else {
-		free(nd->svc_text);
-		nd->svc_text = text;
-		text = NULL;
-	}
-	json_decref(svcs);
-out:
+	apply(nd, svcs);
 	for (size_t j = 0; j < np; j++)
 		json_decref(sts[j]);
 	free(sts);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -179,6 +180,42 @@ static int register_node(struct node *nd, struct berr **err)
 			return -1;
 		say(nd, "found registered (podCIDR %s, address %s)", nd->subnet, nd->ip);
 	}
+	return 0;
+}
+
+/* The cluster's Service range: --service-cidr, else the IPv4 CIDR of the
+ * API's ServiceCIDR "kubernetes" (networking.k8s.io/v1, Kubernetes 1.33+),
+ * which the apiserver makes from its --service-cluster-ip-range. */
+static int service_range(struct node *nd, struct berr **err)
+{
+	struct ipam_cidr c;
+	if (nd->o->service_cidr) {
+		if (ipam_cidr_parse_network(nd->o->service_cidr, &c, NULL) < 0 || c.addr.family != AF_INET ||
+		    c.prefix < 8 || c.prefix > 29)
+			return berr_setc(err, BERR_INVALID, "invalid --service-cidr \"%s\": an IPv4 CIDR from /8 to /29",
+					 nd->o->service_cidr);
+		ipam_cidr_str(&c, nd->svc_range);
+		return 0;
+	}
+	json_t *sc = NULL;
+	struct berr *e = NULL;
+	if (kube_get(nd->kc, "/apis/networking.k8s.io/v1/servicecidrs/kubernetes", &sc, &e) < 0) {
+		say(nd, "the cluster's Service range is unknown (%s): Services get node-local addresses; pass "
+			"--service-cidr", e ? e->msg : "error");
+		berr_free(e);
+		return 0;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(sc, "spec"), "cidrs"), i, v) {
+		const char *t = json_string_value(v);
+		if (t && ipam_cidr_parse_network(t, &c, NULL) == 0 && c.addr.family == AF_INET && c.prefix >= 8 &&
+		    c.prefix <= 29 && !*nd->svc_range)
+			ipam_cidr_str(&c, nd->svc_range);
+	}
+	json_decref(sc);
+	if (!*nd->svc_range)
+		say(nd, "the API's ServiceCIDR has no IPv4 range: Services get node-local addresses");
 	return 0;
 }
 
@@ -669,7 +706,7 @@ int kube_node_run(const struct kube_node_opts *o, struct berr **err)
 	if (open_client(&nd, &nd.kc, err) < 0)
 		goto out;
 	/* nothing is made on this store before the API server answered */
-	if (register_node(&nd, err) < 0 || fs_mkdir_p(nd.poddir, 0700, err) < 0 || write_node_json(&nd, err) < 0)
+	if (service_range(&nd, err) < 0 || register_node(&nd, err) < 0 || fs_mkdir_p(nd.poddir, 0700, err) < 0 || write_node_json(&nd, err) < 0)
 		goto out;
 	if (post_node_status(&nd, true, err) < 0) {
 		berr_wrap(err, "node %s: posting its status", nd.name);

@@ -44,6 +44,7 @@ struct kube_node_opts {
 	const char *name;           /* NULL: the hostname, lowercased */
 	const char *node_ip;        /* NULL: the address of the default route's interface, else 127.0.0.1 */
 	const char *pod_cidr;       /* NULL: the Node's spec.podCIDR when set, else one of berth's pools */
+	const char *service_cidr;   /* NULL: the API's ServiceCIDR "kubernetes" (unreadable: node-local Service addresses) */
 	int kubelet_port;           /* 0: 10250; -1: no kubelet API */
 	const char *tls_cert_file, *tls_key_file;  /* kubelet API serving cert (NULL: self-signed) */
 	const char *client_ca_file; /* kubelet API clients (NULL: the kubeconfig's CA) */

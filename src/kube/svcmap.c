@@ -73,3 +73,76 @@ json_t *kube_svc_entry(const json_t *svc, const char *ns, const struct kube_svc_
 	}
 	return s;
 }
+
+/* The target of service port sp among an EndpointSlice's ports: the one
+ * of the same name and protocol (0: the slice does not serve it). */
+static json_int_t slice_target(const json_t *slice_ports, const json_t *sp)
+{
+	const char *name = jsonx_str(sp, "name") ? jsonx_str(sp, "name") : "";
+	const char *proto = jsonx_str(sp, "protocol") ? jsonx_str(sp, "protocol") : "TCP";
+	size_t i;
+	json_t *p;
+	json_array_foreach(slice_ports, i, p) {
+		const char *pn = jsonx_str(p, "name") ? jsonx_str(p, "name") : "";
+		const char *pp = jsonx_str(p, "protocol") ? jsonx_str(p, "protocol") : "TCP";
+		json_t *port = json_object_get(p, "port");
+		if (!strcmp(pn, name) && !strcmp(pp, proto) && json_is_integer(port))
+			return json_integer_value(port);
+	}
+	return 0;
+}
+
+json_t *kube_svc_entry_slices(const json_t *svc, const char *ns, const json_t *slices)
+{
+	json_t *s = kube_svc_entry(svc, ns, NULL, 0, true);
+	const char *name = jsonx_str(json_object_get(svc, "metadata"), "name");
+	json_t *eps = json_object_get(s, "endpoints");
+	json_t *sports = json_object_get(json_object_get(svc, "spec"), "ports");
+	size_t i, j, k;
+	json_t *sl, *ep;
+	json_array_foreach(slices, i, sl) {
+		const json_t *md = json_object_get(sl, "metadata");
+		const char *owner = jsonx_str(json_object_get(md, "labels"), "kubernetes.io/service-name");
+		const char *at = jsonx_str(sl, "addressType");
+		if (!owner || !name || strcmp(owner, name) || strcmp(jsonx_str(md, "namespace") ?: "", ns) ||
+		    (at && strcmp(at, "IPv4")))
+			continue;
+		const json_t *ports = json_object_get(sl, "ports");
+		json_array_foreach(json_object_get(sl, "endpoints"), j, ep) {
+			const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
+			if (!ip || !*ip)
+				continue;
+			/* conditions.ready unset means ready (discovery.k8s.io/v1) */
+			json_t *rd = json_object_get(json_object_get(ep, "conditions"), "ready");
+			bool ready = !json_is_false(rd);
+			/* one address may be in several slices (one per port set) */
+			json_t *have = NULL, *e;
+			json_array_foreach(eps, k, e)
+				if (!strcmp(jsonx_str(e, "ip") ?: "", ip))
+					have = e;
+			json_t *tp = have ? json_object_get(have, "ports") : json_array();
+			json_t *sp;
+			json_array_foreach(sports, k, sp) {
+				json_int_t t = slice_target(ports, sp);
+				if (!have)
+					json_array_append_new(tp, json_integer(t));
+				else if (t && !json_integer_value(json_array_get(tp, k)))
+					json_array_set_new(tp, k, json_integer(t));
+			}
+			if (have) {
+				if (ready)
+					json_object_set_new(have, "ready", json_true());
+				continue;
+			}
+			json_t *ne = json_pack("{s:s,s:b,s:o}", "ip", ip, "ready", ready, "ports", tp);
+			const char *host = jsonx_str(ep, "hostname");
+			if (host && *host)
+				json_object_set_new(ne, "hostname", json_string(host));
+			const char *pod = jsonx_str(json_object_get(ep, "targetRef"), "name");
+			if (pod)
+				json_object_set_new(ne, "pod", json_string(pod));
+			json_array_append_new(eps, ne);
+		}
+	}
+	return s;
+}

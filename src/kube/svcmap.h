@@ -21,3 +21,12 @@ struct kube_svc_pod {
  * cluster's range is the API server's). */
 json_t *kube_svc_entry(const json_t *svc, const char *ns, const struct kube_svc_pod *pods, size_t n,
 		       bool keep_cluster_ip);
+
+/* The node agent with the cluster's Service range: the API's clusterIP
+ * and nodePorts as they are, and the endpoints from the Service's
+ * EndpointSlices (slices: discovery.k8s.io/v1 objects of any Services;
+ * those labelled kubernetes.io/service-name=NAME in ns are used): every
+ * address with its target port per service port, matched by port name and
+ * protocol, ready unless conditions.ready is false, and its hostname (a
+ * headless Service's StatefulSet pods). */
+json_t *kube_svc_entry_slices(const json_t *svc, const char *ns, const json_t *slices);

@@ -409,6 +409,35 @@ static int range_bounds(const struct ipam_cidr *range, uint32_t *first, uint32_t
 	return 0;
 }
 
+int svc_check_given(json_t *norm, const struct ipam_cidr *range, struct berr **err)
+{
+	char rs[IPAM_STRLEN];
+	ipam_cidr_str(range, rs);
+	struct ipam_cidr net = ipam_cidr_network(range);
+	uint32_t base = addr_u32(&net.addr), last = base + (uint32_t)((1ull << (32 - range->prefix)) - 1);
+	size_t i, j;
+	json_t *s;
+	json_array_foreach(norm, i, s) {
+		const char *cip = jsonx_str(s, "clusterIP") ?: "";
+		const char *ns = jsonx_str(s, "namespace"), *name = jsonx_str(s, "name");
+		if (!strcmp(cip, "None"))
+			continue;
+		struct ipam_addr a;
+		if (!*cip || ipam_addr_parse(cip, &a, NULL) < 0 || a.family != AF_INET || !ipam_cidr_contains(range, &a) ||
+		    addr_u32(&a) == base || addr_u32(&a) == last)
+			return berr_setc(err, BERR_INVALID, "service %s/%s: clusterIP \"%s\" is not an address of the service range %s",
+					 ns, name, cip, rs);
+		for (j = 0; j < i; j++) {
+			json_t *o = json_array_get(norm, j);
+			if (!strcmp(jsonx_str(o, "clusterIP") ?: "", cip))
+				return berr_setc(err, BERR_CONFLICT,
+						 "service %s/%s: clusterIP %s is already allocated to service %s/%s", ns, name,
+						 cip, jsonx_str(o, "namespace"), jsonx_str(o, "name"));
+		}
+	}
+	return 0;
+}
+
 int svc_allocate(json_t *norm, const struct ipam_cidr *range, json_t *prev, const struct svc_ports *taken,
 		 bool *ret_fresh, struct berr **err)
 {
@@ -974,6 +1003,7 @@ struct syncarg {
 	json_t *norm, *prev;
 	struct svc_net sn;
 	const struct ipam_cidr *range;
+	bool given; /* the ClusterIPs and nodePorts are the API's (checked already), not berth's to allocate */
 };
 
 /* berth's chains and their hooks, where missing (never removed, like nat.c's). */
@@ -1020,7 +1050,8 @@ static int sync_lines(const char *save, FILE *nat, FILE *filter, void *arg, stru
 	for (size_t i = 0; i < sizeof(taken->bits); i++)
 		((unsigned char *)taken->bits)[i] = ((unsigned char *)h->others.bits)[i] | ((unsigned char *)sock->bits)[i];
 	if (json_array_size(a->norm) &&
-	    (svc_allocate(a->norm, a->range, a->prev, taken, NULL, err) < 0 || svc_hostports_dups(a->norm, err) < 0 ||
+	    ((!a->given && svc_allocate(a->norm, a->range, a->prev, taken, NULL, err) < 0) ||
+	     svc_hostports_dups(a->norm, err) < 0 ||
 	     host_conflicts(a->norm, save, a->sn.owner, h, sock, err) < 0))
 		goto out;
 	nat_save_del_owned(save, "nat", a->sn.owner, nat);
@@ -1078,19 +1109,34 @@ static bool range_routed(const struct ipam_cidr *range, uint32_t metric)
  * host's own connections still get a route (and the gateway as source,
  * which the endpoints reach), the pods' non-DNAT'd packets are refused or
  * dropped here, and the route goes by itself with the bridge's address. */
-static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_cidr *ret, struct berr **err)
+static int ensure_range(const char *root, struct net *n, int dfd, const char *given, struct ipam_cidr *ret,
+			struct berr **err)
 {
 	const char *rec = jsonx_str(n->json, "ServiceRange");
 	uint32_t metric = range_metric(n);
 	struct ipam_cidr r;
-	if (rec && ipam_cidr_parse_network(rec, &r, NULL) == 0 && range_routed(&r, metric)) {
+	if (given) {
+		/* the cluster's: taken as it is (the API allocates in it) */
+		if (ipam_cidr_parse_network(given, &r, NULL) < 0 || r.addr.family != AF_INET || r.prefix < 8 ||
+		    r.prefix > 29)
+			return berr_setc(err, BERR_INVALID, "service range %s: not an IPv4 CIDR from /8 to /29", given);
+		char gs[IPAM_STRLEN];
+		ipam_cidr_str(&r, gs);
+		if (range_routed(&r, metric) && rec && !strcmp(rec, gs)) {
+			*ret = r;
+			return 0;
+		}
+	} else if (rec && ipam_cidr_parse_network(rec, &r, NULL) == 0 && range_routed(&r, metric)) {
 		*ret = r;
 		return 0;
 	}
 	_cleanup_close_ int hlk = net_host_lock(err);
 	if (hlk < 0)
 		return -1;
-	_cleanup_json_ json_t *all = net_load_all(dfd);
+	_cleanup_json_ json_t *all = NULL;
+	if (given)
+		goto route;
+	all = net_load_all(dfd);
 	struct ipam_cidr used[513];
 	size_t nused = net_used_subnets(all, n->name, NULL, used, 512);
 	ipam_cidr_parse_network(n->subnet, &used[nused++], NULL);
@@ -1106,6 +1152,7 @@ static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_ci
 		if (net_pools_for(false, &pool, err) < 0 || ipam_pool_pick(&pool, 1, AF_INET, used, nused, &r, err) < 0)
 			return berr_wrap(err, "choosing a service range for network %s", n->name);
 	}
+route:;
 	struct ipam_cidr net = ipam_cidr_network(&r);
 	struct ipam_addr gw;
 	if (ipam_addr_parse(n->gateway, &gw, err) < 0)
@@ -1113,7 +1160,7 @@ static int ensure_range(const char *root, struct net *n, int dfd, struct ipam_ci
 	struct nl nl;
 	if (nl_open(&nl, err) < 0)
 		return -1;
-	int rc = nl_route_add(&nl, AF_INET, net.addr.b, net.prefix, "lo", gw.b, metric, err);
+	int rc = range_routed(&net, metric) ? 0 : nl_route_add(&nl, AF_INET, net.addr.b, net.prefix, "lo", gw.b, metric, err);
 	nl_close(&nl);
 	if (rc < 0)
 		return berr_wrap(err, "routing the service range of network %s", n->name);
@@ -1251,6 +1298,13 @@ static int check_hostports(struct net *n, json_t *norm, struct berr **err)
 
 int net_svc_sync(const char *root, const char *runroot, const char *netname, json_t *services, struct berr **err)
 {
+	return net_svc_sync_opts(root, runroot, netname, services, NULL, err);
+}
+
+int net_svc_sync_opts(const char *root, const char *runroot, const char *netname, json_t *services,
+		      const struct net_svc_opts *o, struct berr **err)
+{
+	const char *given = o && o->range && *o->range ? o->range : NULL;
 	struct net n;
 	struct ipam_cidr subnet;
 	_cleanup_json_ json_t *norm = NULL, *state = NULL;
@@ -1264,7 +1318,7 @@ int net_svc_sync(const char *root, const char *runroot, const char *netname, jso
 	if (load_net(root, netname, &n, &subnet, err) < 0)
 		return -1;
 	int r = -1, lk = -1;
-	if (svc_normalize(services, &subnet, &norm, err) < 0)
+	if (svc_normalize(services, o && o->remote_endpoints ? NULL : &subnet, &norm, err) < 0)
 		goto out;
 	lk = net_run_lock(runroot, n.id, err);
 	if (lk < 0)
@@ -1296,12 +1350,13 @@ int net_svc_sync(const char *root, const char *runroot, const char *netname, jso
 				goto out;
 			}
 		}
-		if (ensure_range(root, &n, dfd, &range, err) < 0)
+		if (ensure_range(root, &n, dfd, given, &range, err) < 0)
 			goto out;
 		char rs[IPAM_STRLEN];
 		ipam_cidr_str(&range, rs);
 		bool fresh = false;
-		if (svc_allocate(norm, &range, prev, NULL, &fresh, err) < 0 || svc_hostports_dups(norm, err) < 0)
+		if ((given ? svc_check_given(norm, &range, err) : svc_allocate(norm, &range, prev, NULL, &fresh, err)) < 0 ||
+		    svc_hostports_dups(norm, err) < 0)
 			goto out;
 		if (!fresh && same_net && !strcmp(jsonx_str(state, "range") ?: "", rs) && json_equal(prev, norm)) {
 			/* unchanged: no iptables; the DNS server may have been killed */
@@ -1324,7 +1379,7 @@ int net_svc_sync(const char *root, const char *runroot, const char *netname, jso
 		snprintf(own, sizeof(own), "berth:%s:svc", n.bridge);
 		if (json_array_size(norm))
 			ipam_cidr_str(&range, rs);
-		struct syncarg a = {norm, same_net ? prev : NULL, {n.bridge, n.subnet, rs, own}, &range};
+		struct syncarg a = {norm, same_net ? prev : NULL, {n.bridge, n.subnet, rs, own}, &range, given != NULL};
 		if (nat_batch(sync_lines, &a, err) < 0)
 			goto out;
 	}

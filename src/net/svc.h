@@ -85,6 +85,20 @@
  * Cheap when nothing changed: no iptables process, no file written.
  * The default network "bridge" has no Services (BERR_INVALID). */
 int net_svc_sync(const char *root, const char *runroot, const char *netname, json_t *services, struct berr **err);
+/* A cluster's Services on a node's network (kube/node-svc.c): the
+ * addresses are the API's, not the network's own. */
+struct net_svc_opts {
+	/* The Services' range, given (the cluster's service CIDR, /8 to /29)
+	 * instead of a /24 chosen for the network: routed out of lo as a
+	 * chosen one is, and every service's "clusterIP" must be set ("None"
+	 * or an address in it; nothing is allocated, nodePorts included). */
+	const char *range;
+	/* Endpoints may be anywhere (other nodes' pods, the API server on the
+	 * host), not only on the network's subnet. */
+	bool remote_endpoints;
+};
+int net_svc_sync_opts(const char *root, const char *runroot, const char *netname, json_t *services,
+		      const struct net_svc_opts *o, struct berr **err);
 /* What sync would refuse, before any change: bad input, and BERR_CONFLICT
  * "Bind for 0.0.0.0:80 failed: port is already allocated (service default/web: ...)"
  * when a host port (LoadBalancer port, nodePort) is held by a socket on the
@@ -117,6 +131,10 @@ bool svc_ports_get(const struct svc_ports *p, int proto, unsigned port);
  * fresh nodePorts are not allocated (left 0) and *ret_fresh is set. */
 int svc_allocate(json_t *norm, const struct ipam_cidr *range, json_t *prev, const struct svc_ports *taken,
 		 bool *ret_fresh, struct berr **err);
+/* For a given range (net_svc_opts.range): every service of norm has its
+ * clusterIP, "None" or an address in range other than its network and
+ * broadcast addresses, no two the same; nodePorts are left as given. */
+int svc_check_given(json_t *norm, const struct ipam_cidr *range, struct berr **err);
 /* BERR_CONFLICT when two ports of norm want one host port. */
 int svc_hostports_dups(json_t *norm, struct berr **err);
 
