@@ -67,9 +67,53 @@ static void services(void)
 	json_decref(s1);
 }
 
+
+/* the node with the cluster's range: the API's address and the
+ * EndpointSlices' endpoints (other nodes' pods, the apiserver) */
+static void slices(void)
+{
+	json_t *svc = json_loads("{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"type\":\"NodePort\","
+				 "\"clusterIP\":\"10.97.4.5\",\"selector\":{\"app\":\"web\"},\"ports\":[{\"name\":\"http\","
+				 "\"port\":80,\"targetPort\":\"http\",\"nodePort\":31080},{\"name\":\"dns\",\"protocol\":\"UDP\","
+				 "\"port\":53,\"targetPort\":5353}]}}",
+				 0, NULL);
+	json_t *sl = json_loads(
+		"[{\"metadata\":{\"namespace\":\"default\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},"
+		"{\"name\":\"dns\",\"port\":5353,\"protocol\":\"UDP\"}],"
+		"\"endpoints\":[{\"addresses\":[\"10.244.1.2\"],\"conditions\":{\"ready\":true},\"targetRef\":{\"name\":\"web-a\"}},"
+		"{\"addresses\":[\"10.244.2.2\"],\"hostname\":\"web-1\"},"
+		"{\"addresses\":[\"10.244.2.3\"],\"conditions\":{\"ready\":false}}]},"
+		"{\"metadata\":{\"namespace\":\"other\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+		"\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":9},{\"name\":\"dns\",\"port\":9,\"protocol\":\"UDP\"}],"
+		"\"endpoints\":[{\"addresses\":[\"10.244.9.9\"]}]},"
+		"{\"metadata\":{\"namespace\":\"default\",\"labels\":{\"kubernetes.io/service-name\":\"web\"}},"
+		"\"addressType\":\"IPv6\",\"ports\":[{\"name\":\"http\",\"port\":8080}],\"endpoints\":[{\"addresses\":[\"fd00::1\"]}]}]",
+		0, NULL);
+	json_t *e = kube_svc_entry_slices(svc, "default", sl);
+	CHECK_STR(jsonx_str(e, "clusterIP"), "10.97.4.5", "the API's ClusterIP is kept");
+	json_t *eps = json_object_get(e, "endpoints");
+	CHECK(json_array_size(eps) == 3, "three endpoints: this namespace's IPv4 slice only (%zu)", json_array_size(eps));
+	json_t *e0 = json_array_get(eps, 0), *e1 = json_array_get(eps, 1), *e2 = json_array_get(eps, 2);
+	CHECK_STR(jsonx_str(e0, "ip"), "10.244.1.2", "an endpoint of another node's podCIDR");
+	CHECK(json_integer_value(json_array_get(json_object_get(e0, "ports"), 0)) == 8080 &&
+	      json_integer_value(json_array_get(json_object_get(e0, "ports"), 1)) == 5353,
+	      "target ports by port name and protocol");
+	CHECK_STR(jsonx_str(e0, "pod"), "web-a", "targetRef's name");
+	CHECK(json_is_true(json_object_get(e1, "ready")), "conditions.ready unset: ready");
+	CHECK_STR(jsonx_str(e1, "hostname"), "web-1", "hostname kept");
+	CHECK(!json_is_true(json_object_get(e2, "ready")), "conditions.ready false: not ready");
+	CHECK(json_integer_value(json_object_get(json_array_get(json_object_get(e, "ports"), 0), "nodePort")) == 31080,
+	      "the API's nodePort is kept");
+	json_decref(e);
+	json_decref(sl);
+	json_decref(svc);
+}
+
 int main(void)
 {
 	names();
 	services();
+	slices();
 	UNIT_END();
 }

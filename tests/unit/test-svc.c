@@ -483,10 +483,44 @@ static void test_zone(void)
 	rmdir(dir);
 }
 
+
+/* a given range (the cluster's): addresses checked, never chosen */
+static void test_given(void)
+{
+	struct ipam_cidr r = C("10.97.0.0/16");
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"[{\"name\":\"a\",\"clusterIP\":\"10.97.0.1\",\"ports\":[{\"port\":443}]},"
+		 "{\"name\":\"h\",\"clusterIP\":\"None\",\"ports\":[]}]", NULL},
+		{"[{\"name\":\"a\",\"ports\":[{\"port\":80}]}]", "clusterIP \"\" is not an address of the service range 10.97.0.0/16"},
+		{"[{\"name\":\"a\",\"clusterIP\":\"10.98.0.5\",\"ports\":[{\"port\":80}]}]", "\"10.98.0.5\" is not an address"},
+		{"[{\"name\":\"a\",\"clusterIP\":\"10.97.255.255\",\"ports\":[{\"port\":80}]}]", "\"10.97.255.255\" is not"},
+		{"[{\"name\":\"a\",\"clusterIP\":\"10.97.0.0\",\"ports\":[{\"port\":80}]}]", "\"10.97.0.0\" is not"},
+		{"[{\"name\":\"a\",\"clusterIP\":\"10.97.3.3\",\"ports\":[{\"port\":80}]},"
+		 "{\"name\":\"b\",\"clusterIP\":\"10.97.3.3\",\"ports\":[{\"port\":80}]}]",
+		 "service default/b: clusterIP 10.97.3.3 is already allocated to service default/a"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *n = norm(cases[i].text, NULL);
+		struct berr *e = NULL;
+		int rc = n ? svc_check_given(n, &r, &e) : -1;
+		if (!cases[i].want)
+			CHECK(rc == 0 && !strcmp(cip_of(n, 0), "10.97.0.1"), "given case %zu accepted as it is (%s)", i,
+			      e ? e->msg : "");
+		else
+			CHECK(rc < 0 && e && strstr(e->msg, cases[i].want), "given case %zu refused: want \"%s\", got \"%s\"", i,
+			      cases[i].want, e ? e->msg : "(accepted)");
+		berr_free(e);
+		json_decref(n);
+	}
+}
+
 int main(void)
 {
 	test_normalize();
 	test_allocate();
+	test_given();
 	test_rules();
 	test_records();
 	test_zone();
