@@ -135,6 +135,16 @@ spec:
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: dns-merge}
+spec:
+  dnsConfig:
+    searches: ["example.test"]
+    options: [{name: ndots, value: "2"}, {name: edns0}]
+  containers:
+  - {name: c, image: busybox:1.36, imagePullPolicy: Never, command: ["sleep", "1000"]}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: dns-none}
 spec:
   dnsPolicy: None
@@ -192,6 +202,11 @@ like "an unknown name under cluster.local: NXDOMAIN" "$(ex nslookup nope.default
 RC=$(ex cat /etc/resolv.conf)
 like "ClusterFirst: search NS.svc.cluster.local svc.cluster.local cluster.local" "$RC" '^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local'
 like "ClusterFirst: options ndots:5" "$RC" 'ndots:5'
+RM=$(kc exec dns-merge -- cat /etc/resolv.conf)
+like "ClusterFirst + dnsConfig: the searches appended" "$RM" '^search default\.svc\.cluster\.local svc\.cluster\.local cluster\.local example\.test$'
+like "ClusterFirst + dnsConfig: ndots overridden, edns0 added" "$RM" '^options .*ndots:2'
+like "ClusterFirst + dnsConfig: edns0" "$RM" 'edns0'
+if grep -q 'ndots:5' <<<"$RM"; then notok "ClusterFirst + dnsConfig: ndots:5 still there: $RM"; else ok "ClusterFirst + dnsConfig: one ndots"; fi
 RN=$(kc exec dns-none -- cat /etc/resolv.conf)
 like "None: the dnsConfig nameserver" "$RN" '^nameserver 192\.0\.2\.53$'
 like "None: the dnsConfig search" "$RN" '^search example\.test$'
