@@ -146,7 +146,7 @@ static int token_cmd(struct cli *c, struct kube_cluster_opts *o, int argc, char 
 
 int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 {
-	enum { O_K8S_BIN = 1000, O_WAIT, O_API_PORT, O_ADV, O_SANS, O_TTL, O_DESC, O_PRINT };
+	enum { O_K8S_BIN = 1000, O_WAIT, O_API_PORT, O_ADV, O_SANS, O_TTL, O_DESC, O_PRINT, O_GRACE };
 	static const struct option lo[] = {{"name", required_argument, 0, 'n'},
 					   {"k8s-bin", required_argument, 0, O_K8S_BIN},
 					   {"wait", required_argument, 0, O_WAIT},
@@ -156,6 +156,7 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 					   {"ttl", required_argument, 0, O_TTL},
 					   {"description", required_argument, 0, O_DESC},
 					   {"print-join-command", no_argument, 0, O_PRINT},
+					   {"node-monitor-grace-period", required_argument, 0, O_GRACE},
 					   {"help", no_argument, 0, 'h'},
 					   {0}};
 	struct kube_cluster_opts o = {.root = c->root, .runroot = c->runroot, .name = KUBE_CLUSTER_DEFAULT_NAME,
@@ -214,6 +215,17 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 			tf.ttl_set = true;
 			break;
 		}
+		case O_GRACE: {
+			int64_t ns = 0;
+			/* the node agent renews its Lease every 10 s */
+			if (time_parse_duration(optarg, true, &ns) < 0 || ns < 15000000000LL || ns > 3600000000000LL)
+				return cli_usage_error(c, "invalid --node-monitor-grace-period \"%s\": a duration from 15s "
+							  "(nodes renew their Lease every 10 s) to 1h",
+						       optarg);
+			o.node_grace_s = (int)(ns / 1000000000);
+			port_set = true;
+			break;
+		}
 		case O_DESC: tf.description = optarg; break;
 		case O_PRINT: tf.print_join = true; break;
 		case 'h': return cli_help(c);
@@ -225,8 +237,8 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 	const char *sub = argv[optind];
 	if (!strcmp(sub, "token")) {
 		if (bin_set || wait_set || port_set)
-			return cli_usage_error(c, "--k8s-bin, --wait, --api-port, --advertise-address and "
-						  "--apiserver-cert-extra-sans are options of up only");
+			return cli_usage_error(c, "--k8s-bin, --wait, --api-port, --advertise-address, "
+						  "--apiserver-cert-extra-sans and --node-monitor-grace-period are options of up only");
 		return token_cmd(c, &o, argc, argv, optind + 1, &tf);
 	}
 	if (tf.ttl_set || tf.print_join || tf.description)
@@ -240,7 +252,8 @@ int cmd_kube_cluster(struct cli *c, int argc, char **argv)
 	if (!up && (bin_set || wait_set || port_set))
 		return cli_usage_error(c, "%s is an option of up only",
 				       bin_set ? "--k8s-bin" : wait_set ? "--wait" : o.advertise ? "--advertise-address"
-				       : o.extra_sans ? "--apiserver-cert-extra-sans" : "--api-port");
+				       : o.extra_sans ? "--apiserver-cert-extra-sans"
+				       : o.node_grace_s ? "--node-monitor-grace-period" : "--api-port");
 	if (up) {
 		/* ^C while up waits: everything it started is stopped and removed */
 		struct sigaction sa = {.sa_handler = on_interrupt};

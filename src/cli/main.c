@@ -610,6 +610,9 @@ static const struct cli_command commands[] = {
 	 "                         this node at (default: the default route's source address)\n"
 	 "      --apiserver-cert-extra-sans LIST  up: more DNS names or IPs (comma-separated) for the\n"
 	 "                         apiserver's certificate, for machines that reach it by another name\n"
+	 "      --node-monitor-grace-period duration  up: how long a node may miss its heartbeats before\n"
+	 "                         it is NotReady and its pods are evicted after their tolerations\n"
+	 "                         (the controller-manager's; default 50s, at least 15s)\n"
 	 "      --ttl duration     token create: how long the token is valid (default 24h; 0: forever)\n"
 	 "      --description s    token create: a description shown by token list\n"
 	 "      --print-join-command  token create: print the command another machine joins with\n"},

@@ -308,7 +308,10 @@ int kube_cluster_token_list(const struct kube_cluster_opts *o, json_t **ret, str
 		struct timespec ts;
 		if (exp && time_parse_rfc3339(exp, &ts) == 0) {
 			json_object_set_new(e, "expires", json_string(exp));
-			json_object_set_new(e, "ttl", json_integer((json_int_t)(ts.tv_sec - now.tv_sec)));
+			/* whole seconds of what is left, as kubeadm's (a token made this
+			 * second has 23h59m59.x of its 24h left: "23h") */
+			json_object_set_new(e, "ttl", json_integer((json_int_t)(ts.tv_sec - now.tv_sec -
+										(now.tv_nsec > ts.tv_nsec))));
 		} else {
 			json_object_set_new(e, "expires", json_null());
 			json_object_set_new(e, "ttl", json_null());

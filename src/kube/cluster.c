@@ -152,6 +152,7 @@ struct kc {
 	int ports[P_N];
 	char *ips[MAX_IPS + 1];           /* the host's addresses, for the serving certs */
 	const char *const *sans;          /* --apiserver-cert-extra-sans (the caller's) */
+	int node_grace_s;                 /* --node-monitor-grace-period (0: the default) */
 	bool node_avail;
 	bool existed;                     /* cluster.json was there: a restart */
 	json_t *doc;                      /* cluster.json */
@@ -1127,6 +1128,8 @@ static char **cm_argv(const struct kc *k)
 	av_addf(&a, "--allocate-node-cidrs=true");
 	av_addf(&a, "--cluster-cidr=%s", k->pod_cidr);
 	av_addf(&a, "--node-cidr-mask-size=24");
+	if (k->node_grace_s > 0)
+		av_addf(&a, "--node-monitor-grace-period=%ds", k->node_grace_s);
 	av_addf(&a, "--service-cluster-ip-range=%s", k->svc_cidr);
 	av_addf(&a, "--cluster-name=%s", k->name);
 	/* client-side rate limit: with --use-service-account-credentials it
@@ -1859,6 +1862,7 @@ int kube_cluster_up(const struct kube_cluster_opts *o, bool *ret_running, struct
 	host_ip(k.node_ip, sizeof(k.node_ip));
 	host_ips(k.ips);
 	k.sans = o->extra_sans;
+	k.node_grace_s = o->node_grace_s;
 	if (advertise_check(&k, o, err) < 0) {
 		kc_release(&k);
 		return -1;

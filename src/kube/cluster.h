@@ -49,6 +49,8 @@ struct kube_cluster_opts {
 				  * reach the apiserver at (NULL: the default route's source address) */
 	const char *const *extra_sans; /* --apiserver-cert-extra-sans: more DNS names or IPs for the
 					* apiserver's certificate (NULL-terminated; NULL: none) */
+	int node_grace_s;        /* --node-monitor-grace-period: how long a node's Lease may go unrenewed
+				  * before the controller-manager marks it NotReady (0: its default, 50 s) */
 	const char *kubeconfig;  /* where up merges (NULL: $KUBECONFIG's first file, else ~/.kube/config) */
 	/* set (by a signal handler) to give up: up stops and removes what it
 	 * started as on any failure (may be NULL) */

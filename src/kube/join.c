@@ -325,6 +325,8 @@ static void tmp_close(struct tmpdir *t)
 	if (dfd >= 0) {
 		fs_rm_rf_at(dfd, slash + 1);
 		close(dfd);
+		/* $RUNROOT/kube-node itself when that was all (a running node's lock keeps it) */
+		rmdir(t->path);
 	}
 	*t->path = 0;
 }

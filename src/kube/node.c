@@ -294,7 +294,13 @@ static int renew_lease(struct node *nd, struct berr **err)
 
 static void child_common(void)
 {
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	/* A child stops at the agent's SIGTERM once its request is done; one
+	 * that outlives the agent (killed, or gone after its 5 s wait) is
+	 * killed: cut off from the API server, a request may take its 30 s
+	 * while the child keeps the node's lock, and `kube node --cleanup` or
+	 * the next agent is refused. What the children keep (routes, the
+	 * Lease) needs no step at the end. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGTERM, on_stop);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
