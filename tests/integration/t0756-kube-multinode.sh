@@ -377,9 +377,34 @@ else
 fi
 wait_for 20 rt_ok && ok "the routes to it are back" || notok "routes after the return: $(routes_of a; routes_of b)"
 
+# ---- a node agent restarted with the same join command ----
+webs_b() { nb b ps -q --no-trunc --filter label=io.kubernetes.container.name=web | sort; }
+BEFORE=$(webs_b)
+kill "${PIDS[1]}"
+wait "${PIDS[1]}"
+is "node b's agent stops at SIGTERM (exit 0)" "$?" 0
+ip netns exec "$(ns b)" env BERTH_CGROUP_MOUNT="$CG" BERTH_CGROUP_PARENT="berth-t756b-$ID" \
+	"$BERTH" --root "$(nroot b)/root" --runroot "$(nroot b)/run" ${JOIN#berth } --name "$(nname b)" \
+	>"$T_DIR/node-b2.log" 2>&1 &
+PIDS[1]=$!
+b_up() { grep -q 'Ready in' "$T_DIR/node-b2.log"; }
+if wait_for 30 b_up; then
+	ok "node b's agent is back"
+else
+	notok "node b's agent is back: $(cat "$T_DIR/node-b2.log")"
+fi
+like "it used the credentials of its first join" "$(cat "$T_DIR/node-b2.log")" 'joined before: using .*/kube-node/t756b/kubeconfig'
+is "no second CertificateSigningRequest for it" \
+	"$(kc get csr -o jsonpath="{range .items[?(@.spec.username==\"system:bootstrap:${TOKEN%.*}\")]}{.metadata.name}{\"\n\"}{end}" | grep -c .)" 2
+is "its pods' containers ran on through the restart ($(echo "$BEFORE" | grep -c .))" "$(webs_b)" "$BEFORE"
+wait_for 30 running && ok "6 pods Ready" || notok "after node b's restart: $(kc get pods -o wide 2>&1)"
+
 # ---- leave: everything of the nodes goes ----
 for p in "${PIDS[@]}"; do kill "$p"; done
-for p in "${PIDS[@]}"; do wait "$p"; done
+for p in "${PIDS[@]}"; do
+	wait "$p"
+	is "a node agent stops at SIGTERM (exit 0)" "$?" 0
+done
 PIDS=()
 for n in $NODES; do
 	check "kube node --cleanup on $(ns "$n")" nb "$n" kube node --cleanup --name "$(nname "$n")"
