@@ -110,6 +110,18 @@ store_state() {
 	(cd "$ROOT" 2>/dev/null && find blobs layers blobmap index.json -maxdepth 2 2>/dev/null | sort; cat index.json 2>/dev/null) | sha256sum | cut -c1-16
 }
 
+# wait_for SECONDS CMD...: run CMD until it succeeds or SECONDS have passed;
+# its output (stdout and stderr) of the last try is in $OUT
+wait_for() {
+	local end=$((${EPOCHREALTIME/./} + $1 * 1000000))
+	shift
+	while :; do
+		OUT=$("$@" 2>&1) && return 0
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
 busybox_tar() { echo "$FIXTURES/busybox.tar"; }
 
 need_fixtures() {

@@ -33,17 +33,6 @@ cleanup_t0513() {
 }
 trap cleanup_t0513 EXIT
 
-# wait_for SECONDS CMD...: retry CMD until it succeeds (output in $OUT)
-wait_for() {
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 
 # a free port on 127.0.0.1 (tests run in parallel)
 free_port() {

@@ -93,17 +93,6 @@ timeout 5 bash -c "exec 3<>/dev/tcp/$host/80" ||
 	{ skip "nginx image: the apt mirror $host is unreachable (the RUN step installs nginx)"; t_done; }
 [ "$HAVE_YAML" = 1 ] || { skip "nginx image: python3-yaml is needed to read the ConfigMap"; t_done; }
 
-# wait_for SECONDS CMD...: retry CMD until it succeeds (output in $OUT)
-wait_for() {
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 free_port() {
 	local p
 	for _ in $(seq 50); do

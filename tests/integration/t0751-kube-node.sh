@@ -27,17 +27,6 @@ trap node_cleanup EXIT
 b import -c 'CMD ["sh"]' "$(busybox_tar)" busybox:1.36 >/dev/null || { notok "import busybox"; t_done; }
 b tag busybox:1.36 busybox:1.36-b >/dev/null
 
-# wait_for SECONDS CMD...: retry CMD until it succeeds (output in $OUT)
-wait_for() {
-	local n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
 ready_count() { kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c ' True$'; }
 
 t0=$(date +%s%N)
@@ -213,6 +202,45 @@ EOF
 check "apply a Job" kc apply -f "$T_DIR/job.yaml"
 check "the Job completes" kc wait --for=condition=Complete job/count --timeout=60s
 is "its pods Succeeded" "$(kc get pods -l job-name=count -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | sort -u)" Succeeded
+
+# ---- the kubelet's readiness gates, fsGroup and resourceFieldRef ----
+# (upstream e2e.test's "Pods should support pod readiness gates", "Secrets
+# ... as non-root with defaultMode and fsGroup set", the Downward API's
+# cpu limit: tests/k8s/conformance.sh)
+check "create a secret" kc create secret generic gs --from-literal=k=v
+cat >"$T_DIR/gated.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: gated}
+spec:
+  readinessGates: [{conditionType: example.com/ready}]
+  securityContext: {fsGroup: 1234, runAsUser: 1000}
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: ["sh", "-c", "echo $(stat -c %g:%a /s/k) $(cat /s/k) $(stat -c %g /e) cpu=$CPU; exec sleep 3600"]
+    resources: {limits: {cpu: 1250m}}
+    env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]
+    volumeMounts: [{name: s, mountPath: /s}, {name: e, mountPath: /e}]
+  volumes:
+  - {name: s, secret: {secretName: gs, defaultMode: 0400}}
+  - {name: e, emptyDir: {}}
+EOF
+check "apply a pod with a readiness gate and an fsGroup" kc apply -f "$T_DIR/gated.yaml"
+gate_reason() { [ "$(kc get pod gated -o jsonpath='{.status.conditions[?(@.type=="ContainersReady")].status} {.status.conditions[?(@.type=="Ready")].reason}')" = "True ReadinessGatesNotReady" ]; }
+wait_for 60 gate_reason && ok "its containers are ready, the pod is not: ReadinessGatesNotReady" ||
+	notok "ReadinessGatesNotReady: $(kc get pod gated -o jsonpath='{.status.conditions}')"
+is "the secret's file: the fsGroup's, 0440, readable by user 1000; the emptyDir's group; limits.cpu 1250m is 2" \
+	"$(kc logs gated 2>&1)" "1234:440 v 1234 cpu=2"
+check "set the gate's condition" kc patch pod gated --subresource=status --type=strategic \
+	-p '{"status":{"conditions":[{"type":"example.com/ready","status":"True"}]}}'
+gate_open() { [ "$(kc get pod gated -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+wait_for 30 gate_open && ok "the pod is Ready once its gate is True" ||
+	notok "Ready after the gate: $(kc get pod gated -o jsonpath='{.status.conditions}')"
+sleep 1.5
+is "the node's status posts keep the gate's condition" \
+	"$(kc get pod gated -o jsonpath='{.status.conditions[?(@.type=="example.com/ready")].status}')" True
+check "delete it" kc delete pod/gated secret/gs --wait=true --timeout=60s
 
 # ---- a claim: the cluster's provisioner and the node's berth volume ----
 cat >"$T_DIR/pvc.yaml" <<'EOF'
