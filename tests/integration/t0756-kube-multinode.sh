@@ -5,11 +5,14 @@
 # --root/--runroot and cgroup parent, joined with the command `kube cluster
 # token create --print-join-command` prints (bootstrap token, CA pin, CSR).
 # A Deployment of 6 spreads over the three nodes; pods reach pods of every
-# node by their own addresses (host-gw routes, no masquerade) and, with the
-# node's Services, a ClusterIP and its name; cordon + drain empties a node;
-# a node cut off (its veth down) goes NotReady, its pods are evicted after
-# their toleration and start on the others; back up it is Ready again and
-# stops what was evicted. Bad join input fails clearly and leaves nothing.
+# node by their own addresses (host-gw routes, no masquerade), a ClusterIP
+# and its name reach pods of all three, and the kubernetes Service the
+# apiserver; cordon + drain empties a node; a node cut off (its veth down)
+# goes NotReady, its pods are evicted after their toleration and start on the
+# others while the Service answers from those only; back up it is Ready again
+# and stops what was evicted; an agent restarted with the same join command
+# reuses its credentials and keeps its pods. Bad join input fails clearly and
+# leaves nothing.
 #
 # Each node runs as `ip netns exec NS berth ... kube node join ...`. What a
 # node needs per "host" besides its netns: its own store and run root (the
@@ -358,6 +361,22 @@ if [ -n "$ON_A" ] && wait_for 60 moved; then
 	ok "its pods were evicted and 6 run on the other nodes ($(ms "$t0") ms after the cut)"
 else
 	[ -n "$ON_A" ] && { notok "evicted and moved: $(kc get pods -o wide 2>&1)"; }
+fi
+# the Service meanwhile: 12 answers in a row, all from pods of the nodes
+# still there (the cut node's pods left the EndpointSlice as not ready)
+svc_without_a() {
+	local i got where
+	where=$(kc get pods -l app=web -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName}{"\n"}{end}')
+	for i in $(seq 12); do
+		got=$(pexec host "${PC[host]}" sh -c "printf 'GET /host HTTP/1.0\r\n\r\n' | nc -w 2 $CIP 80 | tail -1" 2>&1)
+		awk -v p="$got" -v a="$(nname a)" '$1 == p && $2 != a {f = 1} END {exit !f}' <<<"$where" ||
+			{ echo "answer $i: \"$got\""; return 1; }
+	done
+}
+if wait_for 20 svc_without_a; then
+	ok "meanwhile the ClusterIP answers only from pods of the other nodes"
+else
+	notok "the ClusterIP while $(nname a) is cut off: $OUT"
 fi
 t0=$(date +%s%N)
 check "$(nname a) back (veth up)" ip link set "v756a$ID" up
