@@ -49,6 +49,7 @@ extern char **environ;
 struct kube_client {
 	struct kube_config cfg;
 	int timeout_ms;
+	volatile int *stop;           /* kube_client_opts.stop */
 	char *url_base;               /* the server, with tls-server-name as its host when set */
 	char *no_proxy;               /* $no_proxy plus loopback names, as Go's ProxyFromEnvironment */
 	struct curl_slist *connect_to; /* tls-server-name:port -> the server's host:port */
@@ -178,6 +179,7 @@ int kube_client_open(const struct kube_client_opts *o, struct kube_client **ret,
 	}
 	c->cfg = cfg;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
+	c->stop = o->stop;
 	pthread_mutex_init(&c->pool_mu, NULL);
 	pthread_mutex_init(&c->cred_mu, NULL);
 	pthread_mutex_init(&c->disc_mu, NULL);
@@ -693,6 +695,10 @@ static int transport_error(struct kube_client *c, CURL *h, CURLcode rc, const ch
 				c->cfg.proxy_url ? c->cfg.proxy_url : "", what);
 	case CURLE_OPERATION_TIMEDOUT:
 		return berr_set(err, ETIMEDOUT, "%s: no answer within %d ms", srv, timeout_ms);
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (c->stop && *c->stop)
+			return berr_setc(err, BERR_GENERIC, "%s: stopped", srv);
+		return berr_set(err, 0, "%s: %s", srv, what);
 	case CURLE_PEER_FAILED_VERIFICATION:
 		if (strstr(what, "subject name") || strstr(what, "does not match"))
 			return berr_set(err, 0,
@@ -720,6 +726,13 @@ static void parse_body(struct kube_resp *r)
 		p++;
 	if (*p == '{' || *p == '[')
 		r->json = json_loadb(r->body, r->len, 0, NULL);
+}
+
+/* libcurl calls it at least once a second, connecting or waiting too */
+static int stop_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	const struct kube_client *c = ud;
+	return *c->stop ? 1 : 0;
 }
 
 static int request(struct kube_client *c, const char *method, const char *path, const char *accept,
@@ -772,6 +785,16 @@ static int request(struct kube_client *c, const char *method, const char *path, 
 				curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 				curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 			}
+		}
+		if (c->stop) {
+			if (*c->stop) {
+				curl_slist_free_all(hdrs);
+				pool_put(c, h);
+				return berr_setc(err, BERR_GENERIC, "%s: stopped", c->cfg.server);
+			}
+			curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_xferinfo);
+			curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+			curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 		}
 		CURLcode rc = curl_easy_perform(h);
 		long status = 0;

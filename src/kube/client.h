@@ -33,6 +33,9 @@ struct kube_client_opts {
 	const char *namespace_;  /* -n (NULL: the context's, else "default") */
 	bool insecure;           /* --insecure-skip-tls-verify */
 	int timeout_ms;          /* per request, 0: 30 s (watches are not limited by it) */
+	volatile int *stop;      /* when not NULL and set (by a signal handler): a request in flight
+				  * ends within about a second and none starts, with an error
+				  * "SERVER: stopped" (NULL: requests run to their end) */
 };
 
 /* Read the kubeconfig and set up credentials. Errors name the file and

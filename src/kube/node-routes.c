@@ -180,7 +180,8 @@ void node_routes_main(struct node *nd, volatile int *stop)
 	}
 	snprintf(r.bridge, sizeof(r.bridge), "%s", n.bridge);
 	net_release(&n);
-	if (kube_client_open(&(struct kube_client_opts){.kubeconfig = nd->o->kubeconfig, .context = nd->o->context},
+	if (kube_client_open(&(struct kube_client_opts){.kubeconfig = nd->o->kubeconfig, .context = nd->o->context,
+							.stop = stop},
 			     &nd->kc, &e) < 0) {
 		rsay(&r, "%s", e->msg);
 		_exit(1);

@@ -54,7 +54,9 @@ static void say(const struct node *nd, const char *fmt, ...)
 
 static int open_client(const struct node *nd, struct kube_client **ret, struct berr **err)
 {
-	struct kube_client_opts co = {.kubeconfig = nd->o->kubeconfig, .context = nd->o->context};
+	/* SIGTERM ends a request in flight: cut off from the API server, the
+	 * agent stops within seconds, not after its requests' 30 s each */
+	struct kube_client_opts co = {.kubeconfig = nd->o->kubeconfig, .context = nd->o->context, .stop = &stop_int};
 	return kube_client_open(&co, ret, err);
 }
 

@@ -103,17 +103,6 @@ mn_cleanup() {
 }
 trap mn_cleanup EXIT
 
-# wait_for SECONDS CMD...: retry CMD until it succeeds (output in $OUT)
-wait_for() {
-	local n=$(($1 * 5))
-	shift
-	while [ "$n" -gt 0 ]; do
-		OUT=$("$@" 2>&1) && return 0
-		sleep 0.2
-		n=$((n - 1))
-	done
-	return 1
-}
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
 # ---- the "hosts": a bridge in this netns, a netns per node behind a veth ----
@@ -401,9 +390,16 @@ wait_for 20 rt_ok && ok "the routes to it are back" || notok "routes after the r
 # ---- a node agent restarted with the same join command ----
 webs_b() { nb b ps -q --no-trunc --filter label=io.kubernetes.container.name=web | sort; }
 BEFORE=$(webs_b)
+# stopped while cut off: its requests in flight end at once, not after their 30 s
+ip link set "v756b$ID" down
+sleep 2
+t0=$(date +%s%N)
 kill "${PIDS[1]}"
 wait "${PIDS[1]}"
-is "node b's agent stops at SIGTERM (exit 0)" "$?" 0
+is "node b's agent, cut off, stops at SIGTERM (exit 0)" "$?" 0
+STOP_MS=$(ms "$t0")
+ip link set "v756b$ID" up
+if [ "$STOP_MS" -lt 5000 ]; then ok "and within 5 s ($STOP_MS ms)"; else notok "it took $STOP_MS ms to stop"; fi
 ip netns exec "$(ns b)" env BERTH_CGROUP_MOUNT="$CG" BERTH_CGROUP_PARENT="berth-t756b-$ID" \
 	"$BERTH" --root "$(nroot b)/root" --runroot "$(nroot b)/run" ${JOIN#berth } --name "$(nname b)" \
 	>"$T_DIR/node-b2.log" 2>&1 &
