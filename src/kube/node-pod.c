@@ -22,6 +22,7 @@
 #include "util/jsonx.h"
 #include "util/strbuf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <openssl/evp.h>
@@ -189,48 +190,95 @@ static int fetch_tokens(struct node *nd, const json_t *pod, json_t *tokens, stru
 	return 0;
 }
 
-/* The kubelet's service environment for the "kubernetes" Service
- * (KUBERNETES_SERVICE_HOST...), before each container's own env. */
+/* One Service's variables, as the kubelet's envvars.FromServices: NAME_
+ * SERVICE_HOST/PORT, NAME_SERVICE_PORT_PORTNAME, NAME_PORT and
+ * NAME_PORT_P_PROTO(_PROTO/_PORT/_ADDR) for each port. */
+static void service_env(const json_t *svc, json_t *env)
+{
+	const json_t *spec = json_object_get(svc, "spec");
+	const char *ip = jsonx_str(spec, "clusterIP"), *sname = md_str(svc, "name");
+	if (!ip || !*ip || !strcmp(ip, "None") || !sname)
+		return;
+	char n[300];
+	snprintf(n, sizeof(n), "%s", sname);
+	for (char *p = n; *p; p++)
+		*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+	size_t i;
+	json_t *port;
+	json_array_foreach(json_object_get(spec, "ports"), i, port) {
+		json_int_t pn = json_integer_value(json_object_get(port, "port"));
+		const char *proto = jsonx_str(port, "protocol") ? jsonx_str(port, "protocol") : "TCP";
+		char lproto[16], ps[16], url[128];
+		snprintf(lproto, sizeof(lproto), "%s", proto);
+		for (char *p = lproto; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		snprintf(ps, sizeof(ps), "%lld", (long long)pn);
+		snprintf(url, sizeof(url), "%s://%s:%s", lproto, ip, ps);
+		if (i == 0) {
+			json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_SERVICE_HOST", n), "value", ip));
+			json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_SERVICE_PORT", n), "value", ps));
+			json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_PORT", n), "value", url));
+		}
+		const char *pname = jsonx_str(port, "name");
+		if (pname && *pname) {
+			char up[128];
+			snprintf(up, sizeof(up), "%s", pname);
+			for (char *p = up; *p; p++)
+				*p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+			json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_SERVICE_PORT_%s", n, up), "value", ps));
+		}
+		char pre[400];
+		snprintf(pre, sizeof(pre), "%s_PORT_%s_%s", n, ps, proto);
+		json_array_append_new(env, json_pack("{s:s,s:s}", "name", pre, "value", url));
+		json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_PROTO", pre), "value", lproto));
+		json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_PORT", pre), "value", ps));
+		json_array_append_new(env, json_pack("{s:o,s:s}", "name", json_sprintf("%s_ADDR", pre), "value", ip));
+	}
+}
+
+/* The kubelet's service environment, before each container's own env: the
+ * "kubernetes" Service's (KUBERNETES_SERVICE_HOST...) and, unless
+ * spec.enableServiceLinks is false, every Service's of the pod's namespace. */
 static void add_service_env(struct node *nd, json_t *pod)
 {
-	json_t *svc = NULL;
+	const char *ns = md_str(pod, "namespace");
+	json_t *env0 = json_array();
+	json_t *svc = NULL, *list = NULL;
 	struct berr *e = NULL;
-	if (kube_get(nd->kc, "/api/v1/namespaces/default/services/kubernetes", &svc, &e) < 0) {
+	bool links = !json_is_false(json_object_get(json_object_get(pod, "spec"), "enableServiceLinks"));
+	_cleanup_free_ char *path = NULL;
+	if (links && ns && strcmp(ns, "default") && asprintf(&path, "/api/v1/namespaces/%s/services", ns) >= 0) {
+		if (kube_get(nd->kc, path, &list, &e) < 0)
+			berr_freep(&e);
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(list, "items"), i, x) service_env(x, env0);
+	}
+	if (links && ns && !strcmp(ns, "default")) {
+		if (kube_get(nd->kc, "/api/v1/namespaces/default/services", &list, &e) < 0)
+			berr_freep(&e);
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(list, "items"), i, x) if (strcmp(md_str(x, "name") ? md_str(x, "name") : "", "kubernetes"))
+			service_env(x, env0);
+	}
+	if (kube_get(nd->kc, "/api/v1/namespaces/default/services/kubernetes", &svc, &e) < 0)
 		berr_free(e);
-		return;
-	}
-	json_t *spec = json_object_get(svc, "spec");
-	const char *ip = jsonx_str(spec, "clusterIP");
-	json_t *port0 = json_array_get(json_object_get(spec, "ports"), 0);
-	json_int_t port = json_integer_value(json_object_get(port0, "port"));
-	if (!ip || !port) {
-		json_decref(svc);
-		return;
-	}
-	char ps[16], url[128];
-	snprintf(ps, sizeof(ps), "%lld", (long long)port);
-	snprintf(url, sizeof(url), "tcp://%s:%s", ip, ps);
-	const char *kv[][2] = {{"KUBERNETES_SERVICE_HOST", ip},
-			       {"KUBERNETES_SERVICE_PORT", ps},
-			       {"KUBERNETES_SERVICE_PORT_HTTPS", ps},
-			       {"KUBERNETES_PORT", url},
-			       {"KUBERNETES_PORT_443_TCP", url},
-			       {"KUBERNETES_PORT_443_TCP_PROTO", "tcp"},
-			       {"KUBERNETES_PORT_443_TCP_PORT", ps},
-			       {"KUBERNETES_PORT_443_TCP_ADDR", ip}};
+	else
+		service_env(svc, env0);
+	json_decref(svc);
+	json_decref(list);
 	const char *lists[] = {"containers", "initContainers"};
 	for (int l = 0; l < 2; l++) {
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
-			json_t *env = json_array();
-			for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++)
-				json_array_append_new(env, json_pack("{s:s,s:s}", "name", kv[k][0], "value", kv[k][1]));
+			json_t *env = json_deep_copy(env0);
 			json_array_extend(env, json_object_get(c, "env"));
 			json_object_set_new(c, "env", env);
 		}
 	}
-	json_decref(svc);
+	json_decref(env0);
 }
 
 /* ---- workers ---- */
@@ -462,12 +510,69 @@ static pid_t start_worker(struct node *nd, const char *uid, const char *op)
 
 /* ---- status ---- */
 
-static json_t *api_status(struct node *nd, json_t *st)
+static const json_t *cond_of(const json_t *conds, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c) {
+		const char *t = jsonx_str(c, "type");
+		if (t && !strcmp(t, type))
+			return c;
+	}
+	return NULL;
+}
+
+/* spec.readinessGates, as the kubelet's GeneratePodReadyCondition: a pod
+ * whose containers are ready is Ready only when every gate's condition
+ * (set in the API by someone else) is True. */
+static void readiness_gates(const json_t *pod, json_t *s)
+{
+	const json_t *gates = json_object_get(json_object_get(pod, "spec"), "readinessGates");
+	json_t *ready = (json_t *)cond_of(json_object_get(s, "conditions"), "Ready");
+	if (!json_array_size(gates) || !ready || strcmp(jsonx_str(ready, "status") ? jsonx_str(ready, "status") : "", "True"))
+		return;
+	const json_t *have = json_object_get(json_object_get(pod, "status"), "conditions");
+	struct sbuf msg = SBUF_INIT;
+	size_t i;
+	json_t *g;
+	json_array_foreach(gates, i, g) {
+		const char *t = jsonx_str(g, "conditionType");
+		if (!t)
+			continue;
+		const json_t *c = cond_of(have, t);
+		const char *st = c ? jsonx_str(c, "status") : NULL;
+		if (!c)
+			sbuf_addf(&msg, "%scorresponding condition of pod readiness gate \"%s\" does not exist.",
+				  msg.len ? ", " : "", t);
+		else if (!st || strcmp(st, "True"))
+			sbuf_addf(&msg, "%sthe status of pod readiness gate \"%s\" is not \"True\", but %s", msg.len ? ", " : "",
+				  t, st ? st : "");
+	}
+	if (msg.len) {
+		json_object_set_new(ready, "status", json_string("False"));
+		json_object_set_new(ready, "reason", json_string("ReadinessGatesNotReady"));
+		json_object_set_new(ready, "message", json_string(sbuf_str(&msg)));
+	}
+	sbuf_release(&msg);
+	/* the transition time stays what the API has while the status does not change */
+	const json_t *old = cond_of(have, "Ready");
+	if (old && jsonx_str(old, "lastTransitionTime") && jsonx_str(old, "status") &&
+	    !strcmp(jsonx_str(old, "status"), jsonx_str(ready, "status"))) {
+		json_object_set(ready, "lastTransitionTime", json_object_get(old, "lastTransitionTime"));
+	} else if (msg.len || old) {
+		char now[40];
+		node_now(now, sizeof(now), false);
+		json_object_set_new(ready, "lastTransitionTime", json_string(now));
+	}
+}
+
+static json_t *api_status(struct node *nd, const json_t *pod, json_t *st)
 {
 	json_t *s = json_deep_copy(st);
 	json_object_del(s, "berth");
 	json_object_set_new(s, "hostIP", json_string(nd->ip));
 	json_object_set_new(s, "hostIPs", json_pack("[{s:s}]", "ip", nd->ip));
+	readiness_gates(pod, s);
 	return s;
 }
 
@@ -482,9 +587,20 @@ static bool post_status(struct node *nd, const json_t *pod, json_t *status)
 	_cleanup_free_ char *path = NULL;
 	if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s/status", ns, name) < 0)
 		return false;
-	_cleanup_json_ json_t *patch = json_pack("{s:{s:s},s:O}", "metadata", "uid", uid, "status", status);
+	/* a strategic merge patch, as the kubelet's: conditions merge by type,
+	 * so those others own (readiness gates, DisruptionTarget) stay; a
+	 * condition's reason and message that are gone are removed */
+	_cleanup_json_ json_t *patch = json_pack("{s:{s:s},s:o}", "metadata", "uid", uid, "status", json_deep_copy(status));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(json_object_get(patch, "status"), "conditions"), i, c) {
+		static const char *opt[] = {"reason", "message"};
+		for (size_t k = 0; k < 2; k++)
+			if (!json_object_get(c, opt[k]))
+				json_object_set_new(c, opt[k], json_null());
+	}
 	struct berr *e = NULL;
-	if (kube_patch(nd->kc, path, "application/merge-patch+json", patch, NULL, &e) < 0) {
+	if (kube_patch(nd->kc, path, "application/strategic-merge-patch+json", patch, NULL, &e) < 0) {
 		if (!e || e->code != BERR_NOT_FOUND)
 			fprintf(stderr, "node %s: pod %s/%s: posting status: %s\n", nd->name, ns, name, e ? e->msg : "error");
 		berr_free(e);
@@ -500,13 +616,15 @@ static json_t *waiting_status(const json_t *pod, const char *reason, const char 
 {
 	json_t *cs = json_array(), *ics = json_array();
 	const char *lists[] = {"initContainers", "containers"};
+	/* the kubelet's default: PodInitializing in a pod with init containers */
+	bool inits = json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers")) > 0;
 	for (int l = 0; l < 2; l++) {
 		size_t i;
 		json_t *c;
 		json_array_foreach(json_object_get(json_object_get(pod, "spec"), lists[l]), i, c) {
 			const char *cn = jsonx_str(c, "name");
 			bool this = !only_ctr || (cn && !strcmp(cn, only_ctr));
-			json_t *w = json_pack("{s:s}", "reason", this ? reason : (l == 0 ? "PodInitializing" : "ContainerCreating"));
+			json_t *w = json_pack("{s:s}", "reason", this ? reason : (inits ? "PodInitializing" : "ContainerCreating"));
 			if (this && message)
 				json_object_set_new(w, "message", json_string(message));
 			json_array_append_new(l == 0 ? ics : cs,
@@ -685,6 +803,92 @@ static void start_create(struct node *nd, json_t *pod)
 	}
 }
 
+/* ---- volumes kept current ---- */
+
+/* How often a running pod's configMap, secret, downwardAPI and projected
+ * volumes are made again from the API's objects (the kubelet: its pod sync,
+ * about a minute plus its cache's TTL; e2e.test waits up to minutes). */
+#define NODE_VOLUME_REFRESH_MS 5000
+
+/* When each pod's volumes were last refreshed: {uid: ms}. */
+static json_t *vol_refreshed;
+
+/* The tokens in a pod's projected serviceAccountToken files as they are
+ * ({"VOLUME/PATH": token}): a refresh keeps them (their TokenRequest is the
+ * pod's creation's) instead of dropping them. */
+static void current_tokens(const char *pdir, const json_t *pod, json_t *tokens)
+{
+	size_t i, j;
+	json_t *v, *src;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, v) {
+		json_array_foreach(json_object_get(json_object_get(v, "projected"), "sources"), j, src) {
+			json_t *t = json_object_get(src, "serviceAccountToken");
+			if (!t)
+				continue;
+			const char *tpath = jsonx_str(t, "path") ? jsonx_str(t, "path") : "token";
+			_cleanup_free_ char *file = NULL;
+			if (asprintf(&file, "%s/%s/volumes/%s/%s", pdir, md_str(pod, "name"), jsonx_str(v, "name"), tpath) < 0)
+				continue;
+			char *tok = NULL;
+			size_t len;
+			struct berr *e = NULL;
+			if (fs_read_file_at(AT_FDCWD, file, 1 << 16, &tok, &len, &e) == 0) {
+				char key[600];
+				snprintf(key, sizeof(key), "%s/%s", jsonx_str(v, "name"), tpath);
+				json_object_set_new(tokens, key, json_stringn(tok, len));
+			}
+			free(tok);
+			berr_free(e);
+		}
+	}
+}
+
+static bool has_synced_volumes(const json_t *pod)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), "volumes"), i, v)
+		if (json_object_get(v, "configMap") || json_object_get(v, "secret") || json_object_get(v, "downwardAPI") ||
+		    json_object_get(v, "projected"))
+			return true;
+	return false;
+}
+
+/* A running pod's volumes made again from the API's current ConfigMaps and
+ * Secrets and the pod's current labels and annotations (atomically, through
+ * ..data, as at its creation). A ConfigMap or Secret that cannot be read
+ * leaves the volume as it is, as the kubelet does. */
+static void refresh_volumes(struct node *nd, const json_t *pod, long long now)
+{
+	const char *uid = md_str(pod, "uid"), *ns = md_str(pod, "namespace");
+	if (!uid || !ns || !has_synced_volumes(pod))
+		return;
+	if (!vol_refreshed)
+		vol_refreshed = json_object();
+	json_t *last = json_object_get(vol_refreshed, uid);
+	if (last && now - json_integer_value(last) < NODE_VOLUME_REFRESH_MS)
+		return;
+	json_object_set_new(vol_refreshed, uid, json_integer(now));
+	_cleanup_json_ json_t *objects = json_object(), *tokens = json_object();
+	struct berr *e = NULL;
+	if (fetch_refs(nd, pod, objects, &e) < 0) {
+		berr_free(e);
+		return;
+	}
+	char pdir[PATH_MAX];
+	pod_dir_of(nd, ns, pdir, sizeof(pdir));
+	current_tokens(pdir, pod, tokens);
+	struct kube_pod_ctx c = {.root = nd->o->root, .runroot = nd->o->runroot, .ns = ns, .objects = objects,
+				 .network = nd->network, .gateway = nd->gateway, .poddir = pdir, .sa_tokens = tokens};
+	int changed = 0;
+	_cleanup_json_ json_t *p = json_deep_copy(pod);
+	if (kube_podspec_refresh(&c, p, &changed, &e) < 0) {
+		fprintf(stderr, "node %s: pod %s/%s: refreshing its volumes: %s\n", nd->name, ns, md_str(pod, "name"),
+			e ? e->msg : "error");
+		berr_free(e);
+	}
+}
+
 void node_pods_pass(struct node *nd, bool *ret_busy)
 {
 	bool busy = false;
@@ -763,9 +967,11 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 			continue;
 		if (unsettled(st0))
 			busy = true;
-		json_t *st = api_status(nd, st0);
+		json_t *st = api_status(nd, pod, st0);
 		if (post_status(nd, pod, st))
 			nd->pods_changed = true; /* the Services' endpoints may have too */
+		if (!terminal(st0))
+			refresh_volumes(nd, pod, now);
 		json_decref(st);
 		json_decref(st0);
 	}
@@ -780,8 +986,10 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 		busy = true;
 	}
 	/* forget what belongs to pods gone from both */
-	json_t *maps[] = {nd->posted, nd->retry, nd->deleted};
-	for (size_t m = 0; m < 3; m++) {
+	if (!vol_refreshed)
+		vol_refreshed = json_object();
+	json_t *maps[] = {nd->posted, nd->retry, nd->deleted, vol_refreshed};
+	for (size_t m = 0; m < 4; m++) {
 		void *tmp;
 		const char *k;
 		json_t *v;

@@ -189,8 +189,10 @@ static int resource_field(const json_t *ctr, const json_t *ref, char **ret, stru
 		return berr_setc(err, BERR_INVALID, "resources.%s.%s: invalid quantity \"%s\"", which, what, q);
 	const char *div = jsonx_str(ref, "divisor");
 	int64_t dmilli = 1000;
-	if (div && (quantity_parse(div, 3, &dmilli) < 0 || dmilli <= 0))
+	if (div && (quantity_parse(div, 3, &dmilli) < 0 || dmilli < 0))
 		return berr_setc(err, BERR_INVALID, "resourceFieldRef: invalid divisor \"%s\"", div);
+	if (dmilli == 0)
+		dmilli = 1000; /* the API server's default "0": the kubelet divides by 1 */
 	int64_t v = (milli + dmilli - 1) / dmilli;
 	if (asprintf(ret, "%lld", (long long)v) < 0)
 		return berr_set(err, ENOMEM, "out of memory");
@@ -432,7 +434,31 @@ struct vfiles {
 	struct vfile *v;
 	size_t n, cap;
 	size_t bytes;
+	long long gid; /* the pod's fsGroup, -1 when it has none */
 };
+
+/* The pod's securityContext.fsGroup, -1 when unset. */
+static long long pod_fsgroup(const json_t *pod)
+{
+	const json_t *g = json_object_get(json_object_get(json_object_get(pod, "spec"), "securityContext"), "fsGroup");
+	return json_is_integer(g) && json_integer_value(g) >= 0 ? (long long)json_integer_value(g) : -1;
+}
+
+/* As the kubelet's SetVolumeOwnership for a volume it mounts read-only
+ * (configMap, secret, downwardAPI, projected): group fsGroup, the group may
+ * read every file and enter (setgid) every directory. */
+static int fsgroup_own(int dirfd, const char *path, long long gid, bool dir)
+{
+	struct stat st;
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (fchownat(dirfd, path, (uid_t)-1, (gid_t)gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return 0;
+	mode_t m = (st.st_mode & 07777) | 0440 | (dir ? (S_ISGID | 0110) : 0);
+	return fchmodat(dirfd, path, m, 0) < 0 ? -errno : 0;
+}
 
 static void vfiles_free(struct vfiles *f)
 {
@@ -442,6 +468,7 @@ static void vfiles_free(struct vfiles *f)
 	}
 	free(f->v);
 	memset(f, 0, sizeof(*f));
+	f->gid = -1;
 }
 
 /* A volume item path: relative, no "..", no empty components. */
@@ -681,7 +708,8 @@ static bool vdir_same(int vfd, const struct vfiles *f)
 		struct berr *e = NULL;
 		struct stat st;
 		if (fstatat(dfd, f->v[i].path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    (int)(st.st_mode & 07777) != f->v[i].mode || (size_t)st.st_size != f->v[i].len)
+		    (int)(st.st_mode & 07777) != f->v[i].mode || (size_t)st.st_size != f->v[i].len ||
+		    (f->gid >= 0 && (long long)st.st_gid != f->gid))
 			same = false;
 		else if (fs_read_file_at(dfd, f->v[i].path, VOL_MAX_BYTES, &buf, &len, &e) < 0)
 			same = false;
@@ -739,6 +767,11 @@ static int vdir_write(int vfd, const struct vfiles *f, const char *vname, struct
 		 tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec);
 	if (mkdirat(vfd, ts, 0755) < 0)
 		return berr_set(err, errno, "volume %s: creating %s", vname, ts);
+	if (f->gid >= 0) {
+		int r = fsgroup_own(vfd, ts, f->gid, true);
+		if (r < 0)
+			return berr_set(err, -r, "volume %s: fsGroup %lld on %s", vname, f->gid, ts);
+	}
 	int dfd = openat(vfd, ts, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
 		return berr_set(err, errno, "volume %s: opening %s", vname, ts);
@@ -748,8 +781,20 @@ static int vdir_write(int vfd, const struct vfiles *f, const char *vname, struct
 			close(dfd);
 			return berr_set(err, -r, "volume %s: %s", vname, f->v[i].path);
 		}
+		/* the parents (made by the kubelet's writer and chowned by its walk) */
+		_cleanup_free_ char *par = strdup(f->v[i].path);
+		for (char *sl = strchr(par, '/'); f->gid >= 0 && sl; sl = strchr(sl + 1, '/')) {
+			*sl = 0;
+			r = fsgroup_own(dfd, par, f->gid, true);
+			*sl = '/';
+			if (r < 0) {
+				close(dfd);
+				return berr_set(err, -r, "volume %s: fsGroup %lld on %s", vname, f->gid, f->v[i].path);
+			}
+		}
 		int fd = openat(dfd, f->v[i].path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 || fs_write_full(fd, f->v[i].data, f->v[i].len) < 0 || fchmod(fd, f->v[i].mode) < 0) {
+		if (fd < 0 || fs_write_full(fd, f->v[i].data, f->v[i].len) < 0 ||
+		    (f->gid >= 0 && fchown(fd, (uid_t)-1, (gid_t)f->gid) < 0) || fchmod(fd, f->v[i].mode) < 0) {
 			int e = errno;
 			if (fd >= 0)
 				close(fd);
@@ -820,12 +865,15 @@ static int pod_vol_dir(const struct kube_pod_ctx *c, const char *pod, const char
 static int vol_sync(const struct kube_pod_ctx *c, const json_t *pod, const json_t *vol, const char *dir,
 		    json_t *warnings, struct berr **err)
 {
-	struct vfiles f = {0};
+	struct vfiles f = {.gid = -1};
 	int r = volume_files(c, pod, vol, &f, warnings, err);
 	if (r != 0) {
 		vfiles_free(&f);
 		return r < 0 ? -1 : 0;
 	}
+	f.gid = pod_fsgroup(pod);
+	for (size_t i = 0; f.gid >= 0 && i < f.n; i++)
+		f.v[i].mode |= 0440;
 	if (fs_mkdir_p(dir, 0755, err) < 0) {
 		vfiles_free(&f);
 		return -1;
@@ -907,6 +955,7 @@ static int pod_volumes(const struct kube_pod_ctx *c, const json_t *pod, json_t *
 {
 	const json_t *spec = json_object_get(pod, "spec");
 	const char *pname = jsonx_str(json_object_get(pod, "metadata"), "name");
+	long long fsg = pod_fsgroup(pod);
 	size_t i;
 	json_t *vol;
 	json_array_foreach(json_object_get(spec, "volumes"), i, vol) {
@@ -937,6 +986,11 @@ static int pod_volumes(const struct kube_pod_ctx *c, const json_t *pod, json_t *
 			} else if (medium && *medium)
 				return berr_setc(err, BERR_INVALID, "volume %s: emptyDir.medium \"%s\" is not supported (\"\" or Memory)",
 						 vname, medium);
+			/* fsGroup: the kubelet's SetVolumeOwnership of a writable volume */
+			struct stat ds;
+			if (fsg >= 0 && (stat(dir, &ds) < 0 || chown(dir, (uid_t)-1, (gid_t)fsg) < 0 ||
+					 chmod(dir, (ds.st_mode & 07777) | S_ISGID | 0770) < 0))
+				return berr_set(err, errno, "volume %s: fsGroup %lld on %s", vname, fsg, dir);
 			json_object_set_new(out, vname, json_pack("{s:s}", "source", dir));
 		} else if ((s = json_object_get(vol, "hostPath"))) {
 			if (host_path(s, vname, err) < 0)
@@ -985,6 +1039,11 @@ static int pod_volumes(const struct kube_pod_ctx *c, const json_t *pod, json_t *
 			json_object_set_new(out, vname, json_pack("{s:s,s:b}", "source", dir, "projected", 1));
 			if (secret)
 				chmod(dir, 0755);
+			if (fsg >= 0) {
+				int fr = fsgroup_own(AT_FDCWD, dir, fsg, true);
+				if (fr < 0)
+					return berr_set(err, -fr, "volume %s: fsGroup %lld on %s", vname, fsg, dir);
+			}
 		}
 	}
 	return 0;
@@ -1042,7 +1101,11 @@ static int container_mounts(const json_t *ctr, const char *cname, const json_t *
 							 "not in volume %s", cname, i, sub, vname);
 				}
 				/* the kubelet makes a missing subPath directory */
-				if (mkparents_at(bfd, sub) < 0 || (mkdirat(bfd, sub, 0755) < 0 && errno != EEXIST)) {
+				/* with the volume's own mode, as the kubelet's SafeMakeDir */
+				struct stat bs;
+				mode_t bm = fstat(bfd, &bs) == 0 ? (bs.st_mode & 07777) : 0755;
+				int mr = mkparents_at(bfd, sub) < 0 ? -1 : mkdirat(bfd, sub, bm);
+				if ((mr < 0 && errno != EEXIST) || (mr == 0 && fchmodat(bfd, sub, bm, 0) < 0)) {
 					int e = errno;
 					close(bfd);
 					json_decref(m);

@@ -1648,7 +1648,7 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 		return s;
 	}
 	if (st_is(st, "created")) {
-		json_object_set_new(s, "state", json_pack("{s:{s:s}}", "waiting", "reason", init ? "PodInitializing" : "ContainerCreating"));
+		json_object_set_new(s, "state", json_pack("{s:{s:s}}", "waiting", "reason", init ? "PodInitializing" : wait_reason));
 		out->waiting = true;
 		return s;
 	}
@@ -1673,6 +1673,9 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 		return s;
 	}
 	json_object_set_new(s, "state", json_pack("{s:o}", "terminated", terminated_of(st, code, true)));
+	/* an init container that completed is ready, as the kubelet reports it */
+	if (init && code == 0)
+		json_object_set_new(s, "ready", json_true());
 	out->terminated = true;
 	out->exit_code = code;
 	return s;
@@ -1740,8 +1743,6 @@ json_t *pod_status(struct ctr_store *cs, const char *ns, const char *name)
 	const char *rp = jsonx_str(spec, "restartPolicy") ?: "Always";
 	const char *terminal = jsonx_str(pod, "terminal");
 	const char *sid = jsonx_str(pod, "sandbox");
-	_cleanup_json_ json_t *sst = sid ? ctr_state(cs, sid, NULL) : NULL;
-	bool sandbox_up = sst && st_is(sst, "running");
 	json_t *status = json_object();
 	/* init containers */
 	json_t *ics = json_array();
@@ -1777,9 +1778,10 @@ json_t *pod_status(struct ctr_store *cs, const char *ns, const char *name)
 	bool any_started = false;
 	json_array_foreach(json_object_get(spec, "containers"), i, c) {
 		struct cstat cst;
-		const char *wr = inits_done && sandbox_up ? "ContainerCreating" : "PodInitializing";
-		if (!json_array_size(json_object_get(spec, "initContainers")))
-			wr = "ContainerCreating";
+		/* the kubelet's default waiting state: PodInitializing in a pod
+		 * with init containers (until the container runs), else
+		 * ContainerCreating */
+		const char *wr = json_array_size(json_object_get(spec, "initContainers")) ? "PodInitializing" : "ContainerCreating";
 		json_t *s = container_status(cs, pod, c, false, wr, terminal != NULL, &cst);
 		json_array_append_new(acs, s);
 		n++;

@@ -218,7 +218,7 @@ spec:
   containers:
   - name: c
     image: busybox:1.36
-    command: ["sh", "-c", "echo $(stat -c %g:%a /s/k) $(cat /s/k) $(stat -c %g /e) cpu=$CPU; exec sleep 3600"]
+    command: ["sh", "-c", "echo $(stat -L -c %g:%a /s/k) $(cat /s/k) $(stat -c %g /e) cpu=$CPU; exec sleep 3600"]
     resources: {limits: {cpu: 1250m}}
     env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: limits.cpu}}}]
     volumeMounts: [{name: s, mountPath: /s}, {name: e, mountPath: /e}]

@@ -221,6 +221,62 @@ static void podspecs(void)
 	close(rfd);
 }
 
+/* The kubelet's fsGroup ownership of a pod's volumes, a resourceFieldRef's
+ * default divisor "0" (divide by 1) and a missing subPath made with the
+ * volume's mode. */
+static void podspec_fsgroup(void)
+{
+	char tmpl[] = "/tmp/test-kube-play.XXXXXX";
+	char *root = mkdtemp(tmpl);
+	CHECK(root != NULL, "temp dir");
+	json_t *objs = objects("one");
+	struct kube_pod_ctx c = {.root = root, .runroot = root, .ns = "default", .objects = objs, .network = "kube-default",
+				 .gateway = "10.84.0.1"};
+	json_t *pod = json_loads(
+		"{\"metadata\":{\"name\":\"g\",\"namespace\":\"default\",\"uid\":\"u2\"},"
+		"\"spec\":{\"securityContext\":{\"fsGroup\":1234,\"runAsUser\":1000},"
+		"\"containers\":[{\"name\":\"x\",\"image\":\"busybox\",\"resources\":{\"limits\":{\"cpu\":\"1250m\"}},"
+		"\"env\":[{\"name\":\"CPU\",\"valueFrom\":{\"resourceFieldRef\":{\"resource\":\"limits.cpu\",\"divisor\":\"0\"}}}],"
+		"\"volumeMounts\":[{\"name\":\"s\",\"mountPath\":\"/etc/s\"},{\"name\":\"e\",\"mountPath\":\"/e\",\"subPath\":\"sub\"}]}],"
+		"\"volumes\":[{\"name\":\"s\",\"secret\":{\"secretName\":\"s\",\"defaultMode\":256}},"
+		"{\"name\":\"e\",\"emptyDir\":{}}]}}",
+		0, NULL);
+	CHECK(pod != NULL, "pod JSON");
+	json_t *rs = NULL;
+	struct berr *e = NULL;
+	int r = kube_podspec_resolve(&c, pod, &rs, &e);
+	CHECK(r == 0, "resolve with fsGroup%s%s", e ? ": " : "", e ? e->msg : "");
+	json_t *env = json_object_get(json_array_get(json_object_get(rs, "containers"), 0), "env");
+	CHECK_STR(jsonx_str(json_array_get(env, 0), "value"), "2", "limits.cpu 1250m with the divisor \"0\": 2 (rounded up)");
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/kube/default/pods/g/volumes/s/pw", root);
+	CHECK(stat(path, &st) == 0, "the secret's file");
+	CHECK((st.st_mode & 07777) == 0440, "defaultMode 0400 with fsGroup: 0440 (%o)", st.st_mode & 07777);
+	snprintf(path, sizeof(path), "%s/kube/default/pods/g/volumes/e", root);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 02777, "the emptyDir with fsGroup: 2777 (%o)", st.st_mode & 07777);
+	if (getuid() == 0) {
+		CHECK(st.st_gid == 1234, "the emptyDir's group is the fsGroup (%u)", (unsigned)st.st_gid);
+		snprintf(path, sizeof(path), "%s/kube/default/pods/g/volumes/s/pw", root);
+		CHECK(stat(path, &st) == 0 && st.st_gid == 1234, "the secret's file's group is the fsGroup (%u)", (unsigned)st.st_gid);
+		snprintf(path, sizeof(path), "%s/kube/default/pods/g/volumes/e/sub", root);
+		CHECK(stat(path, &st) == 0 && st.st_gid == 1234 && (st.st_mode & 07777) == 02777,
+		      "the subPath made with the volume's mode and group (%o, %u)", st.st_mode & 07777, (unsigned)st.st_gid);
+	}
+	/* an unchanged refresh writes nothing: the group and mode count */
+	int changed = -1;
+	kube_podspec_refresh(&c, pod, &changed, &e);
+	CHECK(changed == 0, "an unchanged secret with fsGroup writes nothing");
+	json_decref(rs);
+	berr_free(e);
+	json_decref(pod);
+	json_decref(objs);
+	kube_podspec_cleanup(root, "default", "g");
+	int rfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+	fs_rm_rf_at(rfd, root + 5);
+	close(rfd);
+}
+
 int main(void)
 {
 	hashes();
@@ -228,5 +284,6 @@ int main(void)
 	quantities();
 	selectors();
 	podspecs();
+	podspec_fsgroup();
 	UNIT_END();
 }
