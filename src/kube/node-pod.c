@@ -797,7 +797,9 @@ static void start_create(struct node *nd, json_t *pod)
 		create_worker(nd, p, objects, tokens);
 	json_decref(p);
 	if (!json_object_get(nd->posted, uid)) {
-		json_t *ws = waiting_status(pod, "ContainerCreating", NULL, NULL);
+		/* the kubelet's default waiting state of every container */
+		bool inits = json_array_size(json_object_get(json_object_get(pod, "spec"), "initContainers")) > 0;
+		json_t *ws = waiting_status(pod, inits ? "PodInitializing" : "ContainerCreating", NULL, NULL);
 		post_status(nd, pod, ws);
 		json_decref(ws);
 	}

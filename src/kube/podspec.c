@@ -1257,6 +1257,38 @@ static int resolve_container(const struct kube_pod_ctx *c, const json_t *pod, co
 		json_decref(out);
 		return -1;
 	}
+	/* the kubelet's termination message file: a host file (any user of
+	 * the pod may write it) mounted at terminationMessagePath, read when
+	 * the container ends */
+	const char *tmp = jsonx_str(ctr, "terminationMessagePath");
+	const char *pname = jsonx_str(json_object_get(pod, "metadata"), "name");
+	if (tmp && *tmp == '/' && pname) {
+		_cleanup_free_ char *tdir = NULL, *tfile = NULL;
+		int r = c->poddir ? asprintf(&tdir, "%s/%s/termination", c->poddir, pname)
+				  : asprintf(&tdir, "%s/kube/%s/pods/%s/termination", c->root, c->ns, pname);
+		if (r < 0 || asprintf(&tfile, "%s/%s", tdir, cname) < 0) {
+			json_decref(out);
+			return berr_set(err, ENOMEM, "out of memory");
+		}
+		if (fs_mkdir_p(tdir, 0755, err) < 0) {
+			json_decref(out);
+			return berr_wrap(err, "container %s: terminationMessagePath", cname);
+		}
+		int fd = open(tfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+		if (fd < 0 || fchmod(fd, 0666) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			json_decref(out);
+			return berr_set(err, e, "container %s: terminationMessagePath: %s", cname, tfile);
+		}
+		close(fd);
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "source", tfile, "target", tmp, "readOnly", 0));
+		json_object_set_new(out, "terminationMessageFile", json_string(tfile));
+		const char *pol = jsonx_str(ctr, "terminationMessagePolicy");
+		if (pol)
+			json_object_set_new(out, "terminationMessagePolicy", json_string(pol));
+	}
 	static const char *probes[] = {"livenessProbe", "readinessProbe", "startupProbe"};
 	for (size_t i = 0; i < 3; i++) {
 		const json_t *p = json_object_get(ctr, probes[i]);

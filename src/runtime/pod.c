@@ -16,6 +16,7 @@
 #include "net/ports.h"
 #include "runtime/caps.h"
 #include "runtime/lifecycle.h"
+#include "runtime/logs.h"
 #include "runtime/volume.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -1592,6 +1593,55 @@ static json_t *terminated_of(json_t *st, int code, bool with_start)
 	return t;
 }
 
+struct tail_ud {
+	struct sbuf *buf;
+};
+
+static int tail_line(void *ud, int stream, const struct timespec *ts, const char *text, size_t n)
+{
+	sbuf_add(((struct tail_ud *)ud)->buf, text, n);
+	return 0;
+}
+
+/* The kubelet's termination message: the file at terminationMessagePath
+ * (at most 4096 bytes), or with FallbackToLogsOnError, when that is empty
+ * and the container failed, the end of its log (80 lines, 2048 bytes). */
+static void termination_message(struct ctr_store *cs, const json_t *c, const char *id, int code, json_t *t)
+{
+	const char *file = jsonx_str(c, "terminationMessageFile");
+	if (!file)
+		return;
+	char *msg = NULL;
+	size_t len = 0;
+	struct berr *e = NULL;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0) {
+		msg = malloc(4097);
+		ssize_t r = fs_read_full(fd, msg, 4096);
+		len = r > 0 ? (size_t)r : 0;
+		msg[len] = 0;
+		close(fd);
+	}
+	const char *pol = jsonx_str(c, "terminationMessagePolicy");
+	if (!len && code != 0 && pol && !strcmp(pol, "FallbackToLogsOnError")) {
+		struct sbuf buf = SBUF_INIT;
+		struct tail_ud ud = {&buf};
+		struct logs_opts o = {.tail = 80, .out = -1, .err = -1, .line = tail_line, .ud = &ud};
+		if (logs_print(cs, id, &o, &e) == 0 && buf.len) {
+			const char *b = sbuf_str(&buf);
+			size_t bl = buf.len, off = bl > 2048 ? bl - 2048 : 0;
+			free(msg);
+			msg = strndup(b + off, bl - off);
+			len = bl - off;
+		}
+		berr_free(e);
+		sbuf_release(&buf);
+	}
+	if (msg && len)
+		json_object_set_new(t, "message", json_stringn(msg, len));
+	free(msg);
+}
+
 /* One ContainerStatus. */
 static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bool init, const char *wait_reason,
 				bool terminal, struct cstat *out)
@@ -1666,13 +1716,17 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 		snprintf(msg, sizeof(msg), "back-off %lds restarting failed container=%s pod=%s_%s(%s)", delay ? delay : 10L,
 			 cname, jsonx_str(spec, "name"), jsonx_str(spec, "namespace"), jsonx_str(spec, "uid") ?: "");
 		json_object_set_new(s, "state", json_pack("{s:{s:s, s:s}}", "waiting", "reason", "CrashLoopBackOff", "message", msg));
-		json_object_set_new(json_object_get(s, "lastState"), "terminated", terminated_of(st, code, true));
+		json_t *lt = terminated_of(st, code, true);
+		termination_message(cs, c, id, code, lt);
+		json_object_set_new(json_object_get(s, "lastState"), "terminated", lt);
 		out->waiting = true;
 		out->has_last = true;
 		out->last_code = code;
 		return s;
 	}
-	json_object_set_new(s, "state", json_pack("{s:o}", "terminated", terminated_of(st, code, true)));
+	json_t *tt = terminated_of(st, code, true);
+	termination_message(cs, c, id, code, tt);
+	json_object_set_new(s, "state", json_pack("{s:o}", "terminated", tt));
 	/* an init container that completed is ready, as the kubelet reports it */
 	if (init && code == 0)
 		json_object_set_new(s, "ready", json_true());

@@ -241,6 +241,26 @@ sleep 1.5
 is "the node's status posts keep the gate's condition" \
 	"$(kc get pod gated -o jsonpath='{.status.conditions[?(@.type=="example.com/ready")].status}')" True
 check "delete it" kc delete pod/gated secret/gs --wait=true --timeout=60s
+# the termination message: the file at terminationMessagePath, or the log's
+# end with FallbackToLogsOnError when the container failed
+check "run pods that leave a termination message" kc run term --image=busybox:1.36 --restart=Never --command -- \
+	sh -c 'printf bye >/dev/termination-log'
+cat >"$T_DIR/term2.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: term2}
+spec:
+  restartPolicy: Never
+  securityContext: {runAsUser: 1000}
+  containers:
+  - {name: c, image: busybox:1.36, command: ["sh", "-c", "echo from the log; exit 3"], terminationMessagePolicy: FallbackToLogsOnError, terminationMessagePath: /dev/custom-log}
+EOF
+check "apply a failing pod with FallbackToLogsOnError" kc apply -f "$T_DIR/term2.yaml"
+ended() { [ "$(kc get pod "$1" -o jsonpath='{.status.phase}')" = "$2" ]; }
+wait_for 60 ended term Succeeded && wait_for 60 ended term2 Failed || notok "the pods did not end: $OUT"
+is "the message from the file" "$(kc get pod term -o jsonpath='{.status.containerStatuses[0].state.terminated.message}')" bye
+is "the message from the log" "$(kc get pod term2 -o jsonpath='{.status.containerStatuses[0].state.terminated.message}')" "from the log"
+check "delete them" kc delete pod/term pod/term2 --wait=true --timeout=60s
 
 # ---- a claim: the cluster's provisioner and the node's berth volume ----
 cat >"$T_DIR/pvc.yaml" <<'EOF'
