@@ -25,9 +25,11 @@ fi
 # scripts/k8s-binaries.sh builds v1.36.3 and etcd v3.6.8 from the Go module
 # proxy once (about 10 min on 2 cores from cold caches, seconds once
 # /var/cache/berth/k8s has them). When they cannot be built, the error is
-# shown and those tests skip. BERTH_NO_K8S=1 leaves them out.
+# shown and those tests skip. BERTH_NO_K8S=1 leaves them out. e2e.test,
+# agnhost and ginkgo are for t0760 (upstream's conformance tests against
+# berth's node, tests/k8s/conformance.sh); it skips without them.
 if [ -z "${BERTH_NO_K8S:-}" ]; then
-	"$top/scripts/k8s-binaries.sh" \
+	"$top/scripts/k8s-binaries.sh" --with e2e.test,agnhost,ginkgo \
 		|| echo "test.sh: scripts/k8s-binaries.sh failed (above); the tests against a real control plane will skip" >&2
 fi
 exec "$top/tests/run.sh" "$@"
