@@ -27,9 +27,10 @@
 #    afterwards). The kubelet's client certificate (CN system:node:NAME, O
 #    system:nodes) and serving certificate are signed with openssl by the
 #    cluster's CA (its state dir's pki/ca.key); the kubelet API, healthz and
-#    CNI bridge (cni-dens0, a free 10.244.N.0/24, also set as the Node's
-#    podCIDR; no masquerade, so no iptables rules) do not clash with berth's
-#    node. No registry is reachable: the pods' image (busybox:1.36, the
+#    CNI bridge (cni-dens0 on the Node's podCIDR, which the cluster's
+#    controller-manager allocates: the CNI config is written once the Node
+#    has it; a free 10.244.N.0/24 set as the podCIDR when none comes; no
+#    masquerade, so no iptables rules) do not clash with berth's node. No registry is reachable: the pods' image (busybox:1.36, the
 #    tests' static busybox rootfs) and the sandbox image (berth.local/
 #    pause:3.10, bench/kube-density/pause.c built with gcc -static) are
 #    imported with `berth import`, written with `berth save` and given to
@@ -263,16 +264,8 @@ port_free() { [ -z "$(ss -Htln "sport = :$1")" ]; }
 free_port() { local p=$1; while ! port_free "$p"; do p=$((p + 1)); done; echo "$p"; }
 KPORT=$(free_port 10350)
 HPORT=$(free_port $((KPORT + 1)))
-SUBNET=
-for n in $(seq 0 255); do
-	ip route | grep -q "^10\.244\.$n\." && continue
-	ip -4 addr | grep -q "inet 10\.244\.$n\." && continue
-	SUBNET=10.244.$n.0/24
-	break
-done
-[ -n "$SUBNET" ] || die "no free 10.244.N.0/24 for the kubelet's pods"
 ip link show "$BRIDGE" >/dev/null 2>&1 && die "a bridge $BRIDGE is there already (another run's? remove it first)"
-log "peer $KNODE: kubelet API :$KPORT, healthz 127.0.0.1:$HPORT, pods $SUBNET on $BRIDGE"
+log "peer $KNODE: kubelet API :$KPORT, healthz 127.0.0.1:$HPORT, pods on $BRIDGE"
 
 # credentials: signed by the cluster's CA
 P=$D/pki
@@ -329,15 +322,6 @@ resolvConf: /etc/resolv.conf
 maxPods: 110
 EOF
 mkdir -p "$D/cni/net.d" "$D/containerd"
-cat >"$D/cni/net.d/10-density.conflist" <<EOF
-{"cniVersion": "0.4.0", "name": "berth-density",
- "plugins": [
-  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
-   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": "$D/cni/ipam"}},
-  {"type": "loopback"}
- ]}
-EOF
 cat >"$D/containerd/config.toml" <<EOF
 version = 2
 root = "$D/containerd/root"
@@ -432,6 +416,47 @@ log "starting the kubelet as node $KNODE"
 nsenter -t "$HOLDER" -m -- "$KBIN/kubelet" --config="$D/kubelet-config.yaml" --kubeconfig="$D/kubelet.kubeconfig" \
 	--root-dir="$D/kubelet" --hostname-override="$KNODE" --node-ip="$NODEIP" >"$D/kubelet.log" 2>&1 &
 KUBELET=$!
+# The Node's podCIDR: the cluster's controller-manager allocates one (a /24
+# of its --cluster-cidr) once the Node is registered; the CNI bridge gets it.
+# containerd watches its conf_dir, so the config is written only then (the
+# node is NotReady, "cni plugin not initialized", until it is there). A
+# cluster whose controller-manager allocates none: a free 10.244.N.0/24,
+# set as the Node's podCIDR.
+SUBNET=
+for i in $(seq 1 120); do
+	kill -0 "$KUBELET" 2>/dev/null || die "the kubelet exited: $(grep -E '^E|Fatal|failed' "$D/kubelet.log" | tail -5)"
+	SUBNET=$("$KC" get node "$KNODE" -o jsonpath='{.spec.podCIDR}' 2>/dev/null)
+	[ -n "$SUBNET" ] && break
+	# registered for 10 s and still no podCIDR: no allocator
+	[ "$i" -gt 20 ] && "$KC" get node "$KNODE" >/dev/null 2>&1 && break
+	sleep 0.5
+done
+if [ -z "$SUBNET" ]; then
+	"$KC" get node "$KNODE" >/dev/null || die "node $KNODE not registered within 60 s: $(grep -E '^E|Fatal|failed' "$D/kubelet.log" | tail -5)"
+	for n in $(seq 0 255); do
+		ip route | grep -q "^10\.244\.$n\." && continue
+		ip -4 addr | grep -q "inet 10\.244\.$n\." && continue
+		SUBNET=10.244.$n.0/24
+		break
+	done
+	[ -n "$SUBNET" ] || die "no free 10.244.N.0/24 for the kubelet's pods"
+	"$KC" patch node "$KNODE" -p "{\"spec\":{\"podCIDR\":\"$SUBNET\",\"podCIDRs\":[\"$SUBNET\"]}}" >/dev/null ||
+		die "setting node $KNODE's podCIDR failed"
+	log "node $KNODE: no podCIDR from the controller-manager; set to $SUBNET"
+fi
+ip route | grep "^$SUBNET " | grep -qv " dev $BRIDGE " &&
+	die "$SUBNET (node $KNODE's podCIDR) is routed on this host already: $(ip route | grep "^$SUBNET ")"
+log "node $KNODE: pods in $SUBNET on $BRIDGE"
+cat >"$D/cni/net.d/density.tmp" <<EOF
+{"cniVersion": "0.4.0", "name": "berth-density",
+ "plugins": [
+  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "ranges": [[{"subnet": "$SUBNET"}]], "routes": [{"dst": "0.0.0.0/0"}],
+            "dataDir": "$D/cni/ipam"}},
+  {"type": "loopback"}
+ ]}
+EOF
+mv "$D/cni/net.d/density.tmp" "$D/cni/net.d/10-density.conflist" || die "cannot write the CNI config"
 ready=
 for i in $(seq 1 120); do
 	kill -0 "$KUBELET" 2>/dev/null || break
@@ -439,8 +464,6 @@ for i in $(seq 1 120); do
 	sleep 0.5
 done
 [ -n "$ready" ] || die "node $KNODE not Ready within 60 s: $(grep -E '^E|Fatal|failed' "$D/kubelet.log" | tail -5)"
-"$KC" patch node "$KNODE" -p "{\"spec\":{\"podCIDR\":\"$SUBNET\",\"podCIDRs\":[\"$SUBNET\"]}}" >/dev/null ||
-	die "setting node $KNODE's podCIDR failed"
 CTD_V=$(containerd --version | awk '{print $3}')
 RUNC_V=$(runc --version | awk 'NR==1{print $3}')
 KUBELET_V=$("$KBIN/kubelet" --version | awk '{print $2}')
