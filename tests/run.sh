@@ -46,16 +46,27 @@ run_units() { # DIR LABEL
 } >"$logdir/unit.out" 2>&1
 cat "$logdir/unit.out" | grep -v '^ok' || true
 
-tests=()
+# A test with the line "# run: alone" loads the machine on its own (the
+# upstream conformance run: 8 ginkgo processes) and runs after the others,
+# with nothing beside it, so that neither it nor its neighbours time out.
+tests=() shared=() alone=()
 for f in tests/integration/t[0-9]*.sh; do
 	[ -n "$pattern" ] && [[ "$f" != *$pattern* ]] && continue
 	tests+=("$f")
+	if grep -q '^# run: alone$' "$f"; then alone+=("$f"); else shared+=("$f"); fi
 done
 export BERTH="$top/build/berth" BERTH_FIXTURES="$top/build/fixtures"
-printf '%s\n' "${tests[@]}" | xargs -P "$jobs" -I{} bash -c \
-	'f={}; n=$(basename "$f" .sh); start=$(date +%s); timeout 600 bash "$f" >"'"$logdir"'/$n.out" 2>&1; rc=$?; \
-	 if [ $rc -ne 0 ] && ! grep -q "^not ok" "'"$logdir"'/$n.out"; then echo "not ok - $n: exited $rc" >>"'"$logdir"'/$n.out"; fi; \
-	 echo "# $n: $(( $(date +%s) - start ))s" >>"'"$logdir"'/$n.out"'
+run_tests() { # JOBS FILE...
+	local j=$1
+	shift
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | xargs -P "$j" -I{} bash -c \
+		'f={}; n=$(basename "$f" .sh); start=$(date +%s); timeout 600 bash "$f" >"'"$logdir"'/$n.out" 2>&1; rc=$?; \
+		 if [ $rc -ne 0 ] && ! grep -q "^not ok" "'"$logdir"'/$n.out"; then echo "not ok - $n: exited $rc" >>"'"$logdir"'/$n.out"; fi; \
+		 echo "# $n: $(( $(date +%s) - start ))s" >>"'"$logdir"'/$n.out"'
+}
+run_tests "$jobs" "${shared[@]}"
+run_tests 1 "${alone[@]}"
 
 for f in "${tests[@]}"; do
 	n=$(basename "$f" .sh)

@@ -36,6 +36,7 @@ struct kapi {
 	pthread_cond_t cond;
 	int nconns;
 	struct kapi_authz *authz;
+	time_t started; /* process_start_time_seconds of /metrics */
 };
 
 struct kconn {

@@ -306,6 +306,69 @@ static void serve_pods(struct kconn *c, const struct kreq *r, bool running_only)
 	json_decref(list);
 }
 
+/* /metrics in Prometheus' text format, from the store as it is now: the
+ * kubelet's gauges of what runs on the node (kubelet_running_pods,
+ * kubelet_running_containers by container_state), kubelet_node_name and the
+ * process' start time. Upstream's e2e framework reads it after a failure. */
+static void serve_metrics(struct kconn *c, const struct kreq *r)
+{
+	struct kapi *a = c->api;
+	_cleanup_json_ json_t *l = pod_list(a->cs, NULL);
+	long pods = 0, running = 0, exited = 0, created = 0;
+	size_t i;
+	json_t *p;
+	json_array_foreach(l, i, p)
+	{
+		const char *ns = jsonx_str(p, "namespace"), *name = jsonx_str(p, "name");
+		if (!ns || !name || !ours(a, json_object_get(p, "meta")))
+			continue;
+		_cleanup_json_ json_t *st = pod_status(a->cs, ns, name);
+		bool any = false;
+		static const char *const lists[] = {"initContainerStatuses", "containerStatuses"};
+		for (size_t k = 0; k < 2; k++) {
+			size_t j;
+			json_t *cs;
+			json_array_foreach(json_object_get(st, lists[k]), j, cs)
+			{
+				json_t *state = json_object_get(cs, "state");
+				if (json_object_get(state, "running")) {
+					running++;
+					any = true;
+				} else if (json_object_get(state, "terminated")) {
+					exited++;
+				} else if (jsonx_str(json_object_get(state, "waiting"), "reason") &&
+					   json_object_get(cs, "containerID")) {
+					created++;
+				}
+			}
+		}
+		if (any)
+			pods++;
+	}
+	_cleanup_free_ char *body = NULL;
+	int n = asprintf(&body,
+			 "# HELP kubelet_node_name [ALPHA] The node's name. The count is always 1.\n"
+			 "# TYPE kubelet_node_name gauge\n"
+			 "kubelet_node_name{node=\"%s\"} 1\n"
+			 "# HELP kubelet_running_containers [ALPHA] Number of containers currently running\n"
+			 "# TYPE kubelet_running_containers gauge\n"
+			 "kubelet_running_containers{container_state=\"created\"} %ld\n"
+			 "kubelet_running_containers{container_state=\"exited\"} %ld\n"
+			 "kubelet_running_containers{container_state=\"running\"} %ld\n"
+			 "# HELP kubelet_running_pods [ALPHA] Number of pods that have a running pod sandbox\n"
+			 "# TYPE kubelet_running_pods gauge\n"
+			 "kubelet_running_pods %ld\n"
+			 "# HELP process_start_time_seconds [ALPHA] Start time of the process since unix epoch in seconds.\n"
+			 "# TYPE process_start_time_seconds gauge\n"
+			 "process_start_time_seconds %lld\n",
+			 a->node_name ? a->node_name : "", created, exited, running, pods, (long long)a->started);
+	if (n < 0) {
+		kconn_http_error(c, r, 500, "out of memory", NULL);
+		return;
+	}
+	kconn_respond(c, r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body, (size_t)n);
+}
+
 static void serve_healthz(struct kconn *c, const struct kreq *r)
 {
 	static const char *const checks[] = {"ping", "log", "syncloop"};
@@ -461,6 +524,10 @@ static bool dispatch(struct kconn *c, struct kreq *r)
 		if (!get)
 			goto not_allowed;
 		serve_pods(c, r, false);
+	} else if (!strcmp(r->path, "/metrics")) {
+		if (!get)
+			goto not_allowed;
+		serve_metrics(c, r);
 	} else if (is_path(r->path, "/runningpods")) {
 		if (!get)
 			goto not_allowed;
@@ -781,6 +848,7 @@ int kubelet_api_serve(const struct kubelet_api_conf *conf, volatile int *stop, s
 	a->conf.listen = dup_or_null(conf->listen ? conf->listen : "0.0.0.0:10250");
 	a->root = dup_or_null(conf->root);
 	a->runroot = dup_or_null(conf->runroot ? conf->runroot : "/run/berth");
+	a->started = time(NULL);
 	a->node_name = dup_or_null(conf->node_name);
 	a->conf.root = a->root;
 	a->conf.runroot = a->runroot;

@@ -1232,7 +1232,7 @@ static int resolve_container(const struct kube_pod_ctx *c, const json_t *pod, co
 	json_object_set_new(out, "args", str_array_expand(json_object_get(ctr, "args"), vars));
 	json_decref(vars);
 	static const char *copy[] = {"workingDir", "tty", "stdin", "stdinOnce", "ports", "resources",
-				     "terminationMessagePath", "imagePullPolicy"};
+				     "terminationMessagePath", "imagePullPolicy", "restartPolicy"};
 	for (size_t i = 0; i < sizeof(copy) / sizeof(*copy); i++)
 		if (json_object_get(ctr, copy[i]))
 			json_object_set(out, copy[i], json_object_get(ctr, copy[i]));
@@ -1381,7 +1381,9 @@ int kube_podspec_resolve(const struct kube_pod_ctx *c, json_t *pod, json_t **ret
 	json_object_set_new(out, "name", json_string(name));
 	json_object_set_new(out, "uid", json_string(jsonx_str(md, "uid") ? jsonx_str(md, "uid") : ""));
 	const char *hn = jsonx_str(spec, "hostname");
-	json_object_set_new(out, "hostname", json_string(hn ? hn : name));
+	/* without spec.hostname the runtime takes the pod's name cut to 63
+	 * characters, as the kubelet does (a pod name may be 253 long) */
+	json_object_set_new(out, "hostname", json_string(hn ? hn : ""));
 	json_object_set_new(out, "subdomain", json_string(jsonx_str(spec, "subdomain") ? jsonx_str(spec, "subdomain") : ""));
 	json_object_set_new(out, "network", json_string(c->network));
 	json_object_set_new(out, "dns", dns_of(c, spec));

@@ -119,6 +119,12 @@ like "... what the server shows" "$(openssl s_client -connect "127.0.0.1:$PORT" 
 pods=$(cu "$U/pods")
 is "/pods: a v1 PodList of the store's pods" "$($PY -c 'import json,sys; d=json.load(sys.stdin); print(d["kind"], d["apiVersion"], " ".join(sorted(p["metadata"]["name"] for p in d["items"])))' <<<"$pods")" "PodList v1 brief talker twice"
 is "... with the runtime's status" "$($PY -c 'import json,sys; d=json.load(sys.stdin); p=[p for p in d["items"] if p["metadata"]["name"]=="talker"][0]; print(p["status"]["phase"], len(p["status"]["containerStatuses"]), "berth" in p["status"])' <<<"$pods")" "Running 2 False"
+m=$(cu "$U/metrics" -w '%{content_type}')
+like "/metrics: the kubelet's gauges, Prometheus text" "$m" 'kubelet_running_pods [1-9]'
+like "/metrics: running containers by state" "$m" 'kubelet_running_containers\{container_state="running"\} [1-9]'
+like "/metrics: the node's name" "$m" '^kubelet_node_name\{node="n1"\} 1$'
+like "/metrics: the content type" "$m" 'text/plain; version=0\.0\.4; charset=utf-8$'
+is "/metrics: POST is not allowed" "$(cu -X POST "$U/metrics" -w ' %{http_code}')" '405: Method Not Allowed 405'
 like "/runningpods/: the runtime's view" "$(cu "$U/runningpods/")" '"name":"talker".*"containers":\[\{"name":"main","image":"busybox:1.36","resources":\{\}\}'
 
 # a server for node n2 has none of kube play's pods
@@ -144,6 +150,11 @@ like "timestamps: nine digits, Z" "$(cu "$L/main?tailLines=1&timestamps=true")" 
 is "limitBytes=10: exactly 10 bytes" "$(cu "$L/main?limitBytes=10" | wc -c)" 10
 is "stream=Stdout" "$(cu "$L/main?stream=Stdout" | grep -c '^err')" 0
 is "stream=Stderr" "$(cu "$L/main?stream=Stderr" | grep -c '^out')" 0
+# sinceTime has whole seconds, and "-1 sec" may reach 2 s back: the checks
+# need a log longer than that (10 lines a second; a loaded machine may have
+# started the pod only just now)
+long_log() { [ "$(cu "$L/main" | wc -l)" -ge 40 ]; }
+wait_for 30 long_log || notok "the talker's log reaches 40 lines"
 n_all=$(cu "$L/main" | wc -l)
 n_since=$(cu "$L/main?sinceSeconds=1" | wc -l)
 [ "$n_since" -gt 0 ] && [ "$n_since" -lt "$n_all" ] && ok "sinceSeconds=1: only the last second ($n_since of $n_all)" || notok "sinceSeconds=1 ($n_since of $n_all)"

@@ -6,6 +6,7 @@
 # of 300 s, and passes when at least tests/k8s/conformance-count of them
 # pass. Skips (with the reason) when e2e.test, ginkgo or the images cannot
 # be had. Bad input to both scripts gives a clear error first.
+# run: alone
 . "$(dirname "$0")/../lib.sh"
 CONF=$TOP/tests/k8s/conformance.sh
 IMGS=$TOP/tests/k8s/e2e-images.sh
@@ -14,7 +15,7 @@ W=$T_DIR/work
 conf_cleanup() {
 	# conformance.sh takes its cluster down itself; this is for a run cut off
 	[ -d "$W/root/kube-clusters/t0760" ] &&
-		"$BERTH" --root "$W/root" --runroot "$W/run" kube cluster down --name t0760 >/dev/null 2>&1
+		"$BERTH" --root "$W/root" --runroot "$W/run" kube cluster down --name t0760 >/dev/null
 	t_cleanup
 }
 trap conf_cleanup EXIT

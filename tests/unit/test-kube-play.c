@@ -156,6 +156,7 @@ static void podspecs(void)
 	}
 	CHECK_STR(both, "hi p $(UNSET)", "$(VAR) of earlier variables, an unknown one kept");
 	CHECK_STR(pw, "s3cret", "a secretKeyRef decoded");
+	CHECK_STR(jsonx_str(rs, "hostname"), "", "no spec.hostname: left to the runtime (the name cut to 63)");
 	CHECK_STR(json_string_value(json_array_get(json_object_get(ctr, "command"), 1)), "hi-p-$(NAME)", "command expanded, $$ escapes");
 	CHECK_STR(json_string_value(json_array_get(json_object_get(ctr, "envPodIP"), 0)), "IP", "status.podIP left to the runtime");
 	CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(ctr, "readinessProbe"), "httpGet"), "port")) == 8080,
