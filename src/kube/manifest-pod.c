@@ -679,9 +679,10 @@ static int container(struct kctx *c, struct podctx *pc, json_t *ctr, const char 
 				    "Forbidden: may not be set for non-init containers");
 		if (enum_check(c, ctr, "restartPolicy", path, ENUM("Always")) < 0)
 			return -1;
-		return kerr(c, rp, ctr, kpath(sub, path, "restartPolicy"),
-			    "Invalid value: \"Always\": sidecar containers are not supported by berth kube play");
 	}
+	/* a sidecar (an init container with restartPolicy Always) may have
+	 * probes and hooks as an app container */
+	bool sidecar = init && rp;
 	if (resources(c, ctr, path) < 0 || security_context(c, ctr, path) < 0)
 		return -1;
 	/* ports */
@@ -797,7 +798,7 @@ static int container(struct kctx *c, struct podctx *pc, json_t *ctr, const char 
 		if (!pr)
 			continue;
 		kpath(sub, path, probes[k]);
-		if (init)
+		if (init && !sidecar)
 			return kerr(c, pr, ctr, sub, "Forbidden: may not be set for init containers without restartPolicy=Always");
 		if (probe(c, pr, sub, ports, probes[k]) < 0)
 			return -1;
@@ -805,7 +806,7 @@ static int container(struct kctx *c, struct podctx *pc, json_t *ctr, const char 
 	json_t *lc = json_object_get(ctr, "lifecycle");
 	if (lc) {
 		kpath(sub, path, "lifecycle");
-		if (init)
+		if (init && !sidecar)
 			return kerr(c, lc, ctr, sub, "Forbidden: may not be set for init containers without restartPolicy=Always");
 		static const char *const hooks[] = {"postStart", "preStop"};
 		for (size_t k = 0; k < ARRAY_SIZE(hooks); k++) {

@@ -81,6 +81,12 @@ void pod_command_apply(json_t *req, const json_t *command, const json_t *args)
 	}
 }
 
+bool pod_ctr_is_sidecar(const json_t *c)
+{
+	const char *rp = jsonx_str(c, "restartPolicy");
+	return rp && !strcmp(rp, "Always");
+}
+
 char *pod_hosts_file(const char *ip, const char *hostname, const char *subdomain, const char *ns,
 		     const json_t *host_aliases)
 {
@@ -301,10 +307,19 @@ static int v_security(json_t *sc, const char *path, struct berr **err)
 	return 0;
 }
 
-static int v_container(json_t *c, const char *path, struct image_store *is, json_t *idx, struct berr **err)
+static int v_container(json_t *c, const char *path, bool init, struct image_store *is, json_t *idx,
+		       struct berr **err)
 {
 	if (!json_is_object(c))
 		return bad(err, path, "must be an object");
+	/* a container's own restartPolicy: only a sidecar's, "Always" */
+	if (v_type(c, "restartPolicy", path, JSON_STRING, false, err) < 0)
+		return -1;
+	const char *crp = jsonx_str(c, "restartPolicy");
+	if (crp && !init)
+		return bad(err, path, "restartPolicy \"%s\": may be set only on init containers", crp);
+	if (crp && strcmp(crp, "Always"))
+		return bad(err, path, "restartPolicy \"%s\" is not supported (only \"Always\", a sidecar)", crp);
 	if (v_type(c, "name", path, JSON_STRING, true, err) < 0 || v_type(c, "image", path, JSON_STRING, true, err) < 0)
 		return -1;
 	const char *name = jsonx_str(c, "name");
@@ -510,7 +525,7 @@ static int validate_spec(json_t *spec, struct image_store *is, struct berr **err
 	for (size_t l = 0; l < 2; l++) {
 		json_array_foreach(json_object_get(spec, lists[l]), i, v) {
 			snprintf(p, sizeof(p), "spec.%s[%zu]", lists[l], i);
-			if (v_container(v, p, is, idx, err) < 0)
+			if (v_container(v, p, l == 0, is, idx, err) < 0)
 				return -1;
 			const char *cn = jsonx_str(v, "name");
 			if (json_object_get(names, cn))
@@ -1061,7 +1076,13 @@ static int container_request(struct podh *h, json_t *c, bool init, const char *s
 	json_object_set_new(req, "ExposedPorts", exposed);
 	json_object_set_new(hc, "NetworkMode", json_sprintf("container:%s", sandbox));
 	const char *rp = restart_policy(h);
-	const char *mon = !strcmp(rp, "Never") ? "no" : init || !strcmp(rp, "OnFailure") ? "on-failure" : "always";
+	/* a sidecar restarts whenever it exits, whatever the pod's policy, and
+	 * has its probes and hooks as an app container has */
+	bool sidecar = init && pod_ctr_is_sidecar(c);
+	const char *mon = sidecar ? "always"
+			  : !strcmp(rp, "Never") ? "no"
+			  : init || !strcmp(rp, "OnFailure") ? "on-failure"
+							     : "always";
 	json_object_set_new(hc, "RestartPolicy", json_pack("{s:s, s:i}", "Name", mon, "MaximumRetryCount", 0));
 	json_object_set_new(hc, "Sysctls", sysctls_of(h, false));
 	resources_request(c, hc);
@@ -1071,7 +1092,7 @@ static int container_request(struct podh *h, json_t *c, bool init, const char *s
 	json_object_set_new(req, "KubeBackoff", json_true());
 	if (ip)
 		json_object_set_new(req, "KubePodIP", json_string(ip));
-	if (!init) {
+	if (!init || sidecar) {
 		json_t *probes = json_object();
 		static const char *const pk[][2] = {{"livenessProbe", "liveness"}, {"readinessProbe", "readiness"},
 						    {"startupProbe", "startup"}};
@@ -1161,14 +1182,51 @@ static void ids_of(json_t *map, json_t *out)
 			json_array_append(out, v);
 }
 
-/* The pod's containers (init and app, not the sandbox) stopped and, unless
- * keep, removed; their restart counts carried over when they had run. */
-static void pod_containers_down(struct podh *h, int grace, bool keep)
+static bool run_prestops(struct podh *h, int grace, long only);
+
+/* The sidecars stopped one at a time, the last first, as the kubelet
+ * stops them after the app containers; with hooks each one's preStop
+ * first. All within grace seconds (at least POD_PRESTOP_MIN_GRACE each
+ * after a hook). */
+static void sidecars_down(struct podh *h, int grace, bool hooks)
 {
+	json_t *inits = json_object_get(h->spec, "initContainers");
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t i = json_array_size(inits); i-- > 0;) {
+		json_t *c = json_array_get(inits, i);
+		const char *id = jsonx_str(json_object_get(h->pod, "init"), jsonx_str(c, "name"));
+		if (!pod_ctr_is_sidecar(c) || !id)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int left = grace - (int)(now.tv_sec - t0.tv_sec);
+		bool ran = hooks && left > 0 && run_prestops(h, left, (long)i);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = grace - (int)(now.tv_sec - t0.tv_sec);
+		if (ran && left < POD_PRESTOP_MIN_GRACE)
+			left = POD_PRESTOP_MIN_GRACE;
+		_cleanup_json_ json_t *ids = json_pack("[s]", id);
+		stop_ids(h->cs, ids, left < 0 ? 0 : left);
+	}
+}
+
+/* The pod's containers (init and app, not the sandbox) stopped, the
+ * sidecars last (with hooks their preStop hooks first) and, unless keep,
+ * removed; their restart counts carried over when they had run. */
+static void pod_containers_down(struct podh *h, int grace, bool keep, bool hooks)
+{
+	/* the app and regular init containers, then the sidecars */
 	_cleanup_json_ json_t *ids = json_array();
-	ids_of(json_object_get(h->pod, "init"), ids);
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(h->spec, "initContainers"), i, c) {
+		json_t *id = json_object_get(json_object_get(h->pod, "init"), jsonx_str(c, "name"));
+		if (json_is_string(id) && !pod_ctr_is_sidecar(c))
+			json_array_append(ids, id);
+	}
 	ids_of(json_object_get(h->pod, "containers"), ids);
 	stop_ids(h->cs, ids, grace);
+	sidecars_down(h, grace, hooks);
 	if (keep)
 		return;
 	json_t *restarts = obj_member(h->pod, "restarts");
@@ -1403,12 +1461,69 @@ static bool st_is(json_t *st, const char *status)
 static void pod_end(struct podh *h, const char *phase)
 {
 	json_object_set_new(h->pod, "terminal", json_string(phase));
+	/* the app containers ended: the sidecars stop, last first */
+	sidecars_down(h, grace_of(h), true);
 	const char *sid = jsonx_str(h->pod, "sandbox");
 	if (sid) {
 		_cleanup_json_ json_t *ids = json_pack("[s]", sid);
 		stop_ids(h->cs, ids, 2);
 	}
 	podh_save(h, NULL);
+}
+
+/* Whether a container after init container idx was made: then a sidecar
+ * at idx no longer holds the pod back. */
+static bool later_made(struct podh *h, size_t idx)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(h->spec, "initContainers"), i, c)
+		if (i > idx && jsonx_str(json_object_get(h->pod, "init"), jsonx_str(c, "name")))
+			return true;
+	return json_object_size(json_object_get(h->pod, "containers")) > 0;
+}
+
+/* One step of sidecar c (init container idx): made, started, restarted
+ * once its monitor gave up. 1 while it holds the containers after it back
+ * (not running yet, or its startupProbe has not passed, before any of
+ * them was made), 0 when they may go on, -1 on an error that holds. */
+static int sidecar_step(struct podh *h, json_t *c, size_t idx, struct berr **err)
+{
+	const char *cname = jsonx_str(c, "name");
+	bool passed = later_made(h, idx);
+	const char *id = jsonx_str(json_object_get(h->pod, "init"), cname);
+	_cleanup_json_ json_t *st = id ? ctr_state(h->cs, id, NULL) : NULL;
+	if (!st) {
+		if (id)
+			json_object_del(json_object_get(h->pod, "init"), cname);
+		struct berr *e = NULL;
+		if (container_up(h, c, true, &e) < 0) {
+			if (!passed) {
+				*err = e;
+				return -1;
+			}
+			berr_free(e);
+		}
+		return passed ? 0 : 1;
+	}
+	if (st_is(st, "created")) {
+		int code;
+		struct berr *e = NULL;
+		ctr_start(h->cs, id, NULL, NULL, &code, &e);
+		berr_free(e);
+		return passed ? 0 : 1;
+	}
+	if (ctr_is_running(st)) {
+		if (passed || !st_is(st, "running"))
+			return passed ? 0 : 1;
+		json_t *kube = json_object_get(st, "Kube");
+		bool has_sp = json_is_object(json_object_get(c, "startupProbe"));
+		bool started = json_is_object(kube) ? json_is_true(json_object_get(kube, "Started")) : !has_sp;
+		return started ? 0 : 1;
+	}
+	/* exited and its monitor gave up (berth kill/stop, a failed start) */
+	restart_exited(h, cname, id, st);
+	return passed ? 0 : 1;
 }
 
 static int pod_step(struct podh *h, struct berr **err)
@@ -1427,7 +1542,7 @@ static int pod_step(struct podh *h, struct berr **err)
 		if (ctrs && !strcmp(restart_policy(h), "Never")) {
 			/* the kubelet makes no new sandbox for a pod that never
 			 * restarts: its containers are killed, the pod ends */
-			pod_containers_down(h, g, true);
+			pod_containers_down(h, g, true, false);
 			if (sid)
 				ctr_destroy(h->cs, sid);
 			json_object_set_new(h->pod, "sandbox", json_null());
@@ -1435,7 +1550,7 @@ static int pod_step(struct podh *h, struct berr **err)
 			return 0;
 		}
 		if (had) {
-			pod_containers_down(h, g, false);
+			pod_containers_down(h, g, false, false);
 			if (sid)
 				ctr_destroy(h->cs, sid);
 			json_object_set_new(h->pod, "sandbox", json_null());
@@ -1446,12 +1561,20 @@ static int pod_step(struct podh *h, struct berr **err)
 		if (sandbox_up(h, err) < 0)
 			return -1;
 	}
-	/* init containers, one at a time, in order */
+	/* init containers, one at a time, in order; a sidecar (restartPolicy
+	 * Always) holds the next ones back only until it runs (and its
+	 * startupProbe passed), then keeps running beside them */
 	json_t *inits = json_object_get(h->spec, "initContainers");
 	size_t i;
 	json_t *c;
 	json_array_foreach(inits, i, c) {
 		const char *cname = jsonx_str(c, "name");
+		if (pod_ctr_is_sidecar(c)) {
+			int r = sidecar_step(h, c, i, err);
+			if (r != 0)
+				return r < 0 ? -1 : 0;
+			continue;
+		}
 		const char *id = jsonx_str(json_object_get(h->pod, "init"), cname);
 		if (!id)
 			return container_up(h, c, true, err);
@@ -1650,6 +1773,7 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 	const char *id = jsonx_str(json_object_get(pod, init ? "init" : "containers"), cname);
 	json_t *spec = json_object_get(pod, "spec");
 	const char *rp = jsonx_str(spec, "restartPolicy") ?: "Always";
+	bool sidecar = init && pod_ctr_is_sidecar(c);
 	json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I}", "name", cname, "image", jsonx_str(c, "image"), "imageID", "",
 			      "ready", 0, "started", 0, "restartCount",
 			      json_integer_value(json_object_get(json_object_get(pod, "restarts"), cname)));
@@ -1681,7 +1805,7 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 		bool started = json_is_object(kube) ? json_is_true(json_object_get(kube, "Started")) : !has_sp;
 		bool ready = json_is_object(kube) ? json_is_true(json_object_get(kube, "Ready")) : (!has_rp && started);
 		json_object_set_new(s, "state", json_pack("{s:{s:o}}", "running", "startedAt", k8s_time(jsonx_str(st, "StartedAt"))));
-		json_object_set_new(s, "ready", json_boolean(ready && !init));
+		json_object_set_new(s, "ready", json_boolean(ready && (!init || sidecar)));
 		json_object_set_new(s, "started", json_boolean(started));
 		out->running = true;
 		out->ready = ready;
@@ -1704,7 +1828,8 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 	}
 	/* restarting (the monitor's back-off) or exited */
 	bool will_restart = st_is(st, "restarting") ||
-			    (!terminal && (init ? code != 0 && strcmp(rp, "Never")
+			    (!terminal && (sidecar ? true
+					   : init ? code != 0 && strcmp(rp, "Never")
 						: (!strcmp(rp, "Always") || (!strcmp(rp, "OnFailure") && code != 0))));
 	if (will_restart) {
 		/* the delay: the monitor's back-off (state.json Kube.BackOff), or ours */
@@ -1728,7 +1853,7 @@ static json_t *container_status(struct ctr_store *cs, json_t *pod, json_t *c, bo
 	termination_message(cs, c, id, code, tt);
 	json_object_set_new(s, "state", json_pack("{s:o}", "terminated", tt));
 	/* an init container that completed is ready, as the kubelet reports it */
-	if (init && code == 0)
+	if (init && !sidecar && code == 0)
 		json_object_set_new(s, "ready", json_true());
 	out->terminated = true;
 	out->exit_code = code;
@@ -1805,10 +1930,33 @@ json_t *pod_status(struct ctr_store *cs, const char *ns, const char *name)
 	size_t i;
 	json_t *c;
 	bool inits_done = true;
+	/* app containers made: the pod was initialized (a sidecar that
+	 * restarts later does not undo it) */
+	bool apps_made = json_object_size(json_object_get(pod, "containers")) > 0;
+	bool sidecar_running = false;
+	size_t running = 0, waiting = 0, stopped = 0, succeeded = 0, nready = 0, n = 0;
+	struct sbuf unready = SBUF_INIT;
 	json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
 		struct cstat cst;
 		json_t *s = container_status(cs, pod, c, true, "PodInitializing", terminal != NULL, &cst);
 		json_array_append_new(ics, s);
+		if (pod_ctr_is_sidecar(c)) {
+			/* a sidecar: initialized once it runs (and started), ready
+			 * as an app container */
+			bool up = cst.running && cst.started;
+			sidecar_running |= cst.running;
+			if (!up && !apps_made) {
+				pending_init++;
+				inits_done = false;
+				sbuf_addf(&incomplete, "%s%s", incomplete.len ? " " : "", jsonx_str(c, "name"));
+			}
+			n++;
+			if (cst.running && cst.ready)
+				nready++;
+			else
+				sbuf_addf(&unready, "%s%s", unready.len ? " " : "", jsonx_str(c, "name"));
+			continue;
+		}
 		if (cst.running) {
 			pending_init++;
 		} else if (cst.terminated) {
@@ -1827,8 +1975,6 @@ json_t *pod_status(struct ctr_store *cs, const char *ns, const char *name)
 	}
 	/* app containers */
 	json_t *acs = json_array();
-	size_t running = 0, waiting = 0, stopped = 0, succeeded = 0, nready = 0, n = 0;
-	struct sbuf unready = SBUF_INIT;
 	bool any_started = false;
 	json_array_foreach(json_object_get(spec, "containers"), i, c) {
 		struct cstat cst;
@@ -1881,6 +2027,11 @@ json_t *pod_status(struct ctr_store *cs, const char *ns, const char *name)
 		phase = "Pending";
 	if (terminal && !strcmp(phase, "Pending"))
 		phase = terminal;
+	/* the app containers ended but a sidecar still runs: the pod's next
+	 * step stops the sidecars and ends the pod; until then it runs (and
+	 * its drivers keep stepping it) */
+	if (!terminal && sidecar_running && (phase[0] == 'S' || phase[0] == 'F')) /* Succeeded, Failed */
+		phase = "Running";
 	/* conditions */
 	_cleanup_json_ json_t *times = jsonx_load_at(dfd, "conditions.json", 1 << 16, NULL);
 	if (!json_is_object(times)) {
@@ -1984,7 +2135,7 @@ static void unmount_below(const char *dir)
 
 /* preStop hooks, one child process per container, all within grace
  * seconds. Returns whether any ran. */
-static bool run_prestops(struct podh *h, int grace)
+static bool run_prestops(struct podh *h, int grace, long only)
 {
 	if (grace <= 0)
 		return false;
@@ -1993,9 +2144,12 @@ static bool run_prestops(struct podh *h, int grace)
 	const char *ip = jsonx_str(h->pod, "ip");
 	size_t i;
 	json_t *c;
-	json_array_foreach(json_object_get(h->spec, "containers"), i, c) {
+	/* only < 0: the app containers; else init container only (a sidecar) */
+	json_array_foreach(json_object_get(h->spec, only < 0 ? "containers" : "initContainers"), i, c) {
+		if (only >= 0 && i != (size_t)only)
+			continue;
 		json_t *ps = json_object_get(json_object_get(c, "lifecycle"), "preStop");
-		const char *id = jsonx_str(json_object_get(h->pod, "containers"), jsonx_str(c, "name"));
+		const char *id = jsonx_str(json_object_get(h->pod, only < 0 ? "containers" : "init"), jsonx_str(c, "name"));
 		if (!json_is_object(ps) || !id || nk == ARRAY_SIZE(kids))
 			continue;
 		_cleanup_json_ json_t *st = ctr_state(h->cs, id, NULL);
@@ -2045,14 +2199,14 @@ int pod_remove(struct ctr_store *cs, const char *ns, const char *name, int grace
 		grace = grace_of(&h);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool hooks = run_prestops(&h, grace);
+	bool hooks = run_prestops(&h, grace, -1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	int left = grace - (int)(t1.tv_sec - t0.tv_sec);
 	if (hooks && left < POD_PRESTOP_MIN_GRACE)
 		left = POD_PRESTOP_MIN_GRACE;
 	if (left < 0)
 		left = 0;
-	pod_containers_down(&h, left, true);
+	pod_containers_down(&h, left, true, true);
 	/* every container, recorded or found by name (a crash between a
 	 * create and its record) */
 	_cleanup_json_ json_t *ids = json_array();

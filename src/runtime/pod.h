@@ -71,7 +71,10 @@ int pod_create(struct ctr_store *cs, struct image_store *is, json_t *pod, struct
  * pod is stopped, within at most 2 s, and made again, as the kubelet
  * does, or with restartPolicy Never the pod ends), the next init container started once the previous one exited
  * 0 (a failed one is retried per restartPolicy; Never: the pod failed),
- * then the app containers made and started; containers whose monitor gave
+ * then the app containers made and started; a sidecar (an init container
+ * with restartPolicy Always) holds the ones after it only until it runs and
+ * its startupProbe passed, and is restarted whenever it exits; once the app
+ * containers ended the sidecars are stopped, the last first; containers whose monitor gave
  * up (a start that failed) restarted with Kubernetes' back-off. A pod that
  * ended (Succeeded/Failed) gives back its sandbox. Returns at once (0)
  * when another process holds the pod's lock. A container that cannot be
@@ -129,6 +132,9 @@ int64_t pod_cpu_quota(int64_t milli, int64_t period);
  * or []), only args -> "Cmd", neither -> nothing (the image's). An empty
  * array counts as unset, as in the kubelet. */
 void pod_command_apply(json_t *req, const json_t *command, const json_t *args);
+/* Whether container c (a resolved init container) is a sidecar: its own
+ * restartPolicy is "Always" (the Kubernetes native sidecar). */
+bool pod_ctr_is_sidecar(const json_t *c);
 /* The kubelet's managed /etc/hosts for the pod (malloc'd). */
 char *pod_hosts_file(const char *ip, const char *hostname, const char *subdomain, const char *ns,
 		     const json_t *host_aliases);

@@ -241,6 +241,70 @@ for i in $(seq 1 25); do got=$(timeout 5 wget -qO- http://127.0.0.1:18096/built 
 like "... and the containerPort published on the host" "$got" '^built$'
 check "down it" b kube down "$T_DIR/built/app.yaml"
 
+# a sidecar (an init container with restartPolicy Always): started before
+# the next init container (once its startupProbe passed), it keeps running
+# beside the app and restarts when killed, whatever the pod's restartPolicy
+cat >"$T_DIR/side.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: side}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: s, emptyDir: {}}]
+  initContainers:
+    - name: helper
+      image: busybox:1.36
+      restartPolicy: Always
+      command: [sh, -c, 'echo up >> /s/helper; exec sleep 1000']
+      volumeMounts: [{name: s, mountPath: /s}]
+      startupProbe: {exec: {command: [test, -f, /s/helper]}, periodSeconds: 1}
+    - name: setup
+      image: busybox:1.36
+      command: [sh, -c, 'test -f /s/helper && echo done > /s/setup']
+      volumeMounts: [{name: s, mountPath: /s}]
+  containers:
+    - name: app
+      image: busybox:1.36
+      command: [sh, -c, 'cat /s/setup; exec sleep 1000']
+      volumeMounts: [{name: s, mountPath: /s}]
+Y
+check "play a pod with a sidecar" b kube play --wait --timeout 60s "$T_DIR/side.yaml"
+# "name restartCount state ready" of each init container, then each app container
+pst() { b kube get pod "$1" -o json | python3 -c 'import json,sys; s=json.load(sys.stdin)["status"]; print(s["phase"], *[" ".join([c["name"], str(c["restartCount"]), *c["state"], str(c["ready"])]) for c in s.get("initContainerStatuses", []) + s["containerStatuses"]], sep=", ")'; }
+is "... its status: the sidecar running and ready among the init containers" "$(pst side)" \
+	"Running, helper 0 running True, setup 0 terminated True, app 0 running True"
+is "... the init container ran after the sidecar was up" "$(b logs "$(ctr side app)" 2>&1)" done
+is "... the sidecar runs beside the app" "$(b inspect -f '{{.State.Running}}' "$(ctr side helper)") $(b inspect -f '{{.State.Running}}' "$(ctr side app)")" "true true"
+sc=$(ctr side helper)
+kill -9 "$(b inspect -f '{{.State.Pid}}' "$sc")"
+ok_restart=0
+for i in $(seq 1 50); do
+	[ "$(b inspect -f '{{.RestartCount}}' "$sc" 2>/dev/null)" -ge 1 ] 2>/dev/null &&
+		[ "$(b inspect -f '{{.State.Running}}' "$sc")" = true ] && { ok_restart=1; break; }
+	sleep 0.2
+done
+is "a killed sidecar restarts (the pod's restartPolicy is Never)" "$ok_restart" 1
+is "... and the app still runs" "$(b inspect -f '{{.State.Running}}' "$(ctr side app)")" true
+like "... its restart counted" "$(pst side)" "^Running, helper 1 running True, "
+check "down the sidecar pod" b kube down "$T_DIR/side.yaml"
+is "... no container of it left" "$(b ps -aq --filter label=io.kubernetes.pod.name=side | wc -l)" 0
+# restartPolicy Never: the app container alone ends the pod, the sidecar is stopped
+cat >"$T_DIR/sjob.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: sjob}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers: [{name: helper, image: busybox:1.36, restartPolicy: Always, command: [sleep, "1000"]}]
+  containers: [{name: app, image: busybox:1.36, command: [sh, -c, 'sleep 1']}]
+Y
+check "play a pod whose app ends beside a sidecar" b kube play "$T_DIR/sjob.yaml"
+for i in $(seq 1 40); do st=$(pst sjob 2>&1); [[ $st == Succeeded* ]] && break; sleep 0.25; done
+is "... Succeeded by its app container, the sidecar stopped" "$st" "Succeeded, helper 0 terminated False, app 0 terminated False"
+check "down it" b kube down "$T_DIR/sjob.yaml"
+
 # down leaves nothing
 br=br-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["Id"][:12])' "$ROOT/networks/kube-default.json")
 check "down everything" b kube down --volumes "$W" "$D"
@@ -316,6 +380,20 @@ apiVersion: v1
 kind: Service
 metadata: {name: s2}
 spec: {type: LoadBalancer, selector: {app: b}, ports: [{port: 18090}]}
+Y
+bad "restartPolicy on an app container" 'spec.containers\[0\].restartPolicy: Forbidden: may not be set for non-init containers' <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {containers: [{name: x, image: busybox:1.36, restartPolicy: Never}]}
+Y
+bad "an init container's restartPolicy Never" 'spec.initContainers\[0\].restartPolicy: Unsupported value: "Never"' <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  initContainers: [{name: i, image: busybox:1.36, restartPolicy: Never}]
+  containers: [{name: x, image: busybox:1.36}]
 Y
 bad "an unknown kind lists the supported ones" 'unknown kind "Frobnicator".*Deployment' <<'Y'
 apiVersion: v1

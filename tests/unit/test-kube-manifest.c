@@ -610,9 +610,12 @@ static void test_validation(void)
 		"  containers: [{name: c, image: busybox}]\n",
 		"t.yaml:8: pod/p: spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without "
 		"restartPolicy=Always");
-	pod_bad("a sidecar", "  initContainers:\n  - {name: i, image: busybox, restartPolicy: Always}\n  containers: [{name: c, image: busybox}]\n",
-		"t.yaml:6: pod/p: spec.initContainers[0].restartPolicy: Invalid value: \"Always\": sidecar containers are not "
-		"supported by berth kube play");
+	pod_bad("a sidecar with restartPolicy Never",
+		"  initContainers:\n  - {name: i, image: busybox, restartPolicy: Never}\n  containers: [{name: c, image: busybox}]\n",
+		"t.yaml:6: pod/p: spec.initContainers[0].restartPolicy: Unsupported value: \"Never\": supported values: "
+		"\"Always\"");
+	pod_bad("restartPolicy on an app container", "  containers:\n  - {name: c, image: busybox, restartPolicy: Never}\n",
+		"t.yaml:6: pod/p: spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers");
 	pod_bad("requests over limits",
 		"  containers:\n  - name: c\n    image: busybox\n    resources:\n      limits: {cpu: 1}\n      requests: {cpu: 2}\n",
 		"t.yaml:10: pod/p: spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or equal to cpu "

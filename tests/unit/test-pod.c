@@ -185,6 +185,18 @@ int main(void)
 	refused(SPEC(",\"hostPorts\":[{\"containerPort\":80,\"hostPort\":70000}]", C0),
 		"spec.hostPorts[0]: hostPort: 70000 is out of range", "a host port out of range");
 	refused(SPEC("", "{\"name\":\"A_b\",\"image\":\"bb\"}"), "name \"A_b\" must be a DNS label", "a bad container name");
+	refused(SPEC("", "{\"name\":\"a\",\"image\":\"bb\",\"restartPolicy\":\"Always\"}"),
+		"spec.containers[0]: restartPolicy \"Always\": may be set only on init containers",
+		"restartPolicy on an app container");
+	refused(SPEC(",\"initContainers\":[{\"name\":\"s\",\"image\":\"bb\",\"restartPolicy\":\"Never\"}]", C0),
+		"spec.initContainers[0]: restartPolicy \"Never\" is not supported (only \"Always\", a sidecar)",
+		"an init container's restartPolicy Never");
+	refused(SPEC(",\"initContainers\":[{\"name\":\"s\",\"image\":\"bb\",\"restartPolicy\":1}]", C0),
+		"spec.initContainers[0]: restartPolicy must be a string", "a number as restartPolicy");
+	_cleanup_json_ json_t *sc = json_loads("{\"name\":\"s\",\"restartPolicy\":\"Always\"}", 0, NULL);
+	_cleanup_json_ json_t *plain = json_loads("{\"name\":\"i\"}", 0, NULL);
+	CHECK(pod_ctr_is_sidecar(sc), "an init container with restartPolicy Always is a sidecar");
+	CHECK(!pod_ctr_is_sidecar(plain), "one without restartPolicy is not");
 	struct stat st;
 	char pods[320];
 	snprintf(pods, sizeof(pods), "%s/pods", root);
@@ -193,6 +205,32 @@ int main(void)
 	CHECK(ok == NULL, "a minimal spec is accepted (%s)", ok ? ok : "ok");
 	free(ok);
 	refused(SPEC("", C0), "pod default/p already exists", "a second pod of one name");
+	/* a sidecar pod not synced yet: Pending, not initialized, the sidecar
+	 * among the init containers and counted in readiness */
+	ok = create_err("{\"namespace\":\"default\",\"name\":\"sc\",\"network\":\"n\",\"restartPolicy\":\"Never\","
+			"\"initContainers\":[{\"name\":\"side\",\"image\":\"bb\",\"restartPolicy\":\"Always\","
+			"\"readinessProbe\":{\"exec\":{\"command\":[\"true\"]}}},{\"name\":\"i\",\"image\":\"bb\"}],"
+			"\"containers\":[" C0 "]}");
+	CHECK(ok == NULL, "a pod with a sidecar is accepted (%s)", ok ? ok : "ok");
+	free(ok);
+	_cleanup_json_ json_t *sst = pod_status(cs, "default", "sc");
+	CHECK(sst && !strcmp(jsonx_str(sst, "phase"), "Pending"), "a sidecar pod not synced yet is Pending");
+	json_t *ics = json_object_get(sst, "initContainerStatuses");
+	CHECK(json_array_size(ics) == 2 && !strcmp(jsonx_str(json_array_get(ics, 0), "name"), "side"),
+	      "the sidecar's status is the first initContainerStatus");
+	const char *icond = NULL, *rmsg = NULL;
+	size_t ci;
+	json_t *cv;
+	json_array_foreach(json_object_get(sst, "conditions"), ci, cv) {
+		if (!strcmp(jsonx_str(cv, "type"), "Initialized"))
+			icond = jsonx_str(cv, "message");
+		if (!strcmp(jsonx_str(cv, "type"), "ContainersReady"))
+			rmsg = jsonx_str(cv, "message");
+	}
+	CHECK_STR(icond, "containers with incomplete status: [side i]", "Initialized waits on the sidecar and the init container");
+	CHECK_STR(rmsg, "containers with unready status: [side a]", "the sidecar counts in ContainersReady");
+	CHECK(pod_remove(cs, "default", "sc", 0, &e) == 0, "pod_remove of the sidecar pod");
+	berr_freep(&e);
 	_cleanup_json_ json_t *l = pod_list(cs, NULL);
 	CHECK(json_array_size(l) == 1 && !strcmp(jsonx_str(json_array_get(l, 0), "name"), "p"), "pod_list has it");
 	_cleanup_json_ json_t *stat_ = pod_status(cs, "default", "p");
