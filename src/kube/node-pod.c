@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RETRY_MIN_MS 10000
@@ -891,6 +892,65 @@ static void refresh_volumes(struct node *nd, const json_t *pod, long long now)
 	}
 }
 
+/* The status last posted for uid ended the pod (the watch may not have
+ * brought it back yet). */
+static bool posted_terminal(const struct node *nd, const char *uid)
+{
+	const char *text = jsonx_str(nd->posted, uid);
+	if (!text)
+		return false;
+	_cleanup_json_ json_t *st = json_loads(text, 0, NULL);
+	return st && terminal(st);
+}
+
+/* spec.activeDeadlineSeconds counted from status.startTime is over. */
+static bool deadline_passed(const json_t *pod, const json_t *st)
+{
+	json_t *d = json_object_get(json_object_get(pod, "spec"), "activeDeadlineSeconds");
+	const char *start = jsonx_str(st, "startTime");
+	if (!json_is_integer(d) || !start)
+		return false;
+	struct tm tm = {0};
+	const char *end = strptime(start, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return false;
+	return (long long)time(NULL) - (long long)timegm(&tm) >= json_integer_value(d);
+}
+
+/* The kubelet's status for a pod past its deadline: Failed with reason
+ * DeadlineExceeded, nothing ready, and the containers that still run
+ * terminated as the kubelet reports containers it no longer sees (their
+ * exit codes are not known once the pod is removed below). */
+static void deadline_status(json_t *st)
+{
+	json_object_set_new(st, "phase", json_string("Failed"));
+	json_object_set_new(st, "reason", json_string("DeadlineExceeded"));
+	json_object_set_new(st, "message", json_string("Pod was active on the node longer than the specified deadline"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		const char *t = jsonx_str(c, "type");
+		if (t && (!strcmp(t, "Ready") || !strcmp(t, "ContainersReady"))) {
+			json_object_set_new(c, "status", json_string("False"));
+			json_object_set_new(c, "reason", json_string("PodFailed"));
+		}
+	}
+	static const char *const lists[] = {"initContainerStatuses", "containerStatuses"};
+	for (size_t k = 0; k < 2; k++) {
+		json_array_foreach(json_object_get(st, lists[k]), i, c) {
+			json_object_set_new(c, "ready", json_false());
+			json_t *state = json_object_get(c, "state");
+			if (!json_object_get(state, "running") && !json_object_get(state, "waiting"))
+				continue;
+			json_object_set_new(c, "started", json_false());
+			json_object_set_new(c, "state",
+					    json_pack("{s:{s:i,s:s,s:s}}", "terminated", "exitCode", 137, "reason",
+						      "ContainerStatusUnknown", "message",
+						      "The container could not be located when the pod was terminated"));
+		}
+	}
+}
+
 void node_pods_pass(struct node *nd, bool *ret_busy)
 {
 	bool busy = false;
@@ -937,7 +997,7 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 			continue;
 		}
 		if (!have) {
-			if (terminal(json_object_get(pod, "status")))
+			if (terminal(json_object_get(pod, "status")) || posted_terminal(nd, uid))
 				continue; /* it ran and ended: nothing more to do */
 			char k[600];
 			snprintf(k, sizeof(k), "%s/%s", ns, name);
@@ -969,6 +1029,22 @@ void node_pods_pass(struct node *nd, bool *ret_busy)
 			continue;
 		if (unsettled(st0))
 			busy = true;
+		if (!terminal(st0) && deadline_passed(pod, st0)) {
+			/* the kubelet's activeDeadlineSeconds: the pod fails, its
+			 * containers are stopped (the pod's grace period) */
+			json_t *st = api_status(nd, pod, st0);
+			deadline_status(st);
+			pod_event(nd, pod, NULL, "Normal", "DeadlineExceeded",
+				  "Pod was active on the node longer than the specified deadline");
+			post_status(nd, pod, st);
+			json_decref(st);
+			json_decref(st0);
+			pid_t pid = start_worker(nd, uid, "remove");
+			if (pid == 0)
+				remove_worker(nd, uid, ns, name, -1);
+			busy = true;
+			continue;
+		}
 		json_t *st = api_status(nd, pod, st0);
 		if (post_status(nd, pod, st))
 			nd->pods_changed = true; /* the Services' endpoints may have too */
