@@ -241,6 +241,24 @@ sleep 1.5
 is "the node's status posts keep the gate's condition" \
 	"$(kc get pod gated -o jsonpath='{.status.conditions[?(@.type=="example.com/ready")].status}')" True
 check "delete it" kc delete pod/gated secret/gs --wait=true --timeout=60s
+# activeDeadlineSeconds, and a pod name longer than a hostname may be
+DL=dl-$(printf 'x%.0s' $(seq 67))
+cat >"$T_DIR/dl.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata: {name: $DL}
+spec:
+  restartPolicy: Never
+  activeDeadlineSeconds: 3
+  containers: [{name: c, image: busybox:1.36, command: [sleep, "3600"]}]
+EOF
+check "apply a pod with a 70-character name and a 3 s deadline" kc apply -f "$T_DIR/dl.yaml"
+dl_failed() { [ "$(kc get pod "$DL" -o jsonpath='{.status.phase} {.status.reason}')" = "Failed DeadlineExceeded" ]; }
+wait_for 60 dl_failed && ok "past its deadline the pod is Failed: DeadlineExceeded" ||
+	notok "DeadlineExceeded: $(kc get pod "$DL" -o jsonpath='{.status}')"
+dl_gone() { [ "$(b ps -aq --filter "label=io.kubernetes.pod.name=$DL" | wc -l)" = 0 ]; }
+wait_for 30 dl_gone && ok "... and its containers are stopped and removed" || notok "the deadline pod's containers: $OUT"
+check "delete it" kc delete pod "$DL" --wait=true --timeout=60s
 # the termination message: the file at terminationMessagePath, or the log's
 # end with FallbackToLogsOnError when the container failed
 check "run pods that leave a termination message" kc run term --image=busybox:1.36 --restart=Never --command -- \
