@@ -182,6 +182,10 @@ t_up=$(date +%s)
 # the specs the focus selects (a dry run, under a second): the ones the cap
 # leaves unrun count as not passing
 rm -f "$WORK/junit.xml" "$WORK/report.json" "$WORK/plan.json"
+# e2e.test makes a test-kuberc* directory in TMPDIR at each start and leaves
+# it: in the run's own directory, not /tmp
+mkdir -p "$WORK/tmp"
+export TMPDIR=$WORK/tmp
 "$KBIN/e2e.test" --ginkgo.dry-run --ginkgo.no-color --ginkgo.focus="$FOCUS" --ginkgo.skip="$SKIP" \
 	--ginkgo.json-report="$WORK/plan.json" --kubeconfig="$KUBECONFIG" --provider=skeleton >"$WORK/plan.log" 2>&1 ||
 	{ tail -n 20 "$WORK/plan.log" >&2; die "e2e.test --ginkgo.dry-run failed (above): a bad --focus or --skip?"; }
