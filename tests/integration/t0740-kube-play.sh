@@ -69,16 +69,18 @@ is "... the same containers" "$(b ps -aq --no-trunc | sort)" "$ids"
 t0=$(date +%s%N); b kube play -q "$W"; t1=$(date +%s%N)
 echo "# unchanged re-play: $(((t1 - t0) / 1000000)) ms"
 
+# container $1 restarted at least once and runs again
+restarted_running() {
+	local st
+	st=$(b inspect -f '{{.RestartCount}} {{.State.Running}}' "$1") || return 1
+	[ "${st% *}" -ge 1 ] && [ "${st#* }" = true ]
+}
 # a killed container restarts
 c1=$(ctr "$p1" httpd)
 # the process dies (as a crash would), not a stop by the user
 kill -9 "$(b inspect -f '{{.State.Pid}}' "$c1")"
 ok_restart=0
-for i in $(seq 1 50); do
-	[ "$(b inspect -f '{{.RestartCount}}' "$c1" 2>/dev/null)" -ge 1 ] 2>/dev/null &&
-		[ "$(b inspect -f '{{.State.Running}}' "$c1")" = true ] && { ok_restart=1; break; }
-	sleep 0.2
-done
+wait_for 10 restarted_running "$c1" && ok_restart=1
 is "a killed container is restarted in its pod" "$ok_restart" 1
 
 # a failing readiness probe takes the pod out of the Service
@@ -279,11 +281,7 @@ is "... the sidecar runs beside the app" "$(b inspect -f '{{.State.Running}}' "$
 sc=$(ctr side helper)
 kill -9 "$(b inspect -f '{{.State.Pid}}' "$sc")"
 ok_restart=0
-for i in $(seq 1 50); do
-	[ "$(b inspect -f '{{.RestartCount}}' "$sc" 2>/dev/null)" -ge 1 ] 2>/dev/null &&
-		[ "$(b inspect -f '{{.State.Running}}' "$sc")" = true ] && { ok_restart=1; break; }
-	sleep 0.2
-done
+wait_for 10 restarted_running "$sc" && ok_restart=1
 is "a killed sidecar restarts (the pod's restartPolicy is Never)" "$ok_restart" 1
 is "... and the app still runs" "$(b inspect -f '{{.State.Running}}' "$(ctr side app)")" true
 like "... its restart counted" "$(pst side)" "^Running, helper 1 running True, "
